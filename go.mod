@@ -1,0 +1,3 @@
+module github.com/signalforgo/signal
+
+go 1.26.8

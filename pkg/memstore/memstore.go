@@ -1,0 +1,345 @@
+// Package memstore is an in-memory signal.Store with every optional
+// ability (snapshots, checkpoints, views, change feed). It keeps events
+// encoded, exactly as a durable store would, so codec and upcasting bugs
+// surface in tests instead of hiding behind shared Go values.
+//
+// It is for tests, benchmarks and examples; nothing survives the process.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// Store is the in-memory store. The zero value is not usable; call New.
+type Store struct {
+	mu      sync.RWMutex
+	streams map[signal.StreamID]*stream
+	// feed holds every commit in append order; positions are index+1.
+	feed []*signal.Commit
+	// changed is closed by the next append; nil while nobody waits, so
+	// appends allocate nothing for the feed.
+	changed     chan struct{}
+	snapshots   map[signal.StreamID]signal.Snapshot
+	checkpoints map[checkpointKey]int64
+	views       map[viewKey]signal.View
+
+	counts counters
+}
+
+// stream holds pointers, not values, so growing it moves 8 bytes a commit
+// instead of the whole struct.
+type stream struct {
+	commits []*signal.Commit
+	closed  bool
+}
+
+func (s *stream) version() int64 {
+	if len(s.commits) == 0 {
+		return 0
+	}
+	return s.commits[len(s.commits)-1].LastVersion()
+}
+
+type checkpointKey struct {
+	subscriber string
+	stream     signal.StreamID
+}
+
+type viewKey struct{ name, key string }
+
+type counters struct {
+	appends, loads, snapshotLoads, snapshotSaves, viewLoads, viewCommits, checkpointLoads, checkpointSaves atomic.Int64
+}
+
+// Counts are the requests the store has served, the in-memory twin of
+// the DynamoDB meter: tests assert how many reads and writes a path costs.
+type Counts struct {
+	Appends, Loads, SnapshotLoads, SnapshotSaves             int64
+	ViewLoads, ViewCommits, CheckpointLoads, CheckpointSaves int64
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		streams:     map[signal.StreamID]*stream{},
+		snapshots:   map[signal.StreamID]signal.Snapshot{},
+		checkpoints: map[checkpointKey]int64{},
+		views:       map[viewKey]signal.View{},
+	}
+}
+
+// Counts returns the number of requests served so far.
+func (s *Store) Counts() Counts {
+	c := &s.counts
+	return Counts{
+		Appends: c.appends.Load(), Loads: c.loads.Load(),
+		SnapshotLoads: c.snapshotLoads.Load(), SnapshotSaves: c.snapshotSaves.Load(),
+		ViewLoads: c.viewLoads.Load(), ViewCommits: c.viewCommits.Load(),
+		CheckpointLoads: c.checkpointLoads.Load(), CheckpointSaves: c.checkpointSaves.Load(),
+	}
+}
+
+func validStream(op string, id signal.StreamID) error {
+	if err := signal.ValidateName(id.Type); err != nil {
+		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream type: " + signal.PublicMessage(err)}
+	}
+	if err := signal.ValidateID(id.ID); err != nil {
+		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream id: " + signal.PublicMessage(err)}
+	}
+	return nil
+}
+
+// Append implements signal.Store. Besides the contract's outcomes it
+// returns ErrInvalid for a commit that would leave a gap or start inside
+// another commit, which a DynamoDB store could not detect.
+func (s *Store) Append(ctx context.Context, c signal.Commit) error {
+	const op = "memstore.append"
+	s.counts.appends.Add(1)
+	if err := ctx.Err(); err != nil {
+		return &signal.Error{Kind: signal.KindUnavailable, Op: op, Err: err}
+	}
+	if err := validStream(op, c.Stream); err != nil {
+		return err
+	}
+	if len(c.Events) == 0 || c.Version < 1 {
+		return signal.Errorf(signal.KindInvalid, op, "a commit needs at least one event and a version of 1 or more")
+	}
+	if len(c.Events) > signal.MaxEventsPerCommit || c.Size() > signal.MaxCommitBytes {
+		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), signal.MaxEventsPerCommit, signal.MaxCommitBytes)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[c.Stream]
+	if st == nil {
+		st = &stream{}
+		s.streams[c.Stream] = st
+	}
+	cur := st.version()
+	switch {
+	case c.Version <= cur:
+		ce := &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+		if i, ok := st.find(c.Version); ok {
+			ce.Existing = st.commits[i]
+		} else {
+			return signal.Errorf(signal.KindInvalid, op, "%s: version %d is inside a commit", c.Stream, c.Version)
+		}
+		return ce
+	case st.closed:
+		return &signal.Error{Kind: signal.KindClosed, Op: op, Stream: c.Stream, Message: "stream is closed"}
+	case c.Version > cur+1:
+		return signal.Errorf(signal.KindInvalid, op, "%s: version %d would leave a gap after %d", c.Stream, c.Version, cur)
+	}
+	stored := &c
+	st.commits = append(st.commits, stored)
+	st.closed = c.Final
+	s.feed = append(s.feed, stored)
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	return nil
+}
+
+// find returns the index of the commit starting at version.
+func (st *stream) find(version int64) (int, bool) {
+	i := sort.Search(len(st.commits), func(i int) bool { return st.commits[i].Version >= version })
+	return i, i < len(st.commits) && st.commits[i].Version == version
+}
+
+// Load implements signal.Store.
+func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
+	return func(yield func(signal.Commit, error) bool) {
+		s.counts.loads.Add(1)
+		if err := ctx.Err(); err != nil {
+			yield(signal.Commit{}, &signal.Error{Kind: signal.KindUnavailable, Op: "memstore.load", Err: err})
+			return
+		}
+		s.mu.RLock()
+		var commits []*signal.Commit
+		if st := s.streams[id]; st != nil {
+			// Appends never change existing elements, so the slice can be
+			// read after unlocking.
+			commits = st.commits
+		}
+		s.mu.RUnlock()
+		i := sort.Search(len(commits), func(i int) bool { return commits[i].Version > after })
+		for ; i < len(commits); i++ {
+			if !yield(*commits[i], nil) {
+				return
+			}
+		}
+	}
+}
+
+// LoadSnapshot implements signal.SnapshotStore.
+func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
+	s.counts.snapshotLoads.Add(1)
+	s.mu.RLock()
+	snap, ok := s.snapshots[id]
+	s.mu.RUnlock()
+	if !ok {
+		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: "memstore.load snapshot", Stream: id, Message: "no snapshot"}
+	}
+	return snap, nil
+}
+
+// SaveSnapshot implements signal.SnapshotStore.
+func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
+	s.counts.snapshotSaves.Add(1)
+	if err := validStream("memstore.save snapshot", snap.Stream); err != nil {
+		return err
+	}
+	if len(snap.Data) > signal.MaxCommitBytes {
+		return &signal.Error{Kind: signal.KindTooLarge, Op: "memstore.save snapshot", Stream: snap.Stream, Message: "snapshot too large"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.snapshots[snap.Stream]; ok && old.Version >= snap.Version {
+		return nil
+	}
+	snap.Data = append([]byte(nil), snap.Data...)
+	s.snapshots[snap.Stream] = snap
+	return nil
+}
+
+// LoadCheckpoint implements signal.CheckpointStore.
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+	s.counts.checkpointLoads.Add(1)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.checkpoints[checkpointKey{subscriber, id}], nil
+}
+
+// SaveCheckpoint implements signal.CheckpointStore.
+func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
+	s.counts.checkpointSaves.Add(1)
+	if to <= from {
+		return signal.Errorf(signal.KindInvalid, "memstore.save checkpoint", "checkpoint must move forward (%d -> %d)", from, to)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := checkpointKey{subscriber, id}
+	if s.checkpoints[k] != from {
+		return &signal.Error{Kind: signal.KindConflict, Op: "memstore.save checkpoint", Stream: id, Message: "checkpoint moved"}
+	}
+	s.checkpoints[k] = to
+	return nil
+}
+
+// LoadView implements signal.ViewStore.
+func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
+	s.counts.viewLoads.Add(1)
+	s.mu.RLock()
+	v, ok := s.views[viewKey{name, key}]
+	s.mu.RUnlock()
+	if !ok {
+		return signal.View{}, signal.Errorf(signal.KindNotFound, "memstore.load view", "no view %s/%s", name, key)
+	}
+	return v, nil
+}
+
+// CommitViews implements signal.ViewStore.
+func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
+	const op = "memstore.commit views"
+	s.counts.viewCommits.Add(1)
+	if c.To <= c.From {
+		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
+	}
+	for _, w := range c.Writes {
+		if len(w.Data) > signal.MaxCommitBytes {
+			return signal.Errorf(signal.KindTooLarge, op, "view %s/%s too large", w.Name, w.Key)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := checkpointKey{c.Subscriber, c.Stream}
+	if s.checkpoints[k] != c.From {
+		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
+	}
+	for _, w := range c.Writes {
+		if s.views[viewKey{w.Name, w.Key}].Version != w.ExpectedVersion {
+			return &signal.Error{Kind: signal.KindConflict, Op: op, Message: fmt.Sprintf("view %s/%s changed", w.Name, w.Key)}
+		}
+	}
+	for _, w := range c.Writes {
+		vk := viewKey{w.Name, w.Key}
+		if w.Data == nil {
+			delete(s.views, vk)
+			continue
+		}
+		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: append([]byte(nil), w.Data...), Version: w.ExpectedVersion + 1}
+	}
+	s.checkpoints[k] = c.To
+	return nil
+}
+
+// DropView implements signal.ViewStore.
+func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.views {
+		if k.name == name {
+			delete(s.views, k)
+		}
+	}
+	for k := range s.checkpoints {
+		if k.subscriber == subscriber {
+			delete(s.checkpoints, k)
+		}
+	}
+	return nil
+}
+
+// Changes implements signal.ChangeFeed.
+func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]signal.Change, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if after >= uint64(len(s.feed)) {
+		return nil, nil
+	}
+	end := min(uint64(len(s.feed)), after+uint64(limit))
+	out := make([]signal.Change, 0, end-after)
+	for i := after; i < end; i++ {
+		out = append(out, signal.Change{Position: i + 1, Commit: *s.feed[i]})
+	}
+	return out, nil
+}
+
+// WaitForChange implements signal.ChangeFeed.
+func (s *Store) WaitForChange(ctx context.Context, after uint64) error {
+	for {
+		s.mu.Lock()
+		n := uint64(len(s.feed))
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		if n > after {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+var (
+	_ signal.Store         = (*Store)(nil)
+	_ signal.SnapshotStore = (*Store)(nil)
+	_ signal.ViewStore     = (*Store)(nil)
+	_ signal.ChangeFeed    = (*Store)(nil)
+)

@@ -1,0 +1,218 @@
+package signal
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// EventType registers a Go type as an event of an aggregate type, under a
+// stable name that is stored with every event. Build it with EventOf.
+type EventType struct {
+	name      string
+	version   int
+	goType    reflect.Type
+	decode    func([]byte) (any, error)
+	upcasters map[int]Upcaster
+}
+
+// Upcaster turns the JSON payload of an event stored at schema version N
+// into the payload of version N+1.
+type Upcaster func(old json.RawMessage) (json.RawMessage, error)
+
+// EventOption configures an EventType.
+type EventOption func(*EventType)
+
+// SchemaVersion sets the current schema version of an event type (default 1).
+// Events are stored with it; older payloads go through the upcasters on load.
+func SchemaVersion(v int) EventOption { return func(t *EventType) { t.version = v } }
+
+// UpcastFrom registers the transform from schema version `from` to from+1.
+// A chain from every older version to the current one must exist.
+func UpcastFrom(from int, fn Upcaster) EventOption {
+	return func(t *EventType) {
+		if t.upcasters == nil {
+			t.upcasters = map[int]Upcaster{}
+		}
+		t.upcasters[from] = fn
+	}
+}
+
+// EventOf registers E, a plain Go type encoded as JSON, as the event `name`.
+func EventOf[E any](name string, opts ...EventOption) EventType {
+	t := EventType{
+		name:    name,
+		version: 1,
+		goType:  reflect.TypeFor[E](),
+		decode: func(b []byte) (any, error) {
+			var e E
+			if err := json.Unmarshal(b, &e); err != nil {
+				return nil, err
+			}
+			return e, nil
+		},
+	}
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
+// CommandType registers a Go type as a command of an aggregate type under
+// the name used in the HTTP API's path. Build it with CommandOf.
+type CommandType struct {
+	name   string
+	goType reflect.Type
+	decode func([]byte) (any, error)
+}
+
+// EventOf registers C, a plain Go type decoded from JSON, as the command `name`.
+func CommandOf[C any](name string) CommandType {
+	return CommandType{
+		name:   name,
+		goType: reflect.TypeFor[C](),
+		decode: func(b []byte) (any, error) {
+			var c C
+			if err := json.Unmarshal(b, &c); err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+}
+
+// registry holds one aggregate type's commands and events, by name and by Go type.
+type registry struct {
+	typeName     string
+	events       map[string]*EventType
+	eventsByGo   map[reflect.Type]*EventType
+	commands     map[string]*CommandType
+	commandsByGo map[reflect.Type]*CommandType
+	commandNames []string
+}
+
+func newRegistry(typeName string, commands []CommandType, events []EventType) (*registry, error) {
+	r := &registry{
+		typeName:     typeName,
+		events:       map[string]*EventType{},
+		eventsByGo:   map[reflect.Type]*EventType{},
+		commands:     map[string]*CommandType{},
+		commandsByGo: map[reflect.Type]*CommandType{},
+	}
+	for i := range events {
+		e := &events[i]
+		if err := ValidateName(e.name); err != nil {
+			return nil, fmt.Errorf("event: %w", err)
+		}
+		if e.version < 1 {
+			return nil, fmt.Errorf("event %q: schema version %d < 1", e.name, e.version)
+		}
+		for v := 1; v < e.version; v++ {
+			if e.upcasters[v] == nil {
+				return nil, fmt.Errorf("event %q: no upcaster from schema version %d", e.name, v)
+			}
+		}
+		if r.events[e.name] != nil || r.eventsByGo[e.goType] != nil {
+			return nil, fmt.Errorf("event %q (%v) registered twice", e.name, e.goType)
+		}
+		r.events[e.name], r.eventsByGo[e.goType] = e, e
+	}
+	for i := range commands {
+		c := &commands[i]
+		if err := ValidateName(c.name); err != nil {
+			return nil, fmt.Errorf("command: %w", err)
+		}
+		if r.commands[c.name] != nil || r.commandsByGo[c.goType] != nil {
+			return nil, fmt.Errorf("command %q (%v) registered twice", c.name, c.goType)
+		}
+		r.commands[c.name], r.commandsByGo[c.goType] = c, c
+		r.commandNames = append(r.commandNames, c.name)
+	}
+	return r, nil
+}
+
+// encodeEvent returns the stored form of an event value produced by decide.
+func (r *registry) encodeEvent(e any) (name string, version int, data []byte, err error) {
+	t := r.eventsByGo[reflect.TypeOf(e)]
+	if t == nil {
+		return "", 0, nil, &Error{Kind: KindUnknownEvent, Op: "encode",
+			Message: fmt.Sprintf("%s: event type %T is not registered", r.typeName, e)}
+	}
+	data, err = json.Marshal(e)
+	if err != nil {
+		return "", 0, nil, &Error{Kind: KindInternal, Op: "encode", Message: "cannot encode event " + t.name, Err: err}
+	}
+	return t.name, t.version, data, nil
+}
+
+// decodeEvent decodes a stored event, upcasting older schema versions.
+func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
+	t := r.events[raw.Name]
+	if t == nil {
+		return nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+			Message: fmt.Sprintf("%s: unknown event %q", r.typeName, raw.Name)}
+	}
+	data := raw.Data
+	if raw.SchemaVersion != t.version {
+		if raw.SchemaVersion < 1 || raw.SchemaVersion > t.version {
+			return nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+				Message: fmt.Sprintf("%s: event %q has schema version %d, this build knows 1 to %d", r.typeName, raw.Name, raw.SchemaVersion, t.version)}
+		}
+		for v := raw.SchemaVersion; v < t.version; v++ {
+			up, err := t.upcasters[v](data)
+			if err != nil {
+				return nil, &Error{Kind: KindInternal, Op: "upcast",
+					Message: fmt.Sprintf("%s: cannot upcast event %q from version %d", r.typeName, raw.Name, v), Err: err}
+			}
+			data = up
+		}
+	}
+	e, err := t.decode(data)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Op: "decode",
+			Message: fmt.Sprintf("%s: cannot decode event %q", r.typeName, raw.Name), Err: err}
+	}
+	return e, nil
+}
+
+// decodeCommand decodes a command from its HTTP name and JSON body.
+func (r *registry) decodeCommand(name string, body []byte) (any, error) {
+	t := r.commands[name]
+	if t == nil {
+		return nil, &Error{Kind: KindUnknownCommand, Op: "decode",
+			Message: fmt.Sprintf("%s has no command %q", r.typeName, name)}
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	c, err := t.decode(body)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Op: "decode",
+			Message: fmt.Sprintf("malformed %s command: %s", name, jsonProblem(err)), Err: err}
+	}
+	return c, nil
+}
+
+// commandName returns the registered name of a command value, or ErrUnknownCommand.
+func (r *registry) commandName(cmd any) (string, error) {
+	t := r.commandsByGo[reflect.TypeOf(cmd)]
+	if t == nil {
+		return "", &Error{Kind: KindUnknownCommand, Op: "handle",
+			Message: fmt.Sprintf("%s has no command of Go type %T", r.typeName, cmd)}
+	}
+	return t.name, nil
+}
+
+// jsonProblem describes a JSON decoding error without echoing the input.
+func jsonProblem(err error) string {
+	switch e := err.(type) {
+	case *json.SyntaxError:
+		return fmt.Sprintf("invalid JSON at byte %d", e.Offset)
+	case *json.UnmarshalTypeError:
+		if e.Field != "" {
+			return fmt.Sprintf("field %q must be %s", e.Field, e.Type)
+		}
+		return "must be a JSON object"
+	}
+	return "invalid JSON"
+}

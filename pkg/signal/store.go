@@ -1,0 +1,140 @@
+package signal
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// Store is the contract every storage adapter implements: an append-only
+// log of commits per stream with an optimistic version condition. It is
+// deliberately small; further abilities are separate interfaces a store may
+// also implement (SnapshotStore, CheckpointStore, ViewStore, ChangeFeed),
+// discovered with a type assertion as database/sql does with its drivers.
+//
+// Every adapter must pass the suite in signal/storetest.
+type Store interface {
+	// Append writes c atomically: all its events or none. It succeeds only
+	// if the stream's version is exactly c.Version-1.
+	//
+	// Outcomes:
+	//   - nil: the commit is durable; Load will return it.
+	//   - *ConflictError (errors.Is ErrConflict; also ErrExists when
+	//     c.Version is 1): a commit already exists at c.Version. Nothing written.
+	//   - ErrClosed: the stream ended with a Final commit. Nothing written.
+	//   - ErrTooLarge: c.Size() exceeds MaxCommitBytes or c holds more than
+	//     MaxEventsPerCommit events. Nothing written.
+	//   - ErrInvalid: c has no events, a Version below 1, or an invalid
+	//     stream. Nothing written.
+	//   - ErrUnavailable: the store could not be reached or timed out; the
+	//     commit may or may not have been written (the Service resolves
+	//     this by CommandID on its next read).
+	//   - any other error: the store is broken (ErrInternal).
+	//
+	// Append may retain c; the caller must not modify it afterwards.
+	Append(ctx context.Context, c Commit) error
+
+	// Load yields the stream's commits whose Version is greater than after,
+	// in version order. A stream that does not exist yields nothing. An
+	// error is yielded once, as the last pair, and ends the sequence.
+	// Yielded commits are shared: callers must not modify them.
+	Load(ctx context.Context, stream StreamID, after int64) iter.Seq2[Commit, error]
+}
+
+// Snapshot is a stream's folded state at a version, encoded.
+type Snapshot struct {
+	Stream  StreamID
+	Version int64
+	// SchemaVersion is the aggregate type's StateVersion when the snapshot
+	// was taken; a snapshot of another schema is ignored on load.
+	SchemaVersion int
+	Data          []byte
+	Time          time.Time
+}
+
+// SnapshotStore is the ability to keep the latest snapshot of a stream, so
+// loading a long stream reads one snapshot and only the commits after it.
+type SnapshotStore interface {
+	// LoadSnapshot returns the stream's latest snapshot, or ErrNotFound.
+	LoadSnapshot(ctx context.Context, stream StreamID) (Snapshot, error)
+	// SaveSnapshot stores s unless a snapshot at s.Version or later is
+	// already stored, in which case it keeps that one and returns nil: a
+	// late writer never replaces a newer snapshot. ErrTooLarge when s.Data
+	// exceeds MaxCommitBytes.
+	SaveSnapshot(ctx context.Context, s Snapshot) error
+}
+
+// CheckpointStore is the ability to remember, per subscriber and stream,
+// the last version the subscriber has processed. The dispatcher uses it to
+// skip duplicates and detect gaps.
+type CheckpointStore interface {
+	// LoadCheckpoint returns the subscriber's checkpoint on the stream, 0 if none.
+	LoadCheckpoint(ctx context.Context, subscriber string, stream StreamID) (int64, error)
+	// SaveCheckpoint moves the checkpoint from `from` to `to` (to > from).
+	// It returns ErrConflict, writing nothing, if the stored checkpoint is
+	// not `from` (another worker moved it).
+	SaveCheckpoint(ctx context.Context, subscriber string, stream StreamID, from, to int64) error
+}
+
+// View is one projection document.
+type View struct {
+	Name string
+	Key  string
+	Data []byte
+	// Version counts the document's writes; it starts at 1.
+	Version int64
+}
+
+// ViewWrite is one document change inside a ViewCommit.
+type ViewWrite struct {
+	Name string
+	Key  string
+	// Data is the new document; nil deletes it.
+	Data []byte
+	// ExpectedVersion is the document's version when it was read, 0 if it
+	// did not exist. The write fails unless it still is.
+	ExpectedVersion int64
+}
+
+// ViewCommit is what a projection produced for a run of one stream's
+// events: document writes and the checkpoint move, applied together.
+type ViewCommit struct {
+	Subscriber string
+	Stream     StreamID
+	From, To   int64
+	Writes     []ViewWrite
+}
+
+// ViewStore is the ability to keep projection documents and to update them
+// together with the projection's checkpoint, so a redelivered event can
+// never be applied to a view twice.
+type ViewStore interface {
+	CheckpointStore
+	// LoadView returns a document, or ErrNotFound.
+	LoadView(ctx context.Context, name, key string) (View, error)
+	// CommitViews applies every write and moves the checkpoint from c.From
+	// to c.To atomically. ErrConflict, writing nothing, when the checkpoint
+	// is not c.From or a document's version is not its ExpectedVersion.
+	// ErrTooLarge when a document exceeds MaxCommitBytes.
+	CommitViews(ctx context.Context, c ViewCommit) error
+	// DropView deletes every document of the named view and every
+	// checkpoint of the subscriber, so the view can be rebuilt from the log.
+	DropView(ctx context.Context, name, subscriber string) error
+}
+
+// Change is a commit with its position in a store-wide change feed.
+type Change struct {
+	Position uint64
+	Commit   Commit
+}
+
+// ChangeFeed is the ability to read every commit of the store in append
+// order from a resumable position: the local stand-in for DynamoDB Streams.
+type ChangeFeed interface {
+	// Changes returns up to limit commits appended after position `after`
+	// (0 is the beginning), oldest first.
+	Changes(ctx context.Context, after uint64, limit int) ([]Change, error)
+	// WaitForChange blocks until a commit after position `after` exists or
+	// ctx is done (returning ctx.Err()).
+	WaitForChange(ctx context.Context, after uint64) error
+}

@@ -1,0 +1,146 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// ViewTx collects a projection's document reads and writes for one run of
+// events. Reads see the run's own earlier writes; writes reach the store
+// only when the run commits, together with the checkpoint, each
+// conditioned on the version the document had when it was read.
+type ViewTx struct {
+	store  ViewStore
+	docs   map[viewKey]*txDoc
+	order  []viewKey
+	writes int
+}
+
+type viewKey struct{ name, key string }
+
+type txDoc struct {
+	version int64 // as read; -1 if never read (unconditional write)
+	data    []byte
+	dirty   bool
+}
+
+func newViewTx(store ViewStore) *ViewTx {
+	return &ViewTx{store: store, docs: map[viewKey]*txDoc{}}
+}
+
+// Get decodes the document (name, key) into dst and reports whether it
+// exists. Errors: ErrInvalid for a bad name or key, store failures, or a
+// document that does not decode into dst.
+func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, error) {
+	d, err := tx.read(ctx, name, key)
+	if err != nil || d.data == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(d.data, dst); err != nil {
+		return false, &Error{Kind: KindInternal, Op: "view get", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
+	}
+	return true, nil
+}
+
+// Put replaces the document (name, key) with doc encoded as JSON. If the
+// document was not read first it is read now, so the write is still
+// conditioned on its version.
+func (tx *ViewTx) Put(ctx context.Context, name, key string, doc any) error {
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return &Error{Kind: KindInternal, Op: "view put", Message: fmt.Sprintf("view %s/%s does not encode", name, key), Err: err}
+	}
+	if len(data) > MaxCommitBytes {
+		return &Error{Kind: KindTooLarge, Op: "view put", Message: fmt.Sprintf("view %s/%s is %d bytes, more than %d", name, key, len(data), MaxCommitBytes)}
+	}
+	d, err := tx.read(ctx, name, key)
+	if err != nil {
+		return err
+	}
+	d.data, d.dirty = data, true
+	return nil
+}
+
+// Delete removes the document (name, key) when the run commits.
+func (tx *ViewTx) Delete(ctx context.Context, name, key string) error {
+	d, err := tx.read(ctx, name, key)
+	if err != nil {
+		return err
+	}
+	d.data, d.dirty = nil, true
+	return nil
+}
+
+func (tx *ViewTx) read(ctx context.Context, name, key string) (*txDoc, error) {
+	k := viewKey{name, key}
+	if d, ok := tx.docs[k]; ok {
+		return d, nil
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if err := ValidateID(key); err != nil {
+		return nil, err
+	}
+	d := &txDoc{}
+	v, err := tx.store.LoadView(ctx, name, key)
+	switch {
+	case err == nil:
+		d.version, d.data = v.Version, v.Data
+	case KindOf(err) == KindNotFound:
+	default:
+		return nil, storeError("view get", StreamID{}, err)
+	}
+	tx.docs[k] = d
+	tx.order = append(tx.order, k)
+	return d, nil
+}
+
+func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) ViewCommit {
+	c := ViewCommit{Subscriber: subscriber, Stream: stream, From: from, To: to}
+	for _, k := range tx.order {
+		d := tx.docs[k]
+		if d.dirty {
+			c.Writes = append(c.Writes, ViewWrite{Name: k.name, Key: k.key, Data: d.data, ExpectedVersion: d.version})
+		}
+	}
+	return c
+}
+
+// View returns a projection document. ErrInvalid for a bad name or key,
+// ErrNotFound when the document does not exist or the store keeps no views.
+func (s *Service) View(ctx context.Context, name, key string) (View, error) {
+	if err := ValidateName(name); err != nil {
+		return View{}, err
+	}
+	if err := ValidateID(key); err != nil {
+		return View{}, err
+	}
+	vs, ok := s.store.(ViewStore)
+	if !ok {
+		return View{}, Errorf(KindNotFound, "view", "no view %q", name)
+	}
+	v, err := vs.LoadView(ctx, name, key)
+	if err != nil {
+		if KindOf(err) == KindNotFound {
+			return View{}, Errorf(KindNotFound, "view", "no document %q in view %q", key, name)
+		}
+		return View{}, storeError("view", StreamID{}, err)
+	}
+	return v, nil
+}
+
+// LoadView returns a projection document decoded into T, with its version.
+// Outcomes as Service.View, plus ErrInternal if it does not decode.
+func LoadView[T any](ctx context.Context, s *Service, name, key string) (T, int64, error) {
+	var doc T
+	v, err := s.View(ctx, name, key)
+	if err != nil {
+		return doc, 0, err
+	}
+	if err := json.Unmarshal(v.Data, &doc); err != nil {
+		return doc, 0, &Error{Kind: KindInternal, Op: "view", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
+	}
+	return doc, v.Version, nil
+}
