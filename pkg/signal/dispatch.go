@@ -136,8 +136,8 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 }
 
 // dispatchInline runs the subscribers over a commit this process just made.
-func (d *dispatcher) dispatchInline(ctx context.Context, c *Commit, events []Event) {
-	if f := d.deliverAll(ctx, c.Stream, events); f != nil {
+func (d *dispatcher) dispatchInline(ctx context.Context, stream StreamID, events []Event) {
+	if f := d.deliverAll(ctx, stream, events); f != nil {
 		d.svc.log.WarnContext(ctx, "signal: subscriber failed; the next delivery retries it",
 			"stream", f.Stream.String(), "version", f.Version, "subscriber", f.Subscriber, "error", f.Err)
 	}
@@ -236,25 +236,45 @@ func (d *dispatcher) read(ctx context.Context, stream StreamID, after, upto int6
 // checkpoint. It returns the last version whose effects are committed.
 func (d *dispatcher) run(ctx context.Context, sub Subscriber, stream StreamID, cp int64, events []Event) (int64, error) {
 	name := sub.SubscriberName()
-	last := events[len(events)-1].Version
 	switch sub := sub.(type) {
 	case *Projection:
-		tx := newViewTx(d.views)
-		for _, ev := range events {
-			if err := sub.Apply(ctx, tx, ev); err != nil {
-				return cp, err
+		tx, n, failure := d.project(ctx, sub, events)
+		if failure != nil && n > 0 {
+			// Keep the progress before the failing event: apply the
+			// prefix again into a clean transaction (Apply only touches
+			// views through it) and commit that, so redelivery starts at
+			// the failing event.
+			var err error
+			if tx, n, err = d.project(ctx, sub, events[:n]); err != nil {
+				return cp, failure
 			}
 		}
-		if err := d.views.CommitViews(ctx, tx.commit(name, stream, cp, last)); err != nil {
+		if n == 0 {
+			return cp, failure
+		}
+		done := events[n-1].Version
+		if err := d.views.CommitViews(ctx, tx.commit(name, stream, cp, done)); err != nil {
 			return cp, storeError("commit views", stream, err)
 		}
-		return last, nil
+		return done, failure
 	case *Policy:
 		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return d.react(ctx, sub, ev) })
 	case *Handler:
 		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return sub.Handle(ctx, ev) })
 	}
 	return cp, fmt.Errorf("unknown subscriber %T", sub)
+}
+
+// project applies events to a new transaction and returns it with the
+// number of events applied before the first failure.
+func (d *dispatcher) project(ctx context.Context, p *Projection, events []Event) (*ViewTx, int, error) {
+	tx := newViewTx(d.views)
+	for i, ev := range events {
+		if err := p.Apply(ctx, tx, ev); err != nil {
+			return tx, i, err
+		}
+	}
+	return tx, len(events), nil
 }
 
 // advance runs fn over events and saves the checkpoint after the last one

@@ -149,6 +149,19 @@ type commandOptions struct {
 	create                                bool
 }
 
+// newCommandOptions applies opts. The options live on the heap only when
+// there are some, keeping the common call free of that allocation.
+func newCommandOptions(opts []CommandOption) commandOptions {
+	if len(opts) == 0 {
+		return commandOptions{ifVersion: -1}
+	}
+	o := &commandOptions{ifVersion: -1}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return *o
+}
+
 // WithCommandID sets the command's id (an HTTP Idempotency-Key, a policy's
 // deterministic id). Handling the same id twice on an aggregate appends
 // nothing the second time and returns the original outcome. Without it
@@ -185,10 +198,7 @@ func IfVersion(v int64) CommandOption { return func(o *commandOptions) { o.ifVer
 //     been committed if the failure was ambiguous, so retry it with the
 //     same command id.
 func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...CommandOption) (Result, error) {
-	o := commandOptions{ifVersion: -1}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newCommandOptions(opts)
 	t, stream, err := s.resolve(typ, id)
 	if err != nil {
 		return Result{}, err
@@ -245,10 +255,7 @@ func (s *Service) Create(ctx context.Context, typ, id string, cmd any, opts ...C
 // already closed, ErrRejected when the Close rule refuses; otherwise
 // outcomes as Handle.
 func (s *Service) Close(ctx context.Context, typ, id string, opts ...CommandOption) (Result, error) {
-	o := commandOptions{ifVersion: -1}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newCommandOptions(opts)
 	t, stream, err := s.resolve(typ, id)
 	if err != nil {
 		return Result{}, err
@@ -304,15 +311,15 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 	if err != nil {
 		return Result{}, err
 	}
-	res, commit, err := s.decideAndAppend(ctx, t, e, fresh, o, genesis, decide)
+	res, appended, err := s.decideAndAppend(ctx, t, e, fresh, o, genesis, decide)
 	e.mu.Unlock()
-	if err == nil && commit != nil && s.inline {
-		s.dispatcher.dispatchInline(ctx, commit, res.Events)
+	if appended && s.inline {
+		s.dispatcher.dispatchInline(ctx, stream, res.Events)
 	}
 	return res, err
 }
 
-func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry, fresh bool, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (Result, *Commit, error) {
+func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry, fresh bool, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (res Result, appended bool, err error) {
 	stream := e.stream
 	// refuse returns err if the state it is based on was read in this
 	// call; otherwise it catches up first, since a pooled state may be stale.
@@ -331,10 +338,9 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 		if o.commandID != "" {
 			if rc, ok := e.recent.find(o.commandID); ok {
 				r, err := s.duplicate(ctx, t, e, rc)
-				return r, nil, err
+				return r, false, err
 			}
 		}
-		var err error
 		switch {
 		case e.closed:
 			err = refuse(&Error{Kind: KindClosed, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is closed", stream.Type, stream.ID)})
@@ -347,7 +353,7 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 		}
 		if err != nil || retry {
 			if err != nil {
-				return Result{}, nil, err
+				return Result{}, false, err
 			}
 			continue
 		}
@@ -358,19 +364,19 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 					continue
 				}
 			}
-			return Result{}, nil, err
+			return Result{}, false, err
 		}
 		if len(values) == 0 {
-			return s.result(t, e, nil, nil, false), nil, nil
+			return s.result(t, e, nil, nil, false), false, nil
 		}
 		commit, err := s.buildCommit(t, stream, e.version+1, o, values)
 		if err != nil {
-			return Result{}, nil, err
+			return Result{}, false, err
 		}
 		err = s.store.Append(ctx, commit)
 		if err == nil {
 			s.applyDecided(ctx, t, e, &commit, values)
-			return s.result(t, e, &commit, values, commit.Version == 1), &commit, nil
+			return s.result(t, e, &commit, values, commit.Version == 1), true, nil
 		}
 		var ce *ConflictError
 		if !errors.As(err, &ce) {
@@ -379,31 +385,31 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 			// next command reads the truth.
 			s.evict(e)
 			if errors.Is(err, ErrClosed) {
-				return Result{}, nil, &Error{Kind: KindClosed, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is closed", stream.Type, stream.ID), Err: err}
+				return Result{}, false, &Error{Kind: KindClosed, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is closed", stream.Type, stream.ID), Err: err}
 			}
-			return Result{}, nil, storeError("append", stream, err)
+			return Result{}, false, storeError("append", stream, err)
 		}
 		s.pool.conflicts.Add(1)
 		if attempt >= s.maxRetries {
 			s.evict(e)
-			return Result{}, nil, &Error{Kind: KindConflict, Op: "handle", Stream: stream,
+			return Result{}, false, &Error{Kind: KindConflict, Op: "handle", Stream: stream,
 				Message: fmt.Sprintf("%s %s changed concurrently %d times; try again", stream.Type, stream.ID, attempt+1), Err: err}
 		}
 		if ce.Existing != nil && ce.Existing.Version == e.version+1 {
 			if err := s.applyLoaded(t, e, ce.Existing); err != nil {
 				s.evict(e)
-				return Result{}, nil, err
+				return Result{}, false, err
 			}
 		}
 		if err := s.catchUp(ctx, t, e); err != nil {
-			return Result{}, nil, err
+			return Result{}, false, err
 		}
 		fresh = true
 		attempt++
 		s.pool.retries.Add(1)
 		if attempt > 1 {
 			if err := s.sleep(ctx, attempt); err != nil {
-				return Result{}, nil, unavailable("handle", stream, err)
+				return Result{}, false, unavailable("handle", stream, err)
 			}
 		}
 	}
