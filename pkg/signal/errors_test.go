@@ -68,7 +68,7 @@ func TestValidateID(t *testing.T) {
 	for id, ok := range map[string]bool{
 		"cart-1": true, "ünïcødé-購物車": true, "with space": true, "emoji-🛒": true, "a.b_c~d": true,
 		strings.Repeat("x", signal.MaxIDBytes): true,
-		"": false, "a#b": false, "a/b": false, "tab\t": false, "nul\x00": false, "del\x7f": false,
+		"":                                     false, "a#b": false, "a/b": false, "tab\t": false, "nul\x00": false, "del\x7f": false,
 		"bad\xffutf8": false, strings.Repeat("x", signal.MaxIDBytes+1): false, "c1\u0085": false,
 	} {
 		err := signal.ValidateID(id)
@@ -88,13 +88,15 @@ func TestValidateID(t *testing.T) {
 
 func TestDefineValidates(t *testing.T) {
 	cases := map[string]func(*signal.Spec[Account]){
-		"bad name":            func(s *signal.Spec[Account]) { s.Name = "bad name" },
-		"no decide":           func(s *signal.Spec[Account]) { s.Decide = nil },
-		"no evolve":           func(s *signal.Spec[Account]) { s.Evolve = nil },
-		"no events":           func(s *signal.Spec[Account]) { s.Events = nil },
-		"duplicate event":     func(s *signal.Spec[Account]) { s.Events = append(s.Events, signal.EventOf[Opened]("Opened2")) },
-		"duplicate command":   func(s *signal.Spec[Account]) { s.Commands = append(s.Commands, signal.CommandOf[Noop]("Open")) },
-		"missing upcaster":    func(s *signal.Spec[Account]) { s.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(3)) },
+		"bad name":          func(s *signal.Spec[Account]) { s.Name = "bad name" },
+		"no decide":         func(s *signal.Spec[Account]) { s.Decide = nil },
+		"no evolve":         func(s *signal.Spec[Account]) { s.Evolve = nil },
+		"no events":         func(s *signal.Spec[Account]) { s.Events = nil },
+		"duplicate event":   func(s *signal.Spec[Account]) { s.Events = append(s.Events, signal.EventOf[Opened]("Opened2")) },
+		"duplicate command": func(s *signal.Spec[Account]) { s.Commands = append(s.Commands, signal.CommandOf[Noop]("Open")) },
+		"missing upcaster": func(s *signal.Spec[Account]) {
+			s.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(3))
+		},
 		"negative snapshots":  func(s *signal.Spec[Account]) { s.SnapshotEvery = -1 },
 		"invalid event name":  func(s *signal.Spec[Account]) { s.Events[0] = signal.EventOf[Opened]("Opened!") },
 		"invalid schema ver.": func(s *signal.Spec[Account]) { s.Events[0] = signal.EventOf[Opened]("Opened", signal.SchemaVersion(0)) },

@@ -139,26 +139,39 @@ func (s *Service) History(ctx context.Context, typ, id string, after int64, limi
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	// The commit holding version after+1 starts at most
-	// MaxEventsPerCommit-1 versions earlier.
-	from := max(0, after+1-MaxEventsPerCommit)
-	var page Page
-	seen := false
+	page, found, err := s.historyFrom(ctx, stream, after, after, limit)
+	if err != nil {
+		return Page{}, err
+	}
+	if after > 0 && (len(page.Events) == 0 || page.Events[0].Version != after+1) {
+		// Version after+1 lies inside a commit that starts earlier (or
+		// past the end). Such a commit starts at most
+		// MaxEventsPerCommit-1 versions before it; read from there. Pages
+		// that start where the previous one ended never get here.
+		if page, found, err = s.historyFrom(ctx, stream, max(0, after+1-MaxEventsPerCommit), after, limit); err != nil {
+			return Page{}, err
+		}
+	}
+	if !found && after == 0 {
+		return Page{}, &Error{Kind: KindNotFound, Op: "history", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
+	}
+	return page, nil
+}
+
+// historyFrom reads commits after `from` and pages the events after
+// `after`. found reports whether any commit was read.
+func (s *Service) historyFrom(ctx context.Context, stream StreamID, from, after int64, limit int) (page Page, found bool, err error) {
 	for c, err := range s.store.Load(ctx, stream, from) {
 		if err != nil {
-			return Page{}, storeError("load", stream, err)
+			return Page{}, false, storeError("load", stream, err)
 		}
-		seen = true
+		found = true
 		if c.LastVersion() <= after {
 			continue
 		}
-		if len(page.Events) >= limit {
-			page.Next = page.Events[len(page.Events)-1].Version
-			break
-		}
 		events, err := s.decodeCommit(&c)
 		if err != nil {
-			return Page{}, err
+			return Page{}, false, err
 		}
 		for _, ev := range events {
 			if ev.Version <= after {
@@ -166,16 +179,10 @@ func (s *Service) History(ctx context.Context, typ, id string, after int64, limi
 			}
 			if len(page.Events) == limit {
 				page.Next = page.Events[len(page.Events)-1].Version
-				break
+				return page, found, nil
 			}
 			page.Events = append(page.Events, ev)
 		}
-		if page.Next != 0 {
-			break
-		}
 	}
-	if !seen && after == 0 {
-		return Page{}, &Error{Kind: KindNotFound, Op: "history", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
-	}
-	return page, nil
+	return page, found, nil
 }

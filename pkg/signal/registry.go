@@ -66,7 +66,7 @@ type CommandType struct {
 	decode func([]byte) (any, error)
 }
 
-// EventOf registers C, a plain Go type decoded from JSON, as the command `name`.
+// CommandOf registers C, a plain Go type decoded from JSON, as the command `name`.
 func CommandOf[C any](name string) CommandType {
 	return CommandType{
 		name:   name,
