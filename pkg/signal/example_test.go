@@ -13,7 +13,7 @@ import (
 // The README's quick start, kept compiling and correct by `go test`.
 
 type Cart struct{ Items map[string]int64 } // your state: a plain struct
-type AddItem struct {                       // a command
+type AddItem struct {                      // a command
 	SKU      string
 	Quantity int64
 }
