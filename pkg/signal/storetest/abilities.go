@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,32 +312,42 @@ func commitViews(t *testing.T, vs signal.ViewStore, c signal.ViewCommit) {
 	}
 }
 
-func assertView(t *testing.T, vs signal.ViewStore, name, key string, data []byte, version int64) {
+// assertView checks a document; when, if given, says when it is checked.
+func assertView(t *testing.T, vs signal.ViewStore, name, key string, data []byte, version int64, when ...string) {
 	t.Helper()
+	w := whenSuffix(when)
 	v, err := vs.LoadView(t.Context(), name, key)
 	if err != nil {
-		t.Errorf("LoadView(%q, %q) = %v, want the document at version %d", name, key, err, version)
+		t.Errorf("LoadView(%q, %q)%s = %v, want the document at version %d", name, key, w, err, version)
 		return
 	}
 	if v.Name != name || v.Key != key {
-		t.Errorf("LoadView(%q, %q) returned Name %q, Key %q", name, key, v.Name, v.Key)
+		t.Errorf("LoadView(%q, %q)%s returned Name %q, Key %q", name, key, w, v.Name, v.Key)
 	}
 	if !bytes.Equal(v.Data, data) {
-		t.Errorf("LoadView(%q, %q).Data = %s, want %s", name, key, showBytes(v.Data), showBytes(data))
+		t.Errorf("LoadView(%q, %q).Data%s = %s, want %s", name, key, w, showBytes(v.Data), showBytes(data))
 	}
 	if v.Version != version {
-		t.Errorf("LoadView(%q, %q).Version = %d, want %d", name, key, v.Version, version)
+		t.Errorf("LoadView(%q, %q).Version%s = %d, want %d", name, key, w, v.Version, version)
 	}
 }
 
-func assertNoView(t *testing.T, vs signal.ViewStore, name, key string) {
+func assertNoView(t *testing.T, vs signal.ViewStore, name, key string, when ...string) {
 	t.Helper()
+	w := whenSuffix(when)
 	v, err := vs.LoadView(t.Context(), name, key)
 	if err == nil {
-		t.Errorf("LoadView(%q, %q) = version %d, %s; want ErrNotFound", name, key, v.Version, showBytes(v.Data))
+		t.Errorf("LoadView(%q, %q)%s = version %d, %s; want ErrNotFound", name, key, w, v.Version, showBytes(v.Data))
 		return
 	}
-	wantErr(t, err, signal.ErrNotFound, "LoadView(%q, %q)", name, key)
+	wantErr(t, err, signal.ErrNotFound, "LoadView(%q, %q)%s", name, key, w)
+}
+
+func whenSuffix(when []string) string {
+	if len(when) == 0 {
+		return ""
+	}
+	return " " + strings.Join(when, " ")
 }
 
 func (s *suite) testViewMissing(t *testing.T) {
@@ -374,19 +385,23 @@ func setUpViews(t *testing.T, vs signal.ViewStore) viewFixture {
 	return f
 }
 
-func (f viewFixture) assertUnchanged(t *testing.T, vs signal.ViewStore) {
+// assertUnchanged checks the fixture is as setUpViews left it; when says
+// what was tried since.
+func (f viewFixture) assertUnchanged(t *testing.T, vs signal.ViewStore, when string) {
 	t.Helper()
-	assertView(t, vs, "cart-summary", "c1", f.a, 1)
-	assertView(t, vs, "cart-summary", "c2", f.b, 1)
-	assertView(t, vs, "sku-sales", "sku-1", f.c, 1)
-	assertNoView(t, vs, "cart-summary", "c9")
-	assertCheckpoint(t, vs, "proj", f.stream, 2)
+	assertView(t, vs, "cart-summary", "c1", f.a, 1, when)
+	assertView(t, vs, "cart-summary", "c2", f.b, 1, when)
+	assertView(t, vs, "sku-sales", "sku-1", f.c, 1, when)
+	assertNoView(t, vs, "cart-summary", "c9", when)
+	if cp, err := vs.LoadCheckpoint(t.Context(), "proj", f.stream); err != nil || cp != 2 {
+		t.Errorf("LoadCheckpoint(%q, %s) %s = %d, %v; want 2, nil", "proj", sname(f.stream), when, cp, err)
+	}
 }
 
 func (s *suite) testViewCommitApplies(t *testing.T) {
 	_, vs := ability[signal.ViewStore](t, s)
 	f := setUpViews(t, vs)
-	f.assertUnchanged(t, vs)
+	f.assertUnchanged(t, vs, "after the first CommitViews")
 
 	updated := []byte(`{"items":{"sku-1":3},"total":29.97,"status":"open"}`)
 	commitViews(t, vs, signal.ViewCommit{Subscriber: "proj", Stream: f.stream, From: 2, To: 5, Writes: []signal.ViewWrite{
@@ -406,7 +421,6 @@ func (s *suite) testViewCommitApplies(t *testing.T) {
 }
 
 func (s *suite) testViewStale(t *testing.T) {
-	good := func(c *signal.ViewCommit) {} // the fixture's valid commit
 	cases := []struct {
 		name  string
 		stale func(c *signal.ViewCommit)
@@ -434,9 +448,7 @@ func (s *suite) testViewStale(t *testing.T) {
 	t.Run("valid commit", func(t *testing.T) {
 		_, vs := ability[signal.ViewStore](t, s)
 		f := setUpViews(t, vs)
-		c := valid()
-		good(&c)
-		commitViews(t, vs, c)
+		commitViews(t, vs, valid())
 		assertView(t, vs, "cart-summary", "c1", []byte(`{"changed":1}`), 2)
 		assertView(t, vs, "cart-summary", "c2", []byte(`{"changed":2}`), 2)
 		assertView(t, vs, "cart-summary", "c9", []byte(`{"changed":9}`), 1)
@@ -451,8 +463,9 @@ func (s *suite) testViewStale(t *testing.T) {
 			err := vs.CommitViews(t.Context(), c)
 			wantErr(t, err, signal.ErrConflict, "CommitViews(%s)", tc.name)
 			// Nothing changed: neither the documents nor the checkpoint.
-			f.assertUnchanged(t, vs)
-			assertNoView(t, vs, "cart-summary", "c8")
+			when := "after a CommitViews that failed (" + tc.name + ")"
+			f.assertUnchanged(t, vs, when)
+			assertNoView(t, vs, "cart-summary", "c8", when)
 			assertCheckpoint(t, vs, "proj", signal.StreamID{Type: "cart", ID: "other"}, 0)
 		})
 	}
@@ -511,7 +524,9 @@ func (s *suite) testDropView(t *testing.T) {
 	s2 := signal.StreamID{Type: "cart", ID: "s2"}
 	s3 := signal.StreamID{Type: "order", ID: "s3"}
 	doc := func(name, key string) []byte { return fmt.Appendf(nil, `{"view":%q,"key":%q}`, name, key) }
-	w := func(name, key string) signal.ViewWrite { return signal.ViewWrite{Name: name, Key: key, Data: doc(name, key)} }
+	w := func(name, key string) signal.ViewWrite {
+		return signal.ViewWrite{Name: name, Key: key, Data: doc(name, key)}
+	}
 
 	commitViews(t, vs, signal.ViewCommit{Subscriber: "sa", Stream: s1, From: 0, To: 1, Writes: []signal.ViewWrite{w("a", "k1"), w("a", "k2")}})
 	commitViews(t, vs, signal.ViewCommit{Subscriber: "sa", Stream: s2, From: 0, To: 4, Writes: []signal.ViewWrite{w("a", "k3")}})
@@ -554,7 +569,7 @@ func (s *suite) testViewTooLarge(t *testing.T) {
 		{Name: "cart-summary", Key: "c9", Data: jsonBlob(signal.MaxCommitBytes + 1)},
 	}})
 	wantErr(t, err, signal.ErrTooLarge, "CommitViews with a document of %d bytes", signal.MaxCommitBytes+1)
-	f.assertUnchanged(t, vs)
+	f.assertUnchanged(t, vs, "after a CommitViews refused as too large")
 
 	big := jsonBlob(300 * 1024)
 	commitViews(t, vs, signal.ViewCommit{Subscriber: "proj", Stream: f.stream, From: 2, To: 3, Writes: []signal.ViewWrite{
@@ -658,32 +673,6 @@ func assertFeed(t *testing.T, what string, got []signal.Change, want []signal.Co
 			t.Errorf("%s: change %d differs from the commit appended:\n%s", what, i, d)
 		}
 	}
-}
-
-// feedFixture appends commits to several streams, interleaved, together
-// with appends that fail, and returns the commits that succeeded in order.
-func feedFixture(t *testing.T, st signal.Store) []signal.Commit {
-	t.Helper()
-	a := signal.StreamID{Type: "cart", ID: "a"}
-	b := signal.StreamID{Type: "cart", ID: "b"}
-	c := signal.StreamID{Type: "order", ID: "a"}
-	var out []signal.Commit
-	add := func(cm signal.Commit) {
-		mustAppend(t, st, cm)
-		out = append(out, cm)
-	}
-	add(commit(a, 1, 1))
-	add(commit(b, 1, 2))
-	add(commit(a, 2, 1))
-	if err := st.Append(t.Context(), commit(a, 1, 3)); !errors.Is(err, signal.ErrConflict) {
-		t.Fatalf("conflicting Append = %v, want ErrConflict", err)
-	}
-	add(commit(c, 1, 3))
-	if err := st.Append(t.Context(), commit(c, 4, 1)); err == nil {
-		// c is at 3, so 4 is fine; re-append it to get a conflict.
-		t.Fatalf("fixture bug")
-	}
-	return out
 }
 
 func (s *suite) testFeedAllInOrder(t *testing.T) {

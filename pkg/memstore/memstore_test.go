@@ -1,0 +1,13 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) signal.Store { return memstore.New() })
+}
