@@ -149,7 +149,14 @@ func KindOf(err error) Kind {
 // or when the error is internal.
 func PublicMessage(err error) string {
 	var e *Error
-	if !errors.As(err, &e) || e.Kind == KindInternal {
+	if !errors.As(err, &e) {
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			return "the aggregate changed concurrently; try again"
+		}
+		return "internal error"
+	}
+	if e.Kind == KindInternal {
 		return "internal error"
 	}
 	if e.Message != "" {
@@ -165,8 +172,7 @@ func Errorf(kind Kind, op string, format string, args ...any) *Error {
 }
 
 // ConflictError is returned by Store.Append when a commit already exists at
-// the version the new commit wanted (another writer got there first, or the
-// stream is closed). It matches ErrConflict with errors.Is, and also
+// the version the new commit wanted: another writer got there first. It matches ErrConflict with errors.Is, and also
 // ErrExists when the writer expected an empty stream.
 type ConflictError struct {
 	Stream StreamID

@@ -17,6 +17,15 @@ type Store interface {
 	// Append writes c atomically: all its events or none. It succeeds only
 	// if the stream's version is exactly c.Version-1.
 	//
+	// Callers append only at a version they read as the end of a commit
+	// (or 1 for a new stream). A store that can cheaply tell that
+	// c.Version would leave a gap or start inside an earlier commit
+	// returns ErrInvalid; one keyed by first version (DynamoDB) cannot,
+	// and relies on this rule, which the Service always follows.
+	//
+	// Stores keep Commit.Time to at least the millisecond and return it in
+	// UTC, and keep every RawEvent.Data byte for byte (no re-encoding).
+	//
 	// Outcomes:
 	//   - nil: the commit is durable; Load will return it.
 	//   - *ConflictError (errors.Is ErrConflict; also ErrExists when
@@ -24,8 +33,8 @@ type Store interface {
 	//   - ErrClosed: the stream ended with a Final commit. Nothing written.
 	//   - ErrTooLarge: c.Size() exceeds MaxCommitBytes or c holds more than
 	//     MaxEventsPerCommit events. Nothing written.
-	//   - ErrInvalid: c has no events, a Version below 1, or an invalid
-	//     stream. Nothing written.
+	//   - ErrInvalid: c has no events, a Version below 1, or a stream whose
+	//     Type fails ValidateName or whose ID fails ValidateID. Nothing written.
 	//   - ErrUnavailable: the store could not be reached or timed out; the
 	//     commit may or may not have been written (the Service resolves
 	//     this by CommandID on its next read).
@@ -34,8 +43,9 @@ type Store interface {
 	// Append may retain c; the caller must not modify it afterwards.
 	Append(ctx context.Context, c Commit) error
 
-	// Load yields the stream's commits whose Version is greater than after,
-	// in version order. A stream that does not exist yields nothing. An
+	// Load yields the stream's commits whose Version (first version) is
+	// greater than after, in version order; a commit that starts at or
+	// before after is not yielded even if it ends past it. A stream that does not exist yields nothing. An
 	// error is yielded once, as the last pair, and ends the sequence.
 	// Yielded commits are shared: callers must not modify them.
 	Load(ctx context.Context, stream StreamID, after int64) iter.Seq2[Commit, error]
@@ -56,6 +66,7 @@ type Snapshot struct {
 // loading a long stream reads one snapshot and only the commits after it.
 type SnapshotStore interface {
 	// LoadSnapshot returns the stream's latest snapshot, or ErrNotFound.
+	// The caller must not modify the returned Data.
 	LoadSnapshot(ctx context.Context, stream StreamID) (Snapshot, error)
 	// SaveSnapshot stores s unless a snapshot at s.Version or later is
 	// already stored, in which case it keeps that one and returns nil: a
@@ -70,9 +81,9 @@ type SnapshotStore interface {
 type CheckpointStore interface {
 	// LoadCheckpoint returns the subscriber's checkpoint on the stream, 0 if none.
 	LoadCheckpoint(ctx context.Context, subscriber string, stream StreamID) (int64, error)
-	// SaveCheckpoint moves the checkpoint from `from` to `to` (to > from).
-	// It returns ErrConflict, writing nothing, if the stored checkpoint is
-	// not `from` (another worker moved it).
+	// SaveCheckpoint moves the checkpoint from `from` to `to`. It returns
+	// ErrConflict, writing nothing, if the stored checkpoint is not `from`
+	// (another worker moved it), and ErrInvalid if to <= from.
 	SaveCheckpoint(ctx context.Context, subscriber string, stream StreamID, from, to int64) error
 }
 
@@ -81,7 +92,9 @@ type View struct {
 	Name string
 	Key  string
 	Data []byte
-	// Version counts the document's writes; it starts at 1.
+	// Version is at least 1 and grows with every write, so it serves as the
+	// optimistic condition of the next write. A document re-created after a
+	// delete starts again at a version of at least 1.
 	Version int64
 }
 
@@ -110,10 +123,12 @@ type ViewCommit struct {
 // never be applied to a view twice.
 type ViewStore interface {
 	CheckpointStore
-	// LoadView returns a document, or ErrNotFound.
+	// LoadView returns a document, or ErrNotFound. The caller must not
+	// modify the returned Data.
 	LoadView(ctx context.Context, name, key string) (View, error)
 	// CommitViews applies every write and moves the checkpoint from c.From
-	// to c.To atomically. ErrConflict, writing nothing, when the checkpoint
+	// to c.To (c.To > c.From, else ErrInvalid) atomically. Each (Name, Key)
+	// appears at most once in c.Writes. ErrConflict, writing nothing, when the checkpoint
 	// is not c.From or a document's version is not its ExpectedVersion.
 	// ErrTooLarge when a document exceeds MaxCommitBytes.
 	CommitViews(ctx context.Context, c ViewCommit) error
@@ -132,7 +147,9 @@ type Change struct {
 // order from a resumable position: the local stand-in for DynamoDB Streams.
 type ChangeFeed interface {
 	// Changes returns up to limit commits appended after position `after`
-	// (0 is the beginning), oldest first.
+	// (0 is the beginning), oldest first. Positions strictly increase but
+	// need not be dense. limit <= 0 means 100. A commit is in the feed as
+	// soon as its Append returned nil.
 	Changes(ctx context.Context, after uint64, limit int) ([]Change, error)
 	// WaitForChange blocks until a commit after position `after` exists or
 	// ctx is done (returning ctx.Err()).
