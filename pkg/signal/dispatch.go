@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // dispatcher runs subscribers over committed events with a checkpoint per
@@ -17,6 +19,7 @@ import (
 // command) and the stream path (Service.Dispatch) share it.
 type dispatcher struct {
 	svc         *Service
+	concurrency int
 	subs        []Subscriber
 	checkpoints CheckpointStore
 	views       ViewStore
@@ -24,10 +27,13 @@ type dispatcher struct {
 
 // maxCheckpointRaces bounds how often a run restarts because another
 // worker moved the same checkpoint.
-const maxCheckpointRaces = 5
+const maxCheckpointRaces = 8
 
-func newDispatcher(s *Service, subs []Subscriber) (*dispatcher, error) {
-	d := &dispatcher{svc: s}
+func newDispatcher(s *Service, subs []Subscriber, concurrency int) (*dispatcher, error) {
+	d := &dispatcher{svc: s, concurrency: concurrency}
+	if d.concurrency <= 0 {
+		d.concurrency = 16
+	}
 	d.checkpoints, _ = s.store.(CheckpointStore)
 	d.views, _ = s.store.(ViewStore)
 	names := map[string]bool{}
@@ -107,32 +113,50 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 		}
 		byStream[c.Stream] = append(byStream[c.Stream], c)
 	}
-	var failures []DispatchFailure
-	for _, stream := range streams {
-		cs := byStream[stream]
-		slices.SortStableFunc(cs, func(a, b *Commit) int { return int(a.Version - b.Version) })
-		cs = slices.CompactFunc(cs, func(a, b *Commit) bool { return a.Version == b.Version })
-		var events []Event
-		var failure *DispatchFailure
-		for _, c := range cs {
-			evs, err := d.svc.decodeCommit(c)
-			if err != nil {
-				failure = &DispatchFailure{Stream: stream, Version: c.Version, Subscriber: "decode", Err: err}
-				break
-			}
-			events = append(events, evs...)
-		}
-		if f := d.deliverAll(ctx, stream, events); f != nil && (failure == nil || f.Version < failure.Version) {
-			failure = f
-		}
-		if failure != nil {
-			failures = append(failures, *failure)
+	// Streams are independent, so they run concurrently (bounded): a
+	// batch of many aggregates costs about the latency of its longest
+	// stream, not the sum.
+	failures := make([]*DispatchFailure, len(streams))
+	sem := make(chan struct{}, d.concurrency)
+	var wg sync.WaitGroup
+	for i, stream := range streams {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			failures[i] = d.dispatchStream(ctx, stream, byStream[stream])
+		})
+	}
+	wg.Wait()
+	var failed []DispatchFailure
+	for _, f := range failures {
+		if f != nil {
+			failed = append(failed, *f)
 		}
 	}
-	if failures != nil {
-		return &DispatchError{Failures: failures}
+	if failed != nil {
+		return &DispatchError{Failures: failed}
 	}
 	return nil
+}
+
+// dispatchStream delivers one stream's commits, sorted and deduplicated.
+func (d *dispatcher) dispatchStream(ctx context.Context, stream StreamID, cs []*Commit) *DispatchFailure {
+	slices.SortStableFunc(cs, func(a, b *Commit) int { return cmp.Compare(a.Version, b.Version) })
+	cs = slices.CompactFunc(cs, func(a, b *Commit) bool { return a.Version == b.Version })
+	var events []Event
+	var failure *DispatchFailure
+	for _, c := range cs {
+		evs, err := d.svc.decodeCommit(c)
+		if err != nil {
+			failure = &DispatchFailure{Stream: stream, Version: c.Version, Subscriber: "decode", Err: err}
+			break
+		}
+		events = append(events, evs...)
+	}
+	if f := d.deliverAll(ctx, stream, events); f != nil && (failure == nil || f.Version < failure.Version) {
+		failure = f
+	}
+	return failure
 }
 
 // dispatchInline runs the subscribers over a commit this process just made.
@@ -179,7 +203,7 @@ func (d *dispatcher) deliver(ctx context.Context, sub Subscriber, stream StreamI
 		if err != nil {
 			return events[0].Version, storeError("load checkpoint", stream, err)
 		}
-		i, _ := slices.BinarySearchFunc(events, cp+1, func(e Event, v int64) int { return int(e.Version - v) })
+		i, _ := slices.BinarySearchFunc(events, cp+1, func(e Event, v int64) int { return cmp.Compare(e.Version, v) })
 		pending := events[i:]
 		if len(pending) == 0 {
 			return 0, nil // all duplicates
@@ -193,7 +217,12 @@ func (d *dispatcher) deliver(ctx context.Context, sub Subscriber, stream StreamI
 		}
 		done, err := d.run(ctx, sub, stream, cp, pending)
 		if errors.Is(err, ErrConflict) && race < maxCheckpointRaces {
-			continue // another worker moved the checkpoint; start over from it
+			// Another worker moved the checkpoint or a shared document;
+			// wait a little (jittered) and start over from the stored state.
+			if d.svc.sleep(ctx, race+2) != nil {
+				return events[0].Version, unavailable("dispatch", stream, ctx.Err())
+			}
+			continue
 		}
 		if err != nil {
 			return done + 1, err

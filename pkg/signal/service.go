@@ -22,7 +22,10 @@ type Config struct {
 	// logged, not returned: the command is committed either way, and the
 	// next delivery heals the gap from the checkpoint.
 	InlineDispatch bool
-	Pool           PoolConfig
+	// DispatchConcurrency bounds how many streams Dispatch processes at
+	// once. 0 means 16.
+	DispatchConcurrency int
+	Pool                PoolConfig
 	// MaxRetries bounds the re-decisions after optimistic conflicts before
 	// a command fails with ErrConflict. 0 means 8; negative means none.
 	MaxRetries int
@@ -100,7 +103,7 @@ func New(cfg Config) (*Service, error) {
 		s.types[rt.name] = &rt
 	}
 	s.pool = newPool(cfg.Pool, s.now)
-	d, err := newDispatcher(s, cfg.Subscribers)
+	d, err := newDispatcher(s, cfg.Subscribers, cfg.DispatchConcurrency)
 	if err != nil {
 		return nil, err
 	}
