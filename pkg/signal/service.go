@@ -309,6 +309,11 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 		if err := ValidateID(o.commandID); err != nil {
 			return Result{}, Errorf(KindInvalid, "handle", "invalid command id: %s", PublicMessage(err))
 		}
+	} else {
+		// Every command has an id before its first attempt, so a retry
+		// inside this call recognises its own write if an earlier
+		// attempt landed after all (a lost response, the SDK's retry).
+		o.commandID = NewID()
 	}
 	e, fresh, err := s.pool.acquire(ctx, stream, func(e *entry) error { return s.load(ctx, t, e) })
 	if err != nil {
@@ -338,11 +343,9 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 			fresh, retry = true, true
 			return nil
 		}
-		if o.commandID != "" {
-			if rc, ok := e.recent.find(o.commandID); ok {
-				r, err := s.duplicate(ctx, t, e, rc)
-				return r, false, err
-			}
+		if rc, ok := e.recent.find(o.commandID); ok {
+			r, err := s.duplicate(ctx, t, e, rc)
+			return r, false, err
 		}
 		switch {
 		case e.closed:
@@ -377,7 +380,7 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 			return Result{}, false, err
 		}
 		err = s.store.Append(ctx, commit)
-		if err == nil {
+		if err == nil || ownCommit(err, &commit) {
 			s.applyDecided(ctx, t, e, &commit, values)
 			return s.result(t, e, &commit, values, commit.Version == 1), true, nil
 		}
@@ -418,6 +421,19 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 	}
 }
 
+// ownCommit reports whether err is a conflict with the very commit we
+// tried to write: an earlier attempt of the same append landed although
+// its response was lost (the SDK retried it). Event ids are fresh for every
+// attempt, so only our own write can match.
+func ownCommit(err error, c *Commit) bool {
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Existing == nil {
+		return false
+	}
+	x := ce.Existing
+	return x.Version == c.Version && x.CommandID == c.CommandID && len(x.Events) == len(c.Events) && x.Events[0].ID == c.Events[0].ID
+}
+
 // sleep waits a jittered, exponentially growing time before retry n (n >= 2).
 func (s *Service) sleep(ctx context.Context, n int) error {
 	shift := min(n-2, 6)
@@ -450,9 +466,6 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		CausationID:   o.causationID,
 		Time:          s.now().UTC(),
 		Events:        make([]RawEvent, len(values)),
-	}
-	if c.CommandID == "" {
-		c.CommandID = NewID()
 	}
 	for i, v := range values {
 		name, sv, data, err := t.reg.encodeEvent(v)

@@ -640,3 +640,41 @@ func TestAmbiguousWriteRetriedByCommandID(t *testing.T) {
 		t.Fatalf("the retry must find the landed write: %+v %v", r, err)
 	}
 }
+
+// echoConflictStore writes the commit and then reports a conflict whose
+// Existing is that very commit, as DynamoDB does when the SDK retries a
+// PutItem whose first attempt landed but whose response was lost.
+type echoConflictStore struct {
+	*memstore.Store
+	echo int
+}
+
+func (s *echoConflictStore) Append(ctx context.Context, c signal.Commit) error {
+	if err := s.Store.Append(ctx, c); err != nil {
+		return err
+	}
+	if s.echo > 0 {
+		s.echo--
+		return &signal.ConflictError{Stream: c.Stream, Version: c.Version, Existing: &c}
+	}
+	return nil
+}
+
+func TestOwnLandedWriteIsNotReapplied(t *testing.T) {
+	st := &echoConflictStore{Store: memstore.New()}
+	typ := signal.MustDefine(accountSpec())
+	svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{typ}})
+	ctx := t.Context()
+	if _, err := svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	st.echo = 1
+	// No command id given: the Service's generated one must still match.
+	r, err := svc.Handle(ctx, "account", "a1", Deposit{Amount: 5})
+	if err != nil || r.Duplicate || r.Version != 2 || r.State.(Account).Balance != 5 || len(r.Events) != 1 {
+		t.Fatalf("own landed write: %+v %v", r, err)
+	}
+	if n := st.Counts().Appends; n != 2 {
+		t.Fatalf("%d appends: the deposit was applied twice", n)
+	}
+}
