@@ -52,6 +52,11 @@ type entry struct {
 	version int64
 	closed  bool
 	recent  recentCommands
+	// contendedUntil (unix nanos) is set after a conflict; until then
+	// appends are jittered. 0 when the aggregate never conflicted here.
+	contendedUntil int64
+	// writeLatency (nanos) is a moving average of contended appends.
+	writeLatency int64
 
 	// Guarded by pool.mu.
 	elem     *list.Element

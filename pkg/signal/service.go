@@ -379,7 +379,27 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 		if err != nil {
 			return Result{}, false, err
 		}
+		contended := e.contendedUntil != 0 && s.now().UnixNano() < e.contendedUntil
+		var started time.Time
+		if contended {
+			// The aggregate lost a race recently. Losers must get through:
+			// without help the last winner, warm and first in line, keeps
+			// winning while the losers retry one step behind it forever
+			// (seen with 4 containers on one cart). So a new command on a
+			// contended aggregate first yields for a random time of the
+			// order of a write's round trip, while retries go at once.
+			if attempt == 0 {
+				if err := s.jitter(ctx, max(s.backoff, 2*time.Duration(e.writeLatency))); err != nil {
+					return Result{}, false, unavailable("handle", stream, err)
+				}
+			}
+			started = time.Now()
+		}
 		err = s.store.Append(ctx, commit)
+		if contended {
+			// A moving average of the write latency scales the jitter.
+			e.writeLatency += (int64(time.Since(started)) - e.writeLatency) / 4
+		}
 		if err == nil || ownCommit(err, &commit) {
 			s.applyDecided(ctx, t, e, &commit, values)
 			return s.result(t, e, &commit, values, commit.Version == 1), true, nil
@@ -396,30 +416,39 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 			return Result{}, false, storeError("append", stream, err)
 		}
 		s.pool.conflicts.Add(1)
+		e.contendedUntil = s.now().Add(contentionMemory).UnixNano()
 		if attempt >= s.maxRetries {
 			s.evict(e)
 			return Result{}, false, &Error{Kind: KindConflict, Op: "handle", Stream: stream,
 				Message: fmt.Sprintf("%s %s changed concurrently %d times; try again", stream.Type, stream.ID, attempt+1), Err: err}
 		}
+		// Fold the winning commit when the store returned it (DynamoDB's
+		// ALL_OLD) and try again: under contention that is the fastest way
+		// back to the head, one request per attempt like the writers we
+		// race with. Every fourth attempt, or when the store did not say
+		// what won, also read everything newer, in case this state was
+		// more than one commit behind (an aggregate that sat in the pool
+		// while other containers wrote).
 		if ce.Existing != nil && ce.Existing.Version == e.version+1 {
 			if err := s.applyLoaded(t, e, ce.Existing); err != nil {
 				s.evict(e)
 				return Result{}, false, err
 			}
 		}
-		if err := s.catchUp(ctx, t, e); err != nil {
-			return Result{}, false, err
-		}
-		fresh = true
 		attempt++
 		s.pool.retries.Add(1)
-		if attempt > 1 {
-			if err := s.sleep(ctx, attempt); err != nil {
-				return Result{}, false, unavailable("handle", stream, err)
+		if ce.Existing == nil || attempt%4 == 0 {
+			if err := s.catchUp(ctx, t, e); err != nil {
+				return Result{}, false, err
 			}
+			fresh = true
 		}
 	}
 }
+
+// contentionMemory is how long after a conflict the aggregate's writers
+// in this process jitter their appends.
+const contentionMemory = time.Second
 
 // ownCommit reports whether err is a conflict with the very commit we
 // tried to write: an earlier attempt of the same append landed although
@@ -432,6 +461,18 @@ func ownCommit(err error, c *Commit) bool {
 	}
 	x := ce.Existing
 	return x.Version == c.Version && x.CommandID == c.CommandID && len(x.Events) == len(c.Events) && x.Events[0].ID == c.Events[0].ID
+}
+
+// jitter waits a random time up to d.
+func (s *Service) jitter(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(d)) + 1))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // sleep waits a jittered, exponentially growing time before retry n (n >= 2).

@@ -1,0 +1,121 @@
+package dynstore
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// TestContainersOnOneCart: 4 pools (4 simulated Lambda containers) with 8
+// goroutines each send 50 commands to one cart. Every command is either
+// applied exactly once or refused by the domain; versions are contiguous;
+// the state is the fold of the stored events.
+func TestContainersOnOneCart(t *testing.T) {
+	const containers, workers, perWorker = 4, 8, 50
+	st := newTestStore(t)
+	ctx := t.Context()
+	var svcs []*signal.Service
+	for range containers {
+		svc, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), MaxRetries: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+	if _, _, err := cart.Type.Handle(ctx, svcs[0], "shared", add("sku-0", 1)); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		id       string
+		accepted bool
+		version  int64
+	}
+	outcomes := make(chan outcome, containers*workers*perWorker)
+	var wg sync.WaitGroup
+	for c, svc := range svcs {
+		for w := range workers {
+			wg.Go(func() {
+				for i := range perWorker {
+					id := fmt.Sprintf("c%d-w%d-%d", c, w, i)
+					var cmd any = add(fmt.Sprint("sku-", i%5), 1)
+					if i%3 == 2 {
+						cmd = cart.RemoveItem{SKU: fmt.Sprint("sku-", (i+1)%7), Quantity: 1} // sometimes absent: refused
+					}
+					r, err := svc.Handle(ctx, "cart", "shared", cmd, signal.WithCommandID(id))
+					switch {
+					case err == nil:
+						outcomes <- outcome{id, true, r.Version}
+					case signal.KindOf(err) == signal.KindRejected:
+						outcomes <- outcome{id, false, 0}
+					default:
+						t.Errorf("%s: %v", id, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(outcomes)
+
+	accepted := map[string]int64{}
+	refused := map[string]bool{}
+	for o := range outcomes {
+		if o.accepted {
+			accepted[o.id] = o.version
+		} else {
+			refused[o.id] = true
+		}
+	}
+	if len(accepted)+len(refused) != containers*workers*perWorker {
+		t.Fatalf("%d outcomes", len(accepted)+len(refused))
+	}
+	seen := map[string]int64{}
+	var last int64
+	for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "shared"}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Version != last+1 {
+			t.Fatalf("version %d after %d", c.Version, last)
+		}
+		if _, dup := seen[c.CommandID]; dup {
+			t.Fatalf("command %s stored twice", c.CommandID)
+		}
+		seen[c.CommandID] = c.Version
+		last = c.LastVersion()
+	}
+	for id, v := range accepted {
+		if seen[id] != v {
+			t.Fatalf("accepted command %s at version %d, stored at %d", id, v, seen[id])
+		}
+	}
+	for id := range refused {
+		if _, ok := seen[id]; ok {
+			t.Fatalf("refused command %s is in the log", id)
+		}
+	}
+	if int64(len(accepted)+1) != last {
+		t.Fatalf("%d accepted + 1 genesis, but the cart is at version %d", len(accepted), last)
+	}
+	// A cold load (the fold of the log) equals every container's fresh state.
+	want, v, err := cart.Type.Get(ctx, newService(t, st.Store), "shared")
+	if err != nil || v != last {
+		t.Fatal(v, err)
+	}
+	var conflicts int64
+	for _, svc := range svcs {
+		got, _, err := cart.Type.Get(ctx, svc, "shared", signal.Fresh())
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
+		}
+		conflicts += svc.PoolStats().Conflicts
+	}
+	if conflicts == 0 {
+		t.Fatal("no conflicts: the containers did not race")
+	}
+	t.Logf("%d accepted, %d refused, %d conflicts, %d DynamoDB calls", len(accepted), len(refused), conflicts, st.meter.Total().Calls)
+}

@@ -1,0 +1,146 @@
+package dynstore
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+func newService(t testing.TB, st signal.Store) *signal.Service {
+	t.Helper()
+	svc, err := signal.New(signal.Config{Store: st, Types: cart.Types()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func add(sku string, q int64) cart.AddItem { return cart.AddItem{SKU: sku, Quantity: q, Price: 100} }
+
+// requests returns the meter's calls by operation, for messages.
+func requests(m *Meter) string {
+	s := ""
+	for _, op := range m.Operations() {
+		st := m.Stats()[op]
+		s += fmt.Sprintf("%s=%d/%d ", op, st.Calls, st.Attempts)
+	}
+	return s
+}
+
+func TestConflictReturnsExistingCommit(t *testing.T) {
+	st := newTestStore(t)
+	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c1"}, Version: 1, CommandID: "winner", Time: time.Now(),
+		Events: []signal.RawEvent{{ID: "e1", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{"sku":"a","quantity":1,"price":1}`)}}}
+	if err := st.Append(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	c.CommandID = "loser"
+	err := st.Append(t.Context(), c)
+	var ce *signal.ConflictError
+	if !errors.As(err, &ce) || ce.Existing == nil || ce.Existing.CommandID != "winner" || string(ce.Existing.Events[0].Data) != string(c.Events[0].Data) {
+		t.Fatalf("conflict must carry the winning commit (ALL_OLD): %#v", err)
+	}
+}
+
+// TestCommandCost asserts the handbook's cost targets through the meter.
+func TestCommandCost(t *testing.T) {
+	st := newTestStore(t)
+	ctx := t.Context()
+	svc := newService(t, st)
+	if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("warm command is exactly one request", func(t *testing.T) {
+		st.meter.Reset()
+		if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if tot := st.meter.Total(); tot.Calls != 1 || tot.Attempts != 1 || st.meter.Stats()["PutItem"].Calls != 1 {
+			t.Fatalf("warm command: %s", requests(st.meter))
+		}
+	})
+
+	t.Run("conflict costs no blind re-read", func(t *testing.T) {
+		other := newService(t, st.Store)
+		if _, _, err := cart.Type.Handle(ctx, other, "c1", add("pear", 1)); err != nil { // other is now warm and current
+			t.Fatal(err)
+		}
+		if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil { // svc is stale by one commit
+			t.Fatal(err)
+		}
+		st.meter.Reset()
+		if _, _, err := cart.Type.Handle(ctx, other, "c1", add("fig", 1)); err != nil { // other is stale by one commit
+			t.Fatal(err)
+		}
+		s := st.meter.Stats()
+		// 1 failed PutItem that returns the winning commit (folded, no
+		// read), 1 PutItem that succeeds.
+		if s["PutItem"].Calls != 2 || s["PutItem"].Errors != 1 || st.meter.Total().Calls != 2 {
+			t.Fatalf("conflict: %s", requests(st.meter))
+		}
+		if other.PoolStats().Conflicts != 1 {
+			t.Fatalf("pool stats %+v", other.PoolStats())
+		}
+	})
+}
+
+// TestColdCommandWithSnapshot: a 5,000-event cart whose snapshot exists
+// costs at most 2 reads and 1 write for the first command of a new container.
+func TestColdCommandWithSnapshot(t *testing.T) {
+	st := newTestStore(t)
+	ctx := t.Context()
+	stream := signal.StreamID{Type: "cart", ID: "big"}
+	seedCart(t, st, stream, 5000)
+	warm := newService(t, st.Store)
+	if err := warm.Snapshot(ctx, "cart", "big"); err != nil {
+		t.Fatal(err)
+	}
+
+	cold := newService(t, st.Store)
+	st.meter.Reset()
+	c, r, err := cart.Type.Handle(ctx, cold, "big", add("sku-1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := st.meter.Stats()
+	reads := s["GetItem"].Calls + s["Query"].Calls
+	if reads > 2 || s["PutItem"].Calls != 1 || st.meter.Total().Calls > 3 {
+		t.Fatalf("cold command on 5,000 events: %s", requests(st.meter))
+	}
+	if r.Version != 5001 || c.Items["sku-1"].Quantity != 1+5000/50 {
+		t.Fatalf("state after cold load: v%d %+v", r.Version, c.Items["sku-1"])
+	}
+}
+
+// seedCart writes n ItemAdded commits (50 skus in turn) with BatchWriteItem.
+func seedCart(t testing.TB, st *testStore, stream signal.StreamID, n int) {
+	t.Helper()
+	var batch []types.WriteRequest
+	flush := func() {
+		for len(batch) > 0 {
+			out, err := st.client.BatchWriteItem(t.Context(), &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{st.tables.Events: batch}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = out.UnprocessedItems[st.tables.Events]
+		}
+	}
+	for v := 1; v <= n; v++ {
+		c := signal.Commit{Stream: stream, Version: int64(v), CommandID: fmt.Sprint("seed-", v), Time: time.Now(),
+			Events: []signal.RawEvent{{ID: fmt.Sprint("e-", v), Name: "ItemAdded", SchemaVersion: 1,
+				Data: fmt.Appendf(nil, `{"sku":"sku-%d","quantity":1,"price":100}`, v%50)}}}
+		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: commitItem(&c)}})
+		if len(batch) == 25 {
+			flush()
+		}
+	}
+	flush()
+}

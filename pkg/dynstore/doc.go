@@ -1,0 +1,24 @@
+// Package dynstore is the DynamoDB adapter of Signal for Go: a
+// signal.Store with snapshots, checkpoints and views, the table
+// definitions, the decoding of DynamoDB Streams records into commits, a
+// Streams poller, and a meter that counts requests and consumed capacity.
+//
+// The layout, and why one conditional PutItem per command is enough, is
+// described in docs/TABLE.md. In short:
+//
+//   - Events table, partition key pk = "<type>#<id>", sort key sk = the
+//     commit's first version. One item per command (kind "commit"), written
+//     with attribute_not_exists(pk). A conflict returns the winning item
+//     (ReturnValuesOnConditionCheckFailure ALL_OLD), so the Service needs
+//     no blind re-read. A closing commit also writes a tombstone item at
+//     the next version, in one transaction. The latest snapshot lives at
+//     sk = 0 (kind "snapshot"). Streams: NEW_IMAGE.
+//   - Views table, partition key pk: projection documents
+//     ("v#<view>#<key>", kind "view") and subscriber checkpoints
+//     ("c#<subscriber>#<type>#<id>", kind "checkpoint"), updated together
+//     in one transaction.
+//
+// Endpoints come from the SDK's standard configuration (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_DYNAMODB), so moto_server, LocalStack and AWS need no
+// code change.
+package dynstore

@@ -1,0 +1,231 @@
+package dynstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// Item kinds, stored in the "kind" attribute. The event source mapping of
+// the projector filters on kind = "commit".
+const (
+	KindCommit     = "commit"
+	KindTombstone  = "tombstone"
+	KindSnapshot   = "snapshot"
+	KindView       = "view"
+	KindCheckpoint = "checkpoint"
+)
+
+// Attribute names. Short, because they count towards the 400 KB item limit
+// once per event.
+const (
+	attrPK       = "pk"
+	attrSK       = "sk"
+	attrKind     = "kind"
+	attrLast     = "last"
+	attrCommand  = "cmd"
+	attrCorr     = "corr"
+	attrCause    = "cause"
+	attrTime     = "ts"
+	attrFinal    = "final"
+	attrEvents   = "ev"
+	attrEventID  = "id"
+	attrName     = "n"
+	attrSchema   = "v"
+	attrData     = "d"
+	attrVersion  = "ver"
+	attrSchemaV  = "schema"
+	attrViewName = "view"
+	attrViewKey  = "key"
+	attrSub      = "sub"
+	attrStream   = "stream"
+	attrPos      = "pos"
+)
+
+// snapshotSK is the sort key of a stream's snapshot item: below every
+// commit (versions start at 1), so Load's sk > after never returns it.
+const snapshotSK = 0
+
+func streamKey(s signal.StreamID) string { return s.Type + "#" + s.ID }
+
+func parseStreamKey(pk string) (signal.StreamID, bool) {
+	typ, id, ok := strings.Cut(pk, "#")
+	if !ok || typ == "" || id == "" {
+		return signal.StreamID{}, false
+	}
+	return signal.StreamID{Type: typ, ID: id}, true
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// payload stores bytes as a string attribute when they are valid UTF-8
+// (JSON always is: readable in the console and in stream records) and as
+// binary otherwise, so every byte survives either way.
+func payload(b []byte) types.AttributeValue {
+	if utf8.Valid(b) {
+		return &types.AttributeValueMemberS{Value: string(b)}
+	}
+	return &types.AttributeValueMemberB{Value: b}
+}
+
+func keyItem(pk string, sk int64) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: num(sk)}
+}
+
+// commitItem encodes a commit as one events-table item.
+func commitItem(c *signal.Commit) map[string]types.AttributeValue {
+	item := keyItem(streamKey(c.Stream), c.Version)
+	item[attrKind] = str(KindCommit)
+	item[attrLast] = num(c.LastVersion())
+	item[attrTime] = num(c.Time.UnixMilli())
+	if c.CommandID != "" {
+		item[attrCommand] = str(c.CommandID)
+	}
+	if c.CorrelationID != "" {
+		item[attrCorr] = str(c.CorrelationID)
+	}
+	if c.CausationID != "" {
+		item[attrCause] = str(c.CausationID)
+	}
+	if c.Final {
+		item[attrFinal] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	evs := make([]types.AttributeValue, len(c.Events))
+	for i := range c.Events {
+		e := &c.Events[i]
+		evs[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			attrEventID: str(e.ID),
+			attrName:    str(e.Name),
+			attrSchema:  num(int64(e.SchemaVersion)),
+			attrData:    payload(e.Data),
+		}}
+	}
+	item[attrEvents] = &types.AttributeValueMemberL{Value: evs}
+	return item
+}
+
+func tombstoneItem(c *signal.Commit) map[string]types.AttributeValue {
+	item := keyItem(streamKey(c.Stream), c.LastVersion()+1)
+	item[attrKind] = str(KindTombstone)
+	item[attrTime] = num(c.Time.UnixMilli())
+	return item
+}
+
+// ItemKind returns the kind attribute of an item, "" if absent.
+func ItemKind(item map[string]types.AttributeValue) string {
+	s, _ := getS(item, attrKind)
+	return s
+}
+
+// DecodeCommit decodes an events-table item of kind "commit". Errors are
+// *signal.Error of KindInternal naming the item and what is wrong.
+func DecodeCommit(item map[string]types.AttributeValue) (signal.Commit, error) {
+	pk, _ := getS(item, attrPK)
+	fail := func(format string, args ...any) (signal.Commit, error) {
+		return signal.Commit{}, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.decode",
+			Message: fmt.Sprintf("malformed commit item %q: %s", pk, fmt.Sprintf(format, args...))}
+	}
+	if k := ItemKind(item); k != KindCommit {
+		return fail("kind is %q, not %q", k, KindCommit)
+	}
+	stream, ok := parseStreamKey(pk)
+	if !ok {
+		return fail("pk is not <type>#<id>")
+	}
+	var c signal.Commit
+	var err error
+	c.Stream = stream
+	if c.Version, err = getN(item, attrSK); err != nil || c.Version < 1 {
+		return fail("sk: %v", orBad(err, c.Version))
+	}
+	last, err := getN(item, attrLast)
+	if err != nil {
+		return fail("last: %v", err)
+	}
+	ms, err := getN(item, attrTime)
+	if err != nil {
+		return fail("ts: %v", err)
+	}
+	c.Time = timeFromMillis(ms)
+	c.CommandID, _ = getS(item, attrCommand)
+	c.CorrelationID, _ = getS(item, attrCorr)
+	c.CausationID, _ = getS(item, attrCause)
+	if f, ok := item[attrFinal].(*types.AttributeValueMemberBOOL); ok {
+		c.Final = f.Value
+	}
+	l, ok := item[attrEvents].(*types.AttributeValueMemberL)
+	if !ok || len(l.Value) == 0 {
+		return fail("no events")
+	}
+	c.Events = make([]signal.RawEvent, len(l.Value))
+	for i, av := range l.Value {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return fail("event %d is not a map", i)
+		}
+		e := &c.Events[i]
+		var okID, okName bool
+		e.ID, okID = getS(m.Value, attrEventID)
+		e.Name, okName = getS(m.Value, attrName)
+		sv, err := getN(m.Value, attrSchema)
+		if !okID || !okName || err != nil {
+			return fail("event %d lacks id, name or schema version", i)
+		}
+		e.SchemaVersion = int(sv)
+		switch d := m.Value[attrData].(type) {
+		case *types.AttributeValueMemberS:
+			e.Data = []byte(d.Value)
+		case *types.AttributeValueMemberB:
+			e.Data = d.Value
+		default:
+			return fail("event %d has no data", i)
+		}
+	}
+	if c.LastVersion() != last {
+		return fail("last is %d but %d events start at %d", last, len(c.Events), c.Version)
+	}
+	return c, nil
+}
+
+func orBad(err error, v int64) any {
+	if err != nil {
+		return err
+	}
+	return fmt.Sprintf("version %d < 1", v)
+}
+
+func getS(item map[string]types.AttributeValue, name string) (string, bool) {
+	v, ok := item[name].(*types.AttributeValueMemberS)
+	if !ok {
+		return "", false
+	}
+	return v.Value, true
+}
+
+func getN(item map[string]types.AttributeValue, name string) (int64, error) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("attribute %q is missing or not a number", name)
+	}
+	return strconv.ParseInt(v.Value, 10, 64)
+}
+
+func getBytes(item map[string]types.AttributeValue, name string) ([]byte, bool) {
+	switch d := item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return []byte(d.Value), true
+	case *types.AttributeValueMemberB:
+		return d.Value, true
+	}
+	return nil, false
+}
+
+func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

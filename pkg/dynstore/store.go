@@ -1,0 +1,224 @@
+package dynstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// Store is the DynamoDB signal.Store, with snapshots, checkpoints and
+// views. It has no change feed (signal.ChangeFeed): DynamoDB's is its
+// stream, read by the Lambda event source mapping or by the Poller, whose
+// positions are per shard rather than one global sequence.
+type Store struct {
+	api    API
+	tables Tables
+}
+
+// New returns a Store on the given tables. Build client with
+// ClientOptions so it has the tuned retryer. The tables must exist
+// (CreateTables, or the CDK app).
+func New(client API, tables Tables) (*Store, error) {
+	if client == nil || tables.Events == "" || tables.Views == "" {
+		return nil, errors.New("dynstore.New: a client and both table names are required")
+	}
+	return &Store{api: client, tables: tables}, nil
+}
+
+// Tables returns the table names the store uses.
+func (s *Store) Tables() Tables { return s.tables }
+
+func validStream(op string, id signal.StreamID) error {
+	if err := signal.ValidateName(id.Type); err != nil {
+		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream type: " + signal.PublicMessage(err)}
+	}
+	if err := signal.ValidateID(id.ID); err != nil {
+		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream id: " + signal.PublicMessage(err)}
+	}
+	return nil
+}
+
+const condNew = "attribute_not_exists(pk)"
+
+// Append implements signal.Store with one conditional PutItem, or, for a
+// Final commit, one transaction writing the commit and a tombstone at the
+// next version (closure is rare; the hot path never uses a transaction).
+// A conflict carries the item found (ALL_OLD) as ConflictError.Existing;
+// finding a tombstone there means the stream is closed (ErrClosed).
+func (s *Store) Append(ctx context.Context, c signal.Commit) error {
+	const op = "dynstore.append"
+	if err := validStream(op, c.Stream); err != nil {
+		return err
+	}
+	if len(c.Events) == 0 || c.Version < 1 {
+		return signal.Errorf(signal.KindInvalid, op, "a commit needs at least one event and a version of 1 or more")
+	}
+	if len(c.Events) > signal.MaxEventsPerCommit || c.Size() > signal.MaxCommitBytes {
+		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), signal.MaxEventsPerCommit, signal.MaxCommitBytes)}
+	}
+	if c.Final {
+		return s.appendFinal(ctx, &c)
+	}
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.tables.Events),
+		Item:                                commitItem(&c),
+		ConditionExpression:                 aws.String(condNew),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return conflict(&c, ccf.Item)
+	}
+	return mapError(op, c.Stream, err)
+}
+
+func (s *Store) appendFinal(ctx context.Context, c *signal.Commit) error {
+	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(s.tables.Events), Item: commitItem(c),
+				ConditionExpression: aws.String(condNew), ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+			{Put: &types.Put{TableName: aws.String(s.tables.Events), Item: tombstoneItem(c),
+				ConditionExpression: aws.String(condNew)}},
+		},
+		// The SDK may retry a transaction whose first attempt landed; the
+		// token (the commit's first event id, unique per attempt) makes
+		// that retry a no-op for 10 minutes instead of a failure.
+		ClientRequestToken: aws.String(c.Events[0].ID),
+	})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				if i == 0 {
+					return conflict(c, r.Item)
+				}
+				return &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+			}
+		}
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+			}
+		}
+	}
+	return mapError("dynstore.append", c.Stream, err)
+}
+
+// conflict turns the item found at the commit's key into the contract's error.
+func conflict(c *signal.Commit, found map[string]types.AttributeValue) error {
+	ce := &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+	switch ItemKind(found) {
+	case KindTombstone:
+		return &signal.Error{Kind: signal.KindClosed, Op: "dynstore.append", Stream: c.Stream, Message: "stream is closed"}
+	case KindCommit:
+		if existing, err := DecodeCommit(found); err == nil {
+			ce.Existing = &existing
+		}
+	}
+	return ce
+}
+
+// Load implements signal.Store: a strongly consistent Query of sk > after,
+// paginated, skipping tombstones.
+func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
+	return func(yield func(signal.Commit, error) bool) {
+		p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
+			TableName:              aws.String(s.tables.Events),
+			KeyConditionExpression: aws.String("pk = :pk AND sk > :after"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": str(streamKey(id)), ":after": num(after),
+			},
+			ConsistentRead: aws.Bool(true),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				yield(signal.Commit{}, mapError("dynstore.load", id, err))
+				return
+			}
+			for _, item := range page.Items {
+				if ItemKind(item) != KindCommit {
+					continue
+				}
+				c, err := DecodeCommit(item)
+				if err != nil {
+					yield(signal.Commit{}, err)
+					return
+				}
+				if !yield(c, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// LoadSnapshot implements signal.SnapshotStore with one strongly
+// consistent GetItem of the stream's sk = 0 item.
+func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
+	const op = "dynstore.load snapshot"
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.tables.Events),
+		Key:            keyItem(streamKey(id), snapshotSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return signal.Snapshot{}, mapError(op, id, err)
+	}
+	if len(out.Item) == 0 {
+		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: op, Stream: id, Message: "no snapshot"}
+	}
+	snap := signal.Snapshot{Stream: id}
+	var schema, ms int64
+	var data bool
+	snap.Version, err = getN(out.Item, attrVersion)
+	if err == nil {
+		schema, err = getN(out.Item, attrSchemaV)
+	}
+	if err == nil {
+		ms, err = getN(out.Item, attrTime)
+	}
+	snap.Data, data = getBytes(out.Item, attrData)
+	if err != nil || !data {
+		return signal.Snapshot{}, &signal.Error{Kind: signal.KindInternal, Op: op, Stream: id, Message: "malformed snapshot item", Err: err}
+	}
+	snap.SchemaVersion = int(schema)
+	snap.Time = timeFromMillis(ms)
+	return snap, nil
+}
+
+// SaveSnapshot implements signal.SnapshotStore with one PutItem
+// conditioned on there being no snapshot of the same or a later version.
+func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
+	const op = "dynstore.save snapshot"
+	if err := validStream(op, snap.Stream); err != nil {
+		return err
+	}
+	if len(snap.Data) > signal.MaxCommitBytes {
+		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: snap.Stream, Message: "snapshot too large"}
+	}
+	item := keyItem(streamKey(snap.Stream), snapshotSK)
+	item[attrKind] = str(KindSnapshot)
+	item[attrVersion] = num(snap.Version)
+	item[attrSchemaV] = num(int64(snap.SchemaVersion))
+	item[attrTime] = num(snap.Time.UnixMilli())
+	item[attrData] = payload(snap.Data)
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.tables.Events),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR ver < :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(snap.Version)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // a snapshot as new or newer is already there: keep it
+	}
+	return mapError(op, snap.Stream, err)
+}
