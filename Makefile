@@ -24,12 +24,15 @@ vet:
 	$(GO) vet $(PKGS)
 
 ## unit: all Go tests, with the race detector (needs cgo; gcc is on the machine).
+## DynamoDB tests start moto_server themselves (or use AWS_ENDPOINT_URL).
 unit:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-## bench: the core benchmarks recorded in docs/BENCHMARKS.md.
+## bench: the benchmarks recorded in docs/BENCHMARKS.md (the DynamoDB
+## ones against moto_server, where only request counts are meaningful).
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
+	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
 
 ## dev: run the cart example in-process and print what happens.
 dev:
