@@ -47,7 +47,10 @@ func TestBadInputLeavesTableUnchanged(t *testing.T) {
 	}{
 		{"id with #", func() error { _, err := svc.Handle(ctx, "cart", "a#b", add("apple", 1)); return err }, signal.ErrInvalid},
 		{"empty id", func() error { _, err := svc.Handle(ctx, "cart", "", add("apple", 1)); return err }, signal.ErrInvalid},
-		{"1 KB id", func() error { _, err := svc.Handle(ctx, "cart", strings.Repeat("i", 1024), add("apple", 1)); return err }, signal.ErrInvalid},
+		{"1 KB id", func() error {
+			_, err := svc.Handle(ctx, "cart", strings.Repeat("i", 1024), add("apple", 1))
+			return err
+		}, signal.ErrInvalid},
 		{"store: id with #", func() error {
 			c := huge
 			c.Stream.ID, c.Events = "a#b", []signal.RawEvent{{ID: "e", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{}`)}}

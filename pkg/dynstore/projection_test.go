@@ -1,0 +1,171 @@
+package dynstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// cartSession is a scripted mix of carts, refusals and purchases.
+func cartSession(t *testing.T, svc *signal.Service) {
+	t.Helper()
+	ctx := t.Context()
+	for i := range 6 {
+		id := fmt.Sprint("cart-", i)
+		for j := range 4 {
+			if _, err := svc.Handle(ctx, "cart", id, cart.AddItem{SKU: fmt.Sprint("sku-", (i+j)%5), Quantity: int64(j + 1), Price: 100 + int64(j)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := svc.Handle(ctx, "cart", id, cart.RemoveItem{SKU: fmt.Sprint("sku-", i%5), Quantity: 1}); err != nil {
+			t.Fatal(err)
+		}
+		switch i % 3 {
+		case 0:
+			if _, err := svc.Handle(ctx, "cart", id, cart.CompletePurchase{}); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if _, err := svc.Close(ctx, "cart", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// viewDump reads every view document the session can produce, as text.
+func viewDump(t *testing.T, svc *signal.Service) string {
+	t.Helper()
+	var lines []string
+	for i := range 6 {
+		v, err := svc.View(t.Context(), cart.CartSummaryView, fmt.Sprint("cart-", i))
+		lines = append(lines, fmt.Sprintf("%s/cart-%d %s %v", cart.CartSummaryView, i, v.Data, err))
+		o, err := svc.Get(t.Context(), "order", fmt.Sprint("cart-", i))
+		lines = append(lines, fmt.Sprintf("order/cart-%d v%d %v %v", i, o.Version, o.State, err))
+	}
+	for i := range 5 {
+		v, err := svc.View(t.Context(), cart.SKUSalesView, fmt.Sprint("sku-", i))
+		lines = append(lines, fmt.Sprintf("%s/sku-%d %s %v", cart.SKUSalesView, i, v.Data, err))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestStreamDrivenProjection: commits written to DynamoDB come back through
+// its stream (the Poller), and the dispatcher fed by it builds the cart
+// views and opens the orders exactly as in-process dispatch does.
+// Redelivering everything, and everything reversed, changes nothing.
+func TestStreamDrivenProjection(t *testing.T) {
+	ctx := t.Context()
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cartSession(t, ref)
+	want := viewDump(t, ref)
+	if strings.Count(want, "not_found") > 0 || !strings.Contains(want, `"purchases":`) || !strings.Contains(want, "order/cart-0 v1") {
+		t.Fatalf("the reference session should fill every view and open orders:\n%s", want)
+	}
+
+	st := newTestStore(t)
+	svc, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), Subscribers: cart.Subscribers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cartSession(t, svc)
+	var written []signal.Commit
+	for _, typ := range []string{"cart"} {
+		for i := range 6 {
+			for c, err := range st.Load(ctx, signal.StreamID{Type: typ, ID: fmt.Sprint("cart-", i)}, 0) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				written = append(written, c)
+			}
+		}
+	}
+
+	arn, err := StreamARN(ctx, st.client, st.tables.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poller := NewPoller(dynamodbstreams.NewFromConfig(moto.Config(t)), PollerConfig{StreamARN: arn})
+	var delivered []signal.Commit
+	drain := func() {
+		// The policy's orders are new commits: poll until nothing new comes.
+		for idle := 0; idle < 2; {
+			n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {
+				delivered = append(delivered, batch...)
+				return svc.Dispatch(ctx, batch)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				idle++
+			}
+		}
+	}
+	drain()
+
+	seen := map[string]bool{}
+	for _, c := range delivered {
+		seen[fmt.Sprint(c.Stream, c.Version, c.CommandID)] = true
+	}
+	for _, c := range written {
+		if !seen[fmt.Sprint(c.Stream, c.Version, c.CommandID)] {
+			t.Fatalf("commit %s v%d never came through the stream", c.Stream, c.Version)
+		}
+	}
+	if got := viewDump(t, svc); got != want {
+		t.Fatalf("stream-built views differ from in-process ones:\n got:\n%s\nwant:\n%s", got, want)
+	}
+
+	before := st.meter.Stats()["TransactWriteItems"].Calls
+	reversed := slices.Clone(delivered)
+	slices.Reverse(reversed)
+	for _, batch := range [][]signal.Commit{delivered, delivered, reversed} {
+		if err := svc.Dispatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := viewDump(t, svc); got != want {
+		t.Fatalf("redelivery changed the views:\n got:\n%s\nwant:\n%s", got, want)
+	}
+	if after := st.meter.Stats()["TransactWriteItems"].Calls; after != before {
+		t.Fatalf("redelivered duplicates wrote views %d times", after-before)
+	}
+
+	// Gap fill from the table: a fresh projector that only sees each
+	// aggregate's last commit rebuilds the same views from the table.
+	for _, name := range []struct{ view, sub string }{{cart.CartSummaryView, cart.CartSummaryView}, {cart.SKUSalesView, cart.SKUSalesView}} {
+		if err := st.DropView(ctx, name.view, name.sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := map[signal.StreamID]signal.Commit{}
+	for _, c := range delivered {
+		if c.Version >= last[c.Stream].Version {
+			last[c.Stream] = c
+		}
+	}
+	var tails []signal.Commit
+	for _, c := range last {
+		tails = append(tails, c)
+	}
+	if err := svc.Dispatch(ctx, tails); err != nil {
+		t.Fatal(err)
+	}
+	if got := viewDump(t, svc); got != want {
+		t.Fatalf("gap-filled views differ:\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
