@@ -329,9 +329,11 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 
 func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry, fresh bool, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (res Result, appended bool, err error) {
 	stream := e.stream
-	// refuse returns err if the state it is based on was read in this
-	// call; otherwise it catches up first, since a pooled state may be stale.
 	for attempt := 0; ; {
+		// refuse returns err when the state it rests on was read in this
+		// call. A pooled state may be stale, and a refusal writes nothing
+		// that would reveal it, so otherwise refuse catches up and asks
+		// for another round (retry) instead.
 		retry := false
 		refuse := func(err error) error {
 			if fresh {
@@ -357,10 +359,10 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 		case o.ifVersion >= 0 && e.version != o.ifVersion:
 			err = refuse(&Error{Kind: KindPrecondition, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is at version %d, not %d", stream.Type, stream.ID, e.version, o.ifVersion)})
 		}
-		if err != nil || retry {
-			if err != nil {
-				return Result{}, false, err
-			}
+		if err != nil {
+			return Result{}, false, err
+		}
+		if retry {
 			continue
 		}
 		values, err := decide(e.h)
