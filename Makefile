@@ -5,13 +5,23 @@ GO      ?= go
 PKGS    ?= ./...
 BENCH   ?= .
 COUNT   ?= 5
+# build: the Lambda architecture; arm64 is what the stack deploys.
+ARCH    ?= arm64
+FUNCTIONS := command query projector
 
-.PHONY: all test lint fmt vet unit race bench dev tidy
+# Tools the tests run, pinned, installed into ./.tools/bin (not GOPATH), so
+# a checkout uses the version its Makefile names.
+TOOLS       := $(CURDIR)/.tools/bin
+RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE         := $(TOOLS)/aws-lambda-rie
+
+.PHONY: all test lint fmt vet tools unit race bench build dev tidy
 
 all: test
 
 ## test: everything CI checks: formatting, vet, and every test with the race detector.
-test: lint unit
+test: lint tools unit
 
 ## lint: gofmt must have nothing to say and go vet must pass.
 lint: fmt vet
@@ -23,8 +33,21 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
+## tools: install aws-lambda-rie into ./.tools/bin, unless that version is there.
+## (`go version -m` reads the module version back from the binary, so a
+## version bump here reinstalls it.)
+tools:
+	@if $(GO) version -m $(RIE) 2>/dev/null | grep -q '$(RIE_MODULE).*$(RIE_VERSION)'; then \
+		echo "aws-lambda-rie $(RIE_VERSION) is in $(TOOLS)"; \
+	else \
+		echo "GOBIN=$(TOOLS) $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION)"; \
+		GOBIN=$(TOOLS) $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION); \
+	fi
+
 ## unit: all Go tests, with the race detector (needs cgo; gcc is on the machine).
-## DynamoDB tests start moto_server themselves (or use AWS_ENDPOINT_URL).
+## DynamoDB tests start moto_server themselves (or use AWS_ENDPOINT_URL);
+## Lambda tests run the bootstraps under aws-lambda-rie (`make tools`).
+unit: export AWS_LAMBDA_RIE ?= $(RIE)
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
@@ -33,6 +56,14 @@ unit:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
 	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
+
+## build: the Lambda bootstraps, dist/<function>/bootstrap, for provided.al2023
+## on $(ARCH) (`make build ARCH=amd64` for x86_64). Static, no RPC shim, stripped.
+build:
+	@set -e; for fn in $(FUNCTIONS); do \
+		echo "build dist/$$fn/bootstrap (linux/$(ARCH))"; \
+		GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$fn/bootstrap ./functions/$$fn; \
+	done
 
 ## dev: run the cart example in-process and print what happens.
 dev:
