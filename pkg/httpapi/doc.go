@@ -1,0 +1,75 @@
+// Package httpapi is the HTTP adapter of a signal.Service: one router
+// behind API Gateway HTTP APIs (payload 2.0, HandleV2), REST APIs
+// (payload 1.0, HandleV1), Lambda function URLs (HandleFunctionURL), any
+// of them detected from the raw payload (Lambda), and net/http
+// (ServeHTTP, for `signal dev`).
+//
+// Every entry point converts its input to one internal request (method,
+// escaped path, raw query, canonical headers, body, request id) and
+// converts one internal response back, so all of them answer the same
+// statuses, headers and bytes. A request problem is always an HTTP
+// response, never a Go error (which API Gateway would turn into a 502).
+//
+// # Routes
+//
+//	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}); 201 created, else 200
+//	DELETE /aggregates/{type}/{id}             close the aggregate; 200
+//	GET    /aggregates/{type}/{id}             current state; ?version=N replays to version N
+//	GET    /aggregates/{type}/{id}/events      history page: ?after=N&limit=M
+//	GET    /views/{view}/{key}                 a projection document
+//	GET    /healthz                            liveness, on both route sets
+//	OPTIONS any path                           CORS preflight (204), when CORS is configured
+//
+// Command answers are {"type","id","version","state","events"}, state
+// reads {"type","id","version","state","closed"}, history pages
+// {"type","id","events","next"} (next omitted at the end), views
+// {"view","key","version","data"}. Commands, state reads and views carry
+// ETag: "<version>".
+//
+// Request headers on commands: Idempotency-Key (the command id: a repeat
+// appends nothing and answers the original response byte for byte, with
+// X-Signal-Duplicate: true), If-Match: "<version>" (also 5 and W/"5"; "0"
+// means "must not exist yet"; a mismatch is 412), X-Correlation-Id (the
+// events' correlation id; the request id otherwise). Repeating one of them
+// is a 400.
+//
+// # Decisions
+//
+//   - Paths are matched on their raw, escaped segments, then each
+//     parameter is unescaped: unicode ids work, and "%2F" inside an id
+//     becomes '/', which ids may not hold (400), instead of splitting the
+//     path. HTTP APIs decode rawPath before Lambda sees it, so there
+//     "%2F" arrives as a real '/' and the path matches no route (404),
+//     and an id holding a literal '%' cannot be addressed; REST APIs and
+//     function URLs pass the path still encoded, as net/http does.
+//   - A path of a route's shape with an empty parameter is a 400 naming
+//     it ("missing id": /aggregates/cart//AddItem, /aggregates/cart/). A
+//     path of no route's shape (/aggregates/cart) is a 404.
+//   - A known path asked with another method is a 405 with Allow; a route
+//     not enabled by Config.Routes does not exist (404, and not in Allow).
+//   - Errors are {"error":{"code","message"}}, code being the signal.Kind's
+//     code ("method_not_allowed" for 405) and message signal.PublicMessage.
+//     StatusOf is the only map from errors to statuses. A 500 says
+//     "internal error" only; the full error goes to the log line. A 503
+//     carries Retry-After: 1.
+//   - The body limit (Config.MaxBodyBytes) is checked before decoding:
+//     from Content-Length, by reading one byte past it, or on the decoded
+//     base64 of a Lambda event. Only routes that take a body read it.
+//   - Event times are answered in UTC to the millisecond, the precision
+//     stores keep, so a duplicate read back from the store answers the
+//     same bytes as the original command did.
+//   - A panic while serving is answered as a 500 and logged with its stack.
+//   - A payload 1.0 event from an HTTP API with a named stage has the
+//     stage stripped by Lambda (it tells REST from HTTP APIs by the
+//     "version" field); HandleV1 assumes a REST API, whose path has no stage.
+//
+// # Logging
+//
+// One line per request ("http request"), at Info below 500 and at Error
+// from 500, with request_id (the Lambda request id, else API Gateway's,
+// else a generated one; also the X-Request-Id response header),
+// cold_start (first request of the Handler), method, route (the pattern),
+// path, status, duration_ms, aggregate (type#id) or view (name/key),
+// version, created/duplicate, and error_kind and error on failures. Then
+// Config.OnRequest, if set, gets the same facts as a RequestInfo.
+package httpapi
