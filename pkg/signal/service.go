@@ -319,12 +319,26 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 	if err != nil {
 		return Result{}, err
 	}
-	res, appended, err := s.decideAndAppend(ctx, t, e, fresh, o, genesis, decide)
-	e.mu.Unlock()
+	res, appended, err := s.decideLocked(ctx, t, e, fresh, o, genesis, decide)
 	if appended && s.inline {
 		s.dispatcher.dispatchInline(ctx, stream, res.Events)
 	}
 	return res, err
+}
+
+// decideLocked runs decideAndAppend and releases the aggregate's lock,
+// also when the domain's code panics. After a panic the pooled state may
+// be half-evolved, so it is evicted before the panic goes on.
+func (s *Service) decideLocked(ctx context.Context, t *typeRuntime, e *entry, fresh bool, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (Result, bool, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.evict(e)
+			e.mu.Unlock()
+			panic(p)
+		}
+		e.mu.Unlock()
+	}()
+	return s.decideAndAppend(ctx, t, e, fresh, o, genesis, decide)
 }
 
 func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry, fresh bool, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (res Result, appended bool, err error) {
@@ -507,8 +521,10 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		CommandID:     o.commandID,
 		CorrelationID: o.correlationID,
 		CausationID:   o.causationID,
-		Time:          s.now().UTC(),
-		Events:        make([]RawEvent, len(values)),
+		// Milliseconds: what every store keeps, so the answer to a command
+		// and a later read of the same events agree to the byte.
+		Time:   s.now().UTC().Truncate(time.Millisecond),
+		Events: make([]RawEvent, len(values)),
 	}
 	for i, v := range values {
 		name, sv, data, err := t.reg.encodeEvent(v)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -676,5 +677,39 @@ func TestOwnLandedWriteIsNotReapplied(t *testing.T) {
 	}
 	if n := st.Counts().Appends; n != 2 {
 		t.Fatalf("%d appends: the deposit was applied twice", n)
+	}
+}
+
+func TestPanicInDecideReleasesTheAggregate(t *testing.T) {
+	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
+		decide := s.Decide
+		s.Decide = func(a Account, cmd any) ([]any, error) {
+			if d, ok := cmd.(Deposit); ok && d.Amount == 13 {
+				panic("unlucky")
+			}
+			return decide(a, cmd)
+		}
+	})
+	mustHandle(t, f, "a1", Open{Owner: "ann"})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic must reach the caller")
+			}
+		}()
+		_, _ = f.svc.Handle(t.Context(), "account", "a1", Deposit{Amount: 13})
+	}()
+	done := make(chan error, 1)
+	go func() { _, err := f.svc.Handle(t.Context(), "account", "a1", Deposit{Amount: 1}); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the aggregate stayed locked after a panic")
+	}
+	if r := mustHandle(t, f, "a1", Deposit{Amount: 1}); r.Events[0].Time.Nanosecond()%int(time.Millisecond) != 0 {
+		t.Fatalf("event time %v is not whole milliseconds", r.Events[0].Time)
 	}
 }
