@@ -53,9 +53,10 @@ unit:
 
 ## bench: the benchmarks recorded in docs/BENCHMARKS.md (the DynamoDB
 ## ones against moto_server, where only request counts are meaningful).
-bench:
+bench: tools
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
 	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
+	AWS_LAMBDA_RIE=$(RIE) $(GO) test -run '^$$' -bench 'ColdStart|WarmCommandRIE' -benchtime 20x ./e2e/
 
 ## build: the Lambda bootstraps, dist/<function>/bootstrap, for provided.al2023
 ## on $(ARCH) (`make build ARCH=amd64` for x86_64). Static, no RPC shim, stripped.
