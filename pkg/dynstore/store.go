@@ -3,7 +3,6 @@ package dynstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,15 +33,6 @@ func New(client API, tables Tables) (*Store, error) {
 // Tables returns the table names the store uses.
 func (s *Store) Tables() Tables { return s.tables }
 
-func validStream(op string, id signal.StreamID) error {
-	if err := signal.ValidateName(id.Type); err != nil {
-		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream type: " + signal.PublicMessage(err)}
-	}
-	if err := signal.ValidateID(id.ID); err != nil {
-		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream id: " + signal.PublicMessage(err)}
-	}
-	return nil
-}
 
 const condNew = "attribute_not_exists(pk)"
 
@@ -53,15 +43,8 @@ const condNew = "attribute_not_exists(pk)"
 // finding a tombstone there means the stream is closed (ErrClosed).
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	const op = "dynstore.append"
-	if err := validStream(op, c.Stream); err != nil {
+	if err := signal.ValidateCommit(op, &c); err != nil {
 		return err
-	}
-	if len(c.Events) == 0 || c.Version < 1 {
-		return signal.Errorf(signal.KindInvalid, op, "a commit needs at least one event and a version of 1 or more")
-	}
-	if len(c.Events) > signal.MaxEventsPerCommit || c.Size() > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), signal.MaxEventsPerCommit, signal.MaxCommitBytes)}
 	}
 	if c.Final {
 		return s.appendFinal(ctx, &c)
@@ -198,7 +181,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // conditioned on there being no snapshot of the same or a later version.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	const op = "dynstore.save snapshot"
-	if err := validStream(op, snap.Stream); err != nil {
+	if err := signal.ValidateStream(op, snap.Stream); err != nil {
 		return err
 	}
 	if len(snap.Data) > signal.MaxCommitBytes {

@@ -86,15 +86,6 @@ func (s *Store) Counts() Counts {
 	}
 }
 
-func validStream(op string, id signal.StreamID) error {
-	if err := signal.ValidateName(id.Type); err != nil {
-		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream type: " + signal.PublicMessage(err)}
-	}
-	if err := signal.ValidateID(id.ID); err != nil {
-		return &signal.Error{Kind: signal.KindInvalid, Op: op, Message: "invalid stream id: " + signal.PublicMessage(err)}
-	}
-	return nil
-}
 
 // Append implements signal.Store. Besides the contract's outcomes it
 // returns ErrInvalid for a commit that would leave a gap or start inside
@@ -105,15 +96,8 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	if err := ctx.Err(); err != nil {
 		return &signal.Error{Kind: signal.KindUnavailable, Op: op, Err: err}
 	}
-	if err := validStream(op, c.Stream); err != nil {
+	if err := signal.ValidateCommit(op, &c); err != nil {
 		return err
-	}
-	if len(c.Events) == 0 || c.Version < 1 {
-		return signal.Errorf(signal.KindInvalid, op, "a commit needs at least one event and a version of 1 or more")
-	}
-	if len(c.Events) > signal.MaxEventsPerCommit || c.Size() > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), signal.MaxEventsPerCommit, signal.MaxCommitBytes)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,7 +178,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // SaveSnapshot implements signal.SnapshotStore.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	s.counts.snapshotSaves.Add(1)
-	if err := validStream("memstore.save snapshot", snap.Stream); err != nil {
+	if err := signal.ValidateStream("memstore.save snapshot", snap.Stream); err != nil {
 		return err
 	}
 	if len(snap.Data) > signal.MaxCommitBytes {

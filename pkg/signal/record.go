@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -133,6 +134,37 @@ func ValidateName(s string) error {
 		if !letter && !(c >= '0' && c <= '9') && c != '-' && c != '_' && c != '.' {
 			return Errorf(KindInvalid, "", "name %q may hold only letters, digits, '-', '_' and '.'", s)
 		}
+	}
+	return nil
+}
+
+// ValidateStream checks a stream's type (ValidateName) and id
+// (ValidateID), returning ErrInvalid attributed to op. Stores use it so
+// every store refuses the same streams.
+func ValidateStream(op string, id StreamID) error {
+	if err := ValidateName(id.Type); err != nil {
+		return &Error{Kind: KindInvalid, Op: op, Message: "invalid stream type: " + PublicMessage(err)}
+	}
+	if err := ValidateID(id.ID); err != nil {
+		return &Error{Kind: KindInvalid, Op: op, Message: "invalid stream id: " + PublicMessage(err)}
+	}
+	return nil
+}
+
+// ValidateCommit checks what every store must refuse before writing: an
+// invalid stream or a commit without events or with a version below 1
+// (ErrInvalid), more than MaxEventsPerCommit events or more than
+// MaxCommitBytes (ErrTooLarge). Errors are attributed to op.
+func ValidateCommit(op string, c *Commit) error {
+	if err := ValidateStream(op, c.Stream); err != nil {
+		return err
+	}
+	if len(c.Events) == 0 || c.Version < 1 {
+		return Errorf(KindInvalid, op, "a commit needs at least one event and a version of 1 or more")
+	}
+	if len(c.Events) > MaxEventsPerCommit || c.Size() > MaxCommitBytes {
+		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), MaxEventsPerCommit, MaxCommitBytes)}
 	}
 	return nil
 }
