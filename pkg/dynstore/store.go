@@ -33,7 +33,6 @@ func New(client API, tables Tables) (*Store, error) {
 // Tables returns the table names the store uses.
 func (s *Store) Tables() Tables { return s.tables }
 
-
 const condNew = "attribute_not_exists(pk)"
 
 // Append implements signal.Store with one conditional PutItem, or, for a

@@ -86,7 +86,6 @@ func (s *Store) Counts() Counts {
 	}
 }
 
-
 // Append implements signal.Store. Besides the contract's outcomes it
 // returns ErrInvalid for a commit that would leave a gap or start inside
 // another commit, which a DynamoDB store could not detect.
