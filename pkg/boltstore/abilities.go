@@ -1,0 +1,360 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// ---- snapshots ----
+
+// LoadSnapshot implements signal.SnapshotStore.
+func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
+	const op = "boltstore.load snapshot"
+	if err := ctxErr(op, ctx); err != nil {
+		return signal.Snapshot{}, err
+	}
+	var snap signal.Snapshot
+	found := false
+	err := s.view(op, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSnapshots).Get(streamKey(id))
+		if v == nil {
+			return nil
+		}
+		var err error
+		if snap, err = decodeSnapshot(id, v); err != nil {
+			return corrupt(op, id, err)
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return signal.Snapshot{}, err
+	}
+	if !found {
+		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: op, Stream: id, Message: "no snapshot"}
+	}
+	return snap, nil
+}
+
+// SaveSnapshot implements signal.SnapshotStore: the read of the stored
+// version and the write are one transaction, so an older snapshot never
+// replaces a newer one.
+func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
+	const op = "boltstore.save snapshot"
+	if err := ctxErr(op, ctx); err != nil {
+		return err
+	}
+	if err := signal.ValidateStream(op, snap.Stream); err != nil {
+		return err
+	}
+	if len(snap.Data) > signal.MaxCommitBytes {
+		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: snap.Stream,
+			Message: fmt.Sprintf("snapshot of %d bytes exceeds %d bytes", len(snap.Data), signal.MaxCommitBytes)}
+	}
+	key := streamKey(snap.Stream)
+	value := encodeSnapshot(&snap)
+	return s.update(op, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSnapshots)
+		if old := b.Get(key); old != nil {
+			v, err := snapshotVersion(old)
+			if err != nil {
+				return corrupt(op, snap.Stream, err)
+			}
+			if v >= snap.Version {
+				return nil
+			}
+		}
+		return b.Put(key, value)
+	})
+}
+
+// ---- checkpoints ----
+
+func checkpointKey(subscriber string, id signal.StreamID) []byte {
+	return prefixed(subscriber, streamKey(id))
+}
+
+// checkKey refuses keys bbolt cannot store, before any transaction.
+func checkKey(op, what string, key []byte) error {
+	if len(key) > bolt.MaxKeySize {
+		return signal.Errorf(signal.KindInvalid, op, "%s is too long (the key would take %d bytes; at most %d)", what, len(key), bolt.MaxKeySize)
+	}
+	return nil
+}
+
+func readCheckpoint(b *bolt.Bucket, key []byte) (int64, error) {
+	v := b.Get(key)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, errMalformed
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// LoadCheckpoint implements signal.CheckpointStore.
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+	const op = "boltstore.load checkpoint"
+	if err := ctxErr(op, ctx); err != nil {
+		return 0, err
+	}
+	var cp int64
+	err := s.view(op, func(tx *bolt.Tx) error {
+		var err error
+		if cp, err = readCheckpoint(tx.Bucket(bucketCheckpoints), checkpointKey(subscriber, id)); err != nil {
+			return corrupt(op, id, err)
+		}
+		return nil
+	})
+	return cp, err
+}
+
+// SaveCheckpoint implements signal.CheckpointStore.
+func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
+	const op = "boltstore.save checkpoint"
+	if err := ctxErr(op, ctx); err != nil {
+		return err
+	}
+	if to <= from {
+		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
+	}
+	if err := signal.ValidateStream(op, id); err != nil {
+		return err
+	}
+	key := checkpointKey(subscriber, id)
+	if err := checkKey(op, "the subscriber name", key); err != nil {
+		return err
+	}
+	return s.update(op, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCheckpoints)
+		cp, err := readCheckpoint(b, key)
+		if err != nil {
+			return corrupt(op, id, err)
+		}
+		if cp != from {
+			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
+		}
+		return b.Put(key, be64(uint64(to)))
+	})
+}
+
+// ---- views ----
+
+func viewKey(name, key string) []byte { return prefixed(name, []byte(key)) }
+
+// LoadView implements signal.ViewStore.
+func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
+	const op = "boltstore.load view"
+	if err := ctxErr(op, ctx); err != nil {
+		return signal.View{}, err
+	}
+	var view signal.View
+	found := false
+	err := s.view(op, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketViews).Get(viewKey(name, key))
+		if v == nil {
+			return nil
+		}
+		version, err := viewVersion(v)
+		if err != nil {
+			return &signal.Error{Kind: signal.KindInternal, Op: op, Message: fmt.Sprintf("view %s/%s is malformed", name, key), Err: err}
+		}
+		view = signal.View{Name: name, Key: key, Data: bytes.Clone(v[8:]), Version: version}
+		if view.Data == nil {
+			view.Data = []byte{}
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return signal.View{}, err
+	}
+	if !found {
+		return signal.View{}, signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
+	}
+	return view, nil
+}
+
+// CommitViews implements signal.ViewStore: the checks, the document
+// writes and the checkpoint move are one transaction.
+func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
+	const op = "boltstore.commit views"
+	if err := ctxErr(op, ctx); err != nil {
+		return err
+	}
+	if c.To <= c.From {
+		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
+	}
+	if err := signal.ValidateStream(op, c.Stream); err != nil {
+		return err
+	}
+	cpKey := checkpointKey(c.Subscriber, c.Stream)
+	if err := checkKey(op, "the subscriber name", cpKey); err != nil {
+		return err
+	}
+	keys := make([][]byte, len(c.Writes))
+	for i, w := range c.Writes {
+		if len(w.Data) > signal.MaxCommitBytes {
+			return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
+				Message: fmt.Sprintf("view %s/%s of %d bytes exceeds %d bytes", w.Name, w.Key, len(w.Data), signal.MaxCommitBytes)}
+		}
+		keys[i] = viewKey(w.Name, w.Key)
+		if err := checkKey(op, "a view name and key", keys[i]); err != nil {
+			return err
+		}
+	}
+	return s.update(op, func(tx *bolt.Tx) error {
+		cps := tx.Bucket(bucketCheckpoints)
+		cp, err := readCheckpoint(cps, cpKey)
+		if err != nil {
+			return corrupt(op, c.Stream, err)
+		}
+		if cp != c.From {
+			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
+		}
+		views := tx.Bucket(bucketViews)
+		for i, w := range c.Writes {
+			var cur int64
+			if v := views.Get(keys[i]); v != nil {
+				if cur, err = viewVersion(v); err != nil {
+					return &signal.Error{Kind: signal.KindInternal, Op: op, Message: fmt.Sprintf("view %s/%s is malformed", w.Name, w.Key), Err: err}
+				}
+			}
+			if cur != w.ExpectedVersion {
+				return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: fmt.Sprintf("view %s/%s changed", w.Name, w.Key)}
+			}
+		}
+		for i, w := range c.Writes {
+			if w.Data == nil {
+				err = views.Delete(keys[i])
+			} else {
+				err = views.Put(keys[i], encodeView(w.ExpectedVersion+1, w.Data))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return cps.Put(cpKey, be64(uint64(c.To)))
+	})
+}
+
+// DropView implements signal.ViewStore, in one transaction.
+func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
+	const op = "boltstore.drop view"
+	if err := ctxErr(op, ctx); err != nil {
+		return err
+	}
+	return s.update(op, func(tx *bolt.Tx) error {
+		if err := deletePrefix(tx.Bucket(bucketViews), prefixed(name, nil)); err != nil {
+			return err
+		}
+		return deletePrefix(tx.Bucket(bucketCheckpoints), prefixed(subscriber, nil))
+	})
+}
+
+// deletePrefix deletes every key of b that starts with prefix. The keys
+// are collected first: deleting under a moving cursor can skip keys.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- change feed ----
+
+// Changes implements signal.ChangeFeed. Positions are dense (1, 2, 3, ...)
+// and survive restarts; a failed Append uses none.
+func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]signal.Change, error) {
+	const op = "boltstore.changes"
+	if err := ctxErr(op, ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
+	var out []signal.Change
+	err := s.view(op, func(tx *bolt.Tx) error {
+		streams := tx.Bucket(bucketStreams)
+		var lastKey []byte
+		var sb *bolt.Bucket
+		var id signal.StreamID
+		cur := tx.Bucket(bucketFeed).Cursor()
+		for k, v := cur.Seek(be64(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
+			if len(k) != 8 || len(v) < 9 {
+				return &signal.Error{Kind: signal.KindInternal, Op: op, Message: "a change feed entry is malformed"}
+			}
+			version := int64(binary.BigEndian.Uint64(v))
+			skey := v[8:]
+			if sb == nil || !bytes.Equal(skey, lastKey) {
+				var err error
+				if id, err = parseStreamKey(skey); err != nil {
+					return &signal.Error{Kind: signal.KindInternal, Op: op, Message: "a change feed entry is malformed", Err: err}
+				}
+				if sb = streams.Bucket(skey); sb == nil {
+					return corrupt(op, id, fmt.Errorf("feed position %d names a stream that does not exist", binary.BigEndian.Uint64(k)))
+				}
+				lastKey = skey
+			}
+			cv := sb.Get(versionKey(version))
+			if cv == nil {
+				return corrupt(op, id, fmt.Errorf("feed position %d names version %d, which does not exist", binary.BigEndian.Uint64(k), version))
+			}
+			c, err := decodeCommit(id, version, cv)
+			if err != nil {
+				return corrupt(op, id, err)
+			}
+			out = append(out, signal.Change{Position: binary.BigEndian.Uint64(k), Commit: c})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WaitForChange implements signal.ChangeFeed. Appends in this process
+// wake it; no other process can append while this one has the file open.
+// After Close it returns signal.ErrUnavailable.
+func (s *Store) WaitForChange(ctx context.Context, after uint64) error {
+	for {
+		s.mu.Lock()
+		if s.last > after {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return &signal.Error{Kind: signal.KindUnavailable, Op: "boltstore.wait for change", Message: "the store is closed"}
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
