@@ -16,12 +16,13 @@ RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(TOOLS)/aws-lambda-rie
 
-.PHONY: all test lint fmt vet tools unit race bench build dev tidy
+.PHONY: all test lint fmt vet tools unit race bench build dev tidy infra-test synth diff deploy
 
 all: test
 
-## test: everything CI checks: formatting, vet, and every test with the race detector.
-test: lint tools unit
+## test: everything CI checks: formatting, vet, every test with the race
+## detector, and the CDK app's tests (infra-test).
+test: lint tools unit infra-test
 
 ## lint: gofmt must have nothing to say and go vet must pass.
 lint: fmt vet
@@ -72,3 +73,38 @@ dev:
 
 tidy:
 	$(GO) mod tidy
+
+## infra-test: the CDK app's tests (infra/, its own module): the synthesized
+## template's resources, properties and IAM, and its tables created through
+## CloudFormation on moto_server. Needs no AWS account and no npm install
+## (the jsii runtime brings its own JavaScript; node runs it).
+CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
+infra-test:
+	cd infra && $(CDK_ENV) $(GO) vet ./...
+	cd infra && $(CDK_ENV) $(GO) test -count=1 -timeout 10m ./...
+
+## synth, diff, deploy: the CDK CLI (aws-cdk, pinned in infra/package-lock.json,
+## installed into infra/node_modules by npm ci) on the stack "Signal". They
+## build the bootstraps first (the functions' code assets) and pass ARCH on
+## (`make synth ARCH=amd64` builds and declares x86_64). More context with
+## CDK_ARGS, e.g. `make synth CDK_ARGS='-c api=rest'` (see infra/README.md).
+## synth needs no AWS account: the stack is environment-agnostic. diff and
+## deploy use your AWS credentials; deploy needs a bootstrapped environment
+## (`cd infra && npx cdk bootstrap`, once per account and region).
+CDK_ARGS ?=
+CDK_STAMP := infra/node_modules/.installed
+CDK := cd infra && $(CDK_ENV) ./node_modules/.bin/cdk
+
+$(CDK_STAMP): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
+	@touch $@
+
+synth: build $(CDK_STAMP)
+	$(CDK) synth --quiet --no-notices -c arch=$(ARCH) $(CDK_ARGS)
+	@echo "synthesized: infra/cdk.out/Signal.template.json"
+
+diff: build $(CDK_STAMP)
+	$(CDK) diff -c arch=$(ARCH) $(CDK_ARGS)
+
+deploy: build $(CDK_STAMP)
+	$(CDK) deploy -c arch=$(ARCH) $(CDK_ARGS)

@@ -1,0 +1,288 @@
+package signalstack
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+)
+
+// APIKind selects the API Gateway flavour in front of the command and
+// query functions. The functions serve both (pkg/httpapi reads payload
+// 1.0 and 2.0), so switching is a redeploy, not a code change.
+type APIKind string
+
+const (
+	// HTTPAPI is an API Gateway HTTP API (payload format 2.0): cheaper and
+	// faster than a REST API. The default.
+	HTTPAPI APIKind = "http"
+	// RESTAPI is an API Gateway REST API (regional endpoint, Lambda proxy
+	// integrations, payload 1.0), for what HTTP APIs lack (usage plans,
+	// API keys, WAF, request validation).
+	RESTAPI APIKind = "rest"
+)
+
+// FunctionOptions size one function. Zero fields take the defaults.
+type FunctionOptions struct {
+	// MemoryMB: the memory size, 128 to 10240. CPU scales with it.
+	MemoryMB int
+	// Timeout: at most 15 minutes; API Gateway stops waiting at 29 s (REST)
+	// or 30 s (HTTP) whatever this says.
+	Timeout time.Duration
+}
+
+// TableCapacity switches both tables from on-demand to provisioned
+// capacity with these units (no auto scaling).
+type TableCapacity struct {
+	ReadUnits, WriteUnits int
+}
+
+// Props configure the Signal construct. The zero value is a working
+// configuration: every zero field takes the default named on it.
+type Props struct {
+	// Arch is the Lambda architecture: "arm64" (default) or "amd64"
+	// ("x86_64" is accepted too). It must match `make build ARCH=...`.
+	Arch string
+	// CodeDir holds <function>/bootstrap for command, query and projector,
+	// as `make build` writes them. Default "../dist" (relative to infra/,
+	// where the CDK CLI runs the app).
+	CodeDir string
+	// API is the API Gateway kind: HTTPAPI (default) or RESTAPI.
+	API APIKind
+
+	// Command default: 256 MB, 10 s. Query default: 256 MB, 10 s.
+	// Projector default: 512 MB, 60 s (it runs projections and policies
+	// for up to BatchSize commits, reading gaps from the table).
+	Command, Query, Projector FunctionOptions
+
+	// LogRetention of each function's log group. Default one month.
+	LogRetention awslogs.RetentionDays
+	// LogLevel is passed as LOG_LEVEL (debug, info, warn, error). Default
+	// empty: the functions log at info.
+	LogLevel string
+	// CORSOrigins are passed to the HTTP functions as CORS_ALLOW_ORIGINS
+	// ("*" allowed). Default none: no CORS headers. When set, OPTIONS
+	// requests (preflights) are routed to the command function, whose
+	// answer allows every method of the API.
+	CORSOrigins []string
+
+	// DeletionProtection turns on DynamoDB deletion protection on both
+	// tables. Default off.
+	DeletionProtection bool
+	// RemovalPolicy of both tables when they leave the stack. Default
+	// RETAIN: deleting the stack keeps the events. Use DESTROY only for
+	// throw-away stacks.
+	RemovalPolicy awscdk.RemovalPolicy
+	// Capacity, when set, makes both tables provisioned. Default nil:
+	// on-demand (PAY_PER_REQUEST), as dynstore.EventsTableInput declares.
+	Capacity *TableCapacity
+
+	// BatchSize of the projector's stream mapping: at most this many
+	// records per invocation. Default 100 (1 to 10000).
+	BatchSize int
+	// MaxBatchingWindow: how long Lambda gathers records before invoking.
+	// Default 1 s (at most 300 s).
+	MaxBatchingWindow time.Duration
+	// RetryAttempts of a failed batch (after bisecting) before its
+	// record goes to the dead-letter queue. Default 5 (1 to 10000).
+	RetryAttempts int
+	// MaxRecordAge: older records are not retried but sent to the
+	// dead-letter queue. Default 24 h, the stream's retention (60 s to 7 days).
+	MaxRecordAge time.Duration
+	// DeadLetterRetention: how long failure records stay in the queue.
+	// Default 14 days, SQS's maximum.
+	DeadLetterRetention time.Duration
+
+	// IteratorAgeThreshold: the projector alarm fires when the age of the
+	// newest record it read (IteratorAge, Maximum) stays above this for
+	// 5 minutes. Default 60 s.
+	IteratorAgeThreshold time.Duration
+	// AlarmActions run when any alarm fires (e.g. an SNS topic action).
+	// Default none.
+	AlarmActions []awscloudwatch.IAlarmAction
+}
+
+// Defaults of Props, exported for documentation and tests.
+const (
+	DefaultArch                 = "arm64"
+	DefaultCodeDir              = "../dist"
+	DefaultHTTPMemoryMB         = 256
+	DefaultHTTPTimeout          = 10 * time.Second
+	DefaultProjectorMemoryMB    = 512
+	DefaultProjectorTimeout     = 60 * time.Second
+	DefaultBatchSize            = 100
+	DefaultMaxBatchingWindow    = time.Second
+	DefaultRetryAttempts        = 5
+	DefaultMaxRecordAge         = 24 * time.Hour
+	DefaultDeadLetterRetention  = 14 * 24 * time.Hour
+	DefaultIteratorAgeThreshold = 60 * time.Second
+)
+
+// DefaultLogRetention is the retention of the functions' log groups.
+const DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
+
+// withDefaults returns a copy of p with the defaults filled in, or an
+// error naming every invalid field. It needs no jsii runtime.
+func (p *Props) withDefaults() (Props, error) {
+	var out Props
+	if p != nil {
+		out = *p
+	}
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	switch out.Arch {
+	case "":
+		out.Arch = DefaultArch
+	case "arm64", "amd64":
+	case "x86_64":
+		out.Arch = "amd64"
+	default:
+		bad("Arch %q: want arm64 or amd64", out.Arch)
+	}
+	if out.CodeDir == "" {
+		out.CodeDir = DefaultCodeDir
+	}
+	switch out.API {
+	case "":
+		out.API = HTTPAPI
+	case HTTPAPI, RESTAPI:
+	default:
+		bad("API %q: want http or rest", out.API)
+	}
+	fn := func(name string, o *FunctionOptions, mem int, timeout time.Duration) {
+		if o.MemoryMB == 0 {
+			o.MemoryMB = mem
+		}
+		if o.Timeout == 0 {
+			o.Timeout = timeout
+		}
+		if o.MemoryMB < 128 || o.MemoryMB > 10240 {
+			bad("%s.MemoryMB %d: want 128 to 10240", name, o.MemoryMB)
+		}
+		if o.Timeout < time.Second || o.Timeout > 15*time.Minute || o.Timeout%time.Second != 0 {
+			bad("%s.Timeout %v: want whole seconds from 1 s to 15 min", name, o.Timeout)
+		}
+	}
+	fn("Command", &out.Command, DefaultHTTPMemoryMB, DefaultHTTPTimeout)
+	fn("Query", &out.Query, DefaultHTTPMemoryMB, DefaultHTTPTimeout)
+	fn("Projector", &out.Projector, DefaultProjectorMemoryMB, DefaultProjectorTimeout)
+	if out.LogRetention == "" {
+		out.LogRetention = DefaultLogRetention
+	}
+	switch strings.ToLower(out.LogLevel) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		bad("LogLevel %q: want debug, info, warn or error", out.LogLevel)
+	}
+	for _, o := range out.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || strings.ContainsAny(o, " ,") {
+			bad("CORSOrigins %q: want an origin like https://shop.example, or *", o)
+		}
+	}
+	if out.RemovalPolicy == "" {
+		out.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	}
+	if c := out.Capacity; c != nil && (c.ReadUnits < 1 || c.WriteUnits < 1) {
+		bad("Capacity %d/%d: want at least 1 read and 1 write unit", c.ReadUnits, c.WriteUnits)
+	}
+	if out.BatchSize == 0 {
+		out.BatchSize = DefaultBatchSize
+	}
+	if out.BatchSize < 1 || out.BatchSize > 10000 {
+		bad("BatchSize %d: want 1 to 10000", out.BatchSize)
+	}
+	if out.MaxBatchingWindow == 0 {
+		out.MaxBatchingWindow = DefaultMaxBatchingWindow
+	}
+	if out.MaxBatchingWindow < 0 || out.MaxBatchingWindow > 300*time.Second || out.MaxBatchingWindow%time.Second != 0 {
+		bad("MaxBatchingWindow %v: want whole seconds up to 300 s", out.MaxBatchingWindow)
+	}
+	if out.RetryAttempts == 0 {
+		out.RetryAttempts = DefaultRetryAttempts
+	}
+	if out.RetryAttempts < 1 || out.RetryAttempts > 10000 {
+		bad("RetryAttempts %d: want 1 to 10000 (retries must be bounded)", out.RetryAttempts)
+	}
+	if out.MaxRecordAge == 0 {
+		out.MaxRecordAge = DefaultMaxRecordAge
+	}
+	if out.MaxRecordAge < time.Minute || out.MaxRecordAge > 7*24*time.Hour || out.MaxRecordAge%time.Second != 0 {
+		bad("MaxRecordAge %v: want whole seconds from 60 s to 7 days", out.MaxRecordAge)
+	}
+	if out.DeadLetterRetention == 0 {
+		out.DeadLetterRetention = DefaultDeadLetterRetention
+	}
+	if out.DeadLetterRetention < time.Minute || out.DeadLetterRetention > 14*24*time.Hour || out.DeadLetterRetention%time.Second != 0 {
+		bad("DeadLetterRetention %v: want whole seconds from 60 s to 14 days", out.DeadLetterRetention)
+	}
+	if out.IteratorAgeThreshold == 0 {
+		out.IteratorAgeThreshold = DefaultIteratorAgeThreshold
+	}
+	if out.IteratorAgeThreshold < 0 {
+		bad("IteratorAgeThreshold %v: want a positive duration", out.IteratorAgeThreshold)
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("signalstack: invalid props: %s", strings.Join(errs, "; "))
+	}
+	return out, nil
+}
+
+// Context keys PropsFromContext reads (`cdk synth -c api=rest`).
+const (
+	ContextAPI                = "api"                // http (default) or rest
+	ContextArch               = "arch"               // arm64 (default) or amd64
+	ContextCodeDir            = "codeDir"            // default ../dist
+	ContextDeletionProtection = "deletionProtection" // true or false (default)
+	ContextRemovalPolicy      = "removalPolicy"      // retain (default) or destroy
+	ContextCORSOrigins        = "corsOrigins"        // comma-separated
+	ContextLogLevel           = "logLevel"           // debug, info, warn, error
+)
+
+// PropsFromContext builds Props from CDK context values; get returns a
+// key's value and whether it is set (app.Node().TryGetContext). Values
+// given with -c are strings; cdk.json may hold booleans.
+func PropsFromContext(get func(key string) (any, bool)) (Props, error) {
+	str := func(key string) string {
+		v, ok := get(key)
+		if !ok || v == nil {
+			return ""
+		}
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+	var p Props
+	p.API = APIKind(strings.ToLower(str(ContextAPI)))
+	p.Arch = strings.ToLower(str(ContextArch))
+	p.CodeDir = str(ContextCodeDir)
+	p.LogLevel = str(ContextLogLevel)
+	if s := str(ContextDeletionProtection); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, fmt.Errorf("signalstack: context %s=%q: want true or false", ContextDeletionProtection, s)
+		}
+		p.DeletionProtection = b
+	}
+	switch s := strings.ToLower(str(ContextRemovalPolicy)); s {
+	case "", "retain":
+		p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	case "destroy":
+		p.RemovalPolicy = awscdk.RemovalPolicy_DESTROY
+	default:
+		return p, fmt.Errorf("signalstack: context %s=%q: want retain or destroy", ContextRemovalPolicy, s)
+	}
+	for _, o := range strings.Split(str(ContextCORSOrigins), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			p.CORSOrigins = append(p.CORSOrigins, o)
+		}
+	}
+	_, err := p.withDefaults()
+	return p, err
+}

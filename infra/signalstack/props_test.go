@@ -1,0 +1,170 @@
+package signalstack
+
+// Tests that need no synth (no jsii runtime): props, context, routes, the
+// stream filter.
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/httpapi"
+)
+
+func TestPropsDefaults(t *testing.T) {
+	p, err := (*Props)(nil).withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Props{
+		Arch:                 "arm64",
+		CodeDir:              "../dist",
+		API:                  HTTPAPI,
+		Command:              FunctionOptions{MemoryMB: 256, Timeout: 10 * time.Second},
+		Query:                FunctionOptions{MemoryMB: 256, Timeout: 10 * time.Second},
+		Projector:            FunctionOptions{MemoryMB: 512, Timeout: 60 * time.Second},
+		LogRetention:         DefaultLogRetention,
+		RemovalPolicy:        awscdk.RemovalPolicy_RETAIN,
+		BatchSize:            100,
+		MaxBatchingWindow:    time.Second,
+		RetryAttempts:        5,
+		MaxRecordAge:         24 * time.Hour,
+		DeadLetterRetention:  14 * 24 * time.Hour,
+		IteratorAgeThreshold: 60 * time.Second,
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", p, want)
+	}
+	if p, _ := (&Props{Arch: "x86_64"}).withDefaults(); p.Arch != "amd64" {
+		t.Errorf("x86_64 became %q, want amd64", p.Arch)
+	}
+}
+
+func TestPropsInvalid(t *testing.T) {
+	for _, tc := range []struct {
+		props Props
+		want  string
+	}{
+		{Props{Arch: "riscv64"}, "Arch"},
+		{Props{API: "grpc"}, "API"},
+		{Props{Command: FunctionOptions{MemoryMB: 64}}, "Command.MemoryMB"},
+		{Props{Query: FunctionOptions{Timeout: 16 * time.Minute}}, "Query.Timeout"},
+		{Props{Projector: FunctionOptions{Timeout: 1500 * time.Millisecond}}, "Projector.Timeout"},
+		{Props{LogLevel: "verbose"}, "LogLevel"},
+		{Props{CORSOrigins: []string{"shop.example"}}, "CORSOrigins"},
+		{Props{CORSOrigins: []string{"https://a.example,https://b.example"}}, "CORSOrigins"},
+		{Props{Capacity: &TableCapacity{ReadUnits: 1}}, "Capacity"},
+		{Props{BatchSize: 10001}, "BatchSize"},
+		{Props{MaxBatchingWindow: 301 * time.Second}, "MaxBatchingWindow"},
+		{Props{RetryAttempts: -1}, "RetryAttempts"},
+		{Props{MaxRecordAge: 30 * time.Second}, "MaxRecordAge"},
+		{Props{DeadLetterRetention: 15 * 24 * time.Hour}, "DeadLetterRetention"},
+		{Props{IteratorAgeThreshold: -time.Second}, "IteratorAgeThreshold"},
+	} {
+		_, err := tc.props.withDefaults()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one naming %s", tc.props, err, tc.want)
+		}
+	}
+	// NewStack refuses invalid props before it touches the jsii runtime.
+	if _, _, err := NewStack(nil, "Signal", nil, &Props{API: "grpc"}); err == nil {
+		t.Error("NewStack accepted API grpc")
+	}
+}
+
+func TestPropsFromContext(t *testing.T) {
+	ctx := map[string]any{
+		"api":                "REST",
+		"arch":               "amd64",
+		"codeDir":            "/tmp/dist",
+		"deletionProtection": "true",
+		"removalPolicy":      "destroy",
+		"corsOrigins":        " https://a.example, https://b.example ,",
+		"logLevel":           "warn",
+	}
+	get := func(k string) (any, bool) { v, ok := ctx[k]; return v, ok }
+	p, err := PropsFromContext(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Props{API: RESTAPI, Arch: "amd64", CodeDir: "/tmp/dist", DeletionProtection: true,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY, LogLevel: "warn",
+		CORSOrigins: []string{"https://a.example", "https://b.example"}}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got %+v\nwant %+v", p, want)
+	}
+
+	// cdk.json may hold a boolean.
+	ctx = map[string]any{"deletionProtection": true}
+	if p, err := PropsFromContext(get); err != nil || !p.DeletionProtection {
+		t.Errorf("boolean context: %+v, %v", p, err)
+	}
+	// Nothing set: the defaults (RemovalPolicy RETAIN).
+	ctx = map[string]any{}
+	if p, err := PropsFromContext(get); err != nil || p.RemovalPolicy != awscdk.RemovalPolicy_RETAIN || p.DeletionProtection {
+		t.Errorf("empty context: %+v, %v", p, err)
+	}
+	for _, bad := range []map[string]any{
+		{"deletionProtection": "yes please"},
+		{"removalPolicy": "snapshot-ish"},
+		{"api": "grpc"},
+		{"arch": "s390x"},
+	} {
+		ctx = bad
+		if _, err := PropsFromContext(get); err == nil {
+			t.Errorf("context %v accepted", bad)
+		}
+	}
+}
+
+// The two functions split httpapi's routes between them, exactly: every
+// route once, GET /healthz on the query function.
+func TestRoutes(t *testing.T) {
+	cmd, qry := Routes()
+	all := append(slices.Clone(cmd), qry...)
+	slices.Sort(all)
+	want := httpapi.AllRoutes.Patterns()
+	slices.Sort(want)
+	if !slices.Equal(all, want) {
+		t.Errorf("command %v + query %v != all routes %v", cmd, qry, want)
+	}
+	for _, r := range cmd {
+		if slices.Contains(qry, r) {
+			t.Errorf("%s is routed to both functions", r)
+		}
+		if !strings.HasPrefix(r, "POST ") && !strings.HasPrefix(r, "DELETE ") {
+			t.Errorf("command route %s is not a POST or DELETE", r)
+		}
+	}
+	for _, r := range qry {
+		if !strings.HasPrefix(r, "GET ") {
+			t.Errorf("query route %s is not a GET", r)
+		}
+	}
+	if !slices.Contains(qry, "GET /healthz") {
+		t.Errorf("GET /healthz is not a query route: %v", qry)
+	}
+}
+
+// The filter keeps exactly commit inserts; kindAttribute is the attribute
+// dynstore reads an item's kind from.
+func TestCommitFilterPattern(t *testing.T) {
+	var got, want any
+	if err := json.Unmarshal([]byte(CommitFilterPattern()), &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"kind":{"S":["commit"]}}}}`), &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("filter %s", CommitFilterPattern())
+	}
+	item := map[string]types.AttributeValue{kindAttribute: &types.AttributeValueMemberS{Value: dynstore.KindCommit}}
+	if k := dynstore.ItemKind(item); k != dynstore.KindCommit {
+		t.Errorf("dynstore.ItemKind reads %q from attribute %q, want %q: the filter names the wrong attribute", k, kindAttribute, dynstore.KindCommit)
+	}
+}

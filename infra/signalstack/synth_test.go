@@ -1,0 +1,215 @@
+package signalstack
+
+// The shared harness of the template tests: each variant of the stack is
+// synthesized once per test binary (a synth costs seconds: it runs in the
+// jsii Node.js process) and every test reads the same template.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	code := m.Run()
+	jsii.Close()
+	if codeDir != "" {
+		os.RemoveAll(codeDir)
+	}
+	os.Exit(code)
+}
+
+// codeDir holds dummy <function>/bootstrap files, so the tests need no
+// `make build`.
+var codeDir string
+
+func dummyCode(t testing.TB) string {
+	t.Helper()
+	if codeDir != "" {
+		return codeDir
+	}
+	dir, err := os.MkdirTemp("", "signalstack-code-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{CommandFunction, QueryFunction, ProjectorFunction} {
+		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("#!/bin/sh\n# "+fn+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codeDir = dir
+	return dir
+}
+
+// template is one synthesized variant: the assertions Template (checks run
+// in the CDK's own matcher) and its JSON (for checks in Go).
+type template struct {
+	T         assertions.Template
+	Resources map[string]map[string]any
+	Outputs   map[string]any
+	Props     Props
+}
+
+var (
+	synthMu   sync.Mutex
+	templates = map[string]*template{}
+)
+
+// variants are the synthesized configurations.
+//   - "default": the zero Props (HTTP API, arm64, on-demand, RETAIN).
+//   - "rest": REST API on amd64 with deletion protection, CORS origins,
+//     provisioned capacity, a log level and non-default function sizes.
+//   - "httpcors": the HTTP API with CORS origins (the preflight route).
+var variants = map[string]Props{
+	"default": {},
+	"rest": {
+		API:                RESTAPI,
+		Arch:               "amd64",
+		DeletionProtection: true,
+		CORSOrigins:        []string{"https://shop.example", "https://admin.example"},
+		Capacity:           &TableCapacity{ReadUnits: 5, WriteUnits: 7},
+		LogLevel:           "debug",
+		Command:            FunctionOptions{MemoryMB: 1024, Timeout: 20 * time.Second},
+		BatchSize:          50,
+	},
+	"httpcors": {CORSOrigins: []string{"*"}},
+}
+
+func synth(t *testing.T, variant string) *template {
+	t.Helper()
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if tp, ok := templates[variant]; ok {
+		return tp
+	}
+	props, ok := variants[variant]
+	if !ok {
+		t.Fatalf("no variant %q", variant)
+	}
+	props.CodeDir = dummyCode(t)
+	start := time.Now()
+	// Path metadata, as the CDK CLI adds it, lets tests find resources by
+	// construct path instead of hashed logical ids.
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"aws:cdk:enable-path-metadata": true}})
+	stack, _, err := NewStack(app, "Signal", nil, &props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := assertions.Template_FromStack(stack, nil)
+	j := *tt.ToJSON()
+	tp := &template{T: tt, Resources: map[string]map[string]any{}, Props: props}
+	for id, r := range j["Resources"].(map[string]any) {
+		tp.Resources[id] = r.(map[string]any)
+	}
+	tp.Outputs, _ = j["Outputs"].(map[string]any)
+	t.Logf("synthesized variant %q in %v", variant, time.Since(start).Round(time.Millisecond))
+	templates[variant] = tp
+	return tp
+}
+
+// check runs an assertions call, turning its panic (a failed match) into
+// a test error.
+func check(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	f()
+}
+
+// ofType returns the logical ids of the resources of a type, sorted.
+func (tp *template) ofType(typ string) []string {
+	var ids []string
+	for id, r := range tp.Resources {
+		if r["Type"] == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// id returns the logical id of the resource at construct path
+// Signal/Signal/<path> (e.g. "EventsTable/Resource"), so tests never
+// hard-code hashed logical ids.
+func (tp *template) id(t *testing.T, path string) string {
+	t.Helper()
+	want := "Signal/Signal/" + path
+	for id, r := range tp.Resources {
+		if md, ok := r["Metadata"].(map[string]any); ok && md["aws:cdk:path"] == want {
+			return id
+		}
+	}
+	t.Fatalf("no resource at %s", want)
+	return ""
+}
+
+func (tp *template) props(t *testing.T, id string) map[string]any {
+	t.Helper()
+	r, ok := tp.Resources[id]
+	if !ok {
+		t.Fatalf("no resource %s", id)
+	}
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// Intrinsic functions as they appear in the template.
+func ref(id string) map[string]any { return map[string]any{"Ref": id} }
+func getAtt(id, attr string) map[string]any {
+	return map[string]any{"Fn::GetAtt": []any{id, attr}}
+}
+
+// strs normalizes a template value that is a string or a list of strings.
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, len(v))
+		for i, s := range v {
+			out[i] = fmt.Sprint(s)
+		}
+		return out
+	}
+	return nil
+}
+
+// show renders a template value compactly for messages and map keys.
+func show(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ":" + show(v[k])
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = show(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	return fmt.Sprint(v)
+}
