@@ -1,0 +1,487 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/examples/cart/web"
+	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/pkg/httpapi"
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// Plain Go tests of the handler.
+
+func get(t *testing.T, h http.Handler, method, path string, header http.Header) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func TestHandlerServesPageAndAssets(t *testing.T) {
+	h := web.Handler()
+	for _, tc := range []struct{ path, contentType, contains string }{
+		{"/", "text/html; charset=utf-8", `<script src="/ui/app.js" defer></script>`},
+		{"/ui/app.js", "text/javascript; charset=utf-8", `"use strict";`},
+		{"/ui/style.css", "text/css; charset=utf-8", ".event"},
+		{"/ui/favicon.svg", "image/svg+xml", "<svg"},
+	} {
+		res := get(t, h, http.MethodGet, tc.path, nil)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d", tc.path, res.StatusCode)
+			continue
+		}
+		if got := res.Header.Get("Content-Type"); got != tc.contentType {
+			t.Errorf("GET %s: Content-Type %q, want %q", tc.path, got, tc.contentType)
+		}
+		if got := res.Header.Get("Content-Security-Policy"); got != web.ContentSecurityPolicy {
+			t.Errorf("GET %s: Content-Security-Policy %q", tc.path, got)
+		}
+		if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s: X-Content-Type-Options %q", tc.path, got)
+		}
+		if !bytes.Contains(body, []byte(tc.contains)) {
+			t.Errorf("GET %s: body lacks %q", tc.path, tc.contains)
+		}
+		etag := res.Header.Get("ETag")
+		if etag == "" || res.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET %s: ETag %q, Cache-Control %q", tc.path, etag, res.Header.Get("Cache-Control"))
+		}
+		if res := get(t, h, http.MethodGet, tc.path, http.Header{"If-None-Match": {etag}}); res.StatusCode != http.StatusNotModified {
+			t.Errorf("GET %s with If-None-Match: status %d, want 304", tc.path, res.StatusCode)
+		}
+		if res := get(t, h, http.MethodHead, tc.path, nil); res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != tc.contentType {
+			t.Errorf("HEAD %s: status %d, Content-Type %q", tc.path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
+}
+
+func TestContentSecurityPolicyIsStrict(t *testing.T) {
+	csp := web.ContentSecurityPolicy
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("policy lacks %q: %s", want, csp)
+		}
+	}
+	for _, bad := range []string{"unsafe-inline", "unsafe-eval", "http:", "https:", "*"} {
+		if strings.Contains(csp, bad) {
+			t.Errorf("policy allows %q: %s", bad, csp)
+		}
+	}
+	// The page must need nothing the policy forbids: no inline script,
+	// event handler attribute or style attribute.
+	body, _ := io.ReadAll(get(t, web.Handler(), http.MethodGet, "/", nil).Body)
+	for _, re := range []string{`<script(?:\s[^>]*)?>\s*[^<\s]`, `\son[a-z]+\s*=`, `\sstyle\s*=`, `<style`, `javascript:`} {
+		if m := regexp.MustCompile(re).Find(body); m != nil {
+			t.Errorf("index.html has %q, which the policy blocks", m)
+		}
+	}
+}
+
+func TestHandlerRefusesOtherPathsAndMethods(t *testing.T) {
+	h := web.Handler()
+	for _, path := range []string{"/ui/", "/ui/missing.js", "/ui/app.js/", "/index.html", "/static/app.js", "/ui/../ui/app.js.map"} {
+		res := get(t, h, http.MethodGet, path, nil)
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", path, res.StatusCode)
+		}
+		if res.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s: no Content-Security-Policy on the 404", path)
+		}
+	}
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
+		res := get(t, h, method, "/", nil)
+		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s /: status %d, Allow %q", method, res.StatusCode, res.Header.Get("Allow"))
+		}
+	}
+}
+
+// TestScriptFindsItsElements checks that every id app.js reads with $("…")
+// is in index.html (or is one the script creates itself), and that the
+// ids the comment of index.html documents exist.
+func TestScriptFindsItsElements(t *testing.T) {
+	html, _ := io.ReadAll(get(t, web.Handler(), http.MethodGet, "/", nil).Body)
+	js, _ := io.ReadAll(get(t, web.Handler(), http.MethodGet, "/ui/app.js", nil).Body)
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\sid="([^"]+)"`).FindAllSubmatch(html, -1) {
+		ids[string(m[1])] = true
+	}
+	created := map[string]bool{"alert-message": true, "alert-dismiss": true}
+	for _, m := range regexp.MustCompile(`\$\("([^"]+)"\)`).FindAllSubmatch(js, -1) {
+		if id := string(m[1]); !ids[id] && !created[id] {
+			t.Errorf("app.js reads #%s, which index.html lacks", id)
+		}
+	}
+	for _, id := range []string{"alert", "status", "cart-id", "add-sku", "add-quantity", "add-price", "add-submit",
+		"remove-sku", "remove-quantity", "remove-submit", "purchase", "discard", "summary", "sales",
+		"browse-type", "browse-id", "browse-load", "version-slider", "version-state", "events"} {
+		if !ids[id] {
+			t.Errorf("index.html lacks #%s", id)
+		}
+		if !bytes.Contains(html[:bytes.Index(html, []byte("<html"))], []byte(id)) {
+			t.Errorf("the comment of index.html does not document #%s", id)
+		}
+	}
+	// Every input and select has a label.
+	for _, m := range regexp.MustCompile(`<(?:input|select)\s[^>]*id="([^"]+)"`).FindAllSubmatch(html, -1) {
+		if !bytes.Contains(html, []byte(`<label for="`+string(m[1])+`"`)) {
+			t.Errorf("#%s has no label", m[1])
+		}
+	}
+}
+
+// ExampleHandler shows how the page is mounted beside the API, as the
+// browser test and `signal dev` do.
+func ExampleHandler() {
+	quiet := slog.New(slog.DiscardHandler)
+	svc, _ := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true, Logger: quiet})
+	api, _ := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: quiet})
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", web.Handler())
+	mux.Handle(web.Prefix, web.Handler())
+	mux.Handle("/", api)
+
+	for _, path := range []string{"/", "/ui/app.js", "/healthz", "/aggregates/cart/c1"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		fmt.Println(path, rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// Output:
+	// / 200 text/html; charset=utf-8
+	// /ui/app.js 200 text/javascript; charset=utf-8
+	// /healthz 200 application/json
+	// /aggregates/cart/c1 404 application/json
+}
+
+// The browser test.
+
+// server starts the page and the API of a cart service on one origin, the
+// way `signal dev` serves them, and returns its URL and service.
+func server(t *testing.T) (string, *signal.Service) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	svc, err := signal.New(signal.Config{
+		Store:          memstore.New(),
+		Types:          cart.Types(),
+		Subscribers:    cart.Subscribers(),
+		InlineDispatch: true,
+		Logger:         logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", web.Handler())
+	mux.Handle(web.Prefix, web.Handler())
+	mux.Handle("/", api)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL, svc
+}
+
+const waitTimeout = 10 * time.Second
+
+// waitText waits until the text of the element of the CSS selector holds want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
+		`(sel, want) => { const e = document.querySelector(sel); return !!e && e.textContent.includes(want); }`,
+		chromedp.WithPollingArgs(sel, want),
+		chromedp.WithPollingInterval(25*time.Millisecond),
+		chromedp.WithPollingTimeout(waitTimeout)))
+	if err != nil {
+		t.Fatalf("waiting for %s to show %q: %v; it shows %q\nalert: %q", sel, want, err, text(ctx, sel), text(ctx, "#alert"))
+	}
+}
+
+// text returns the text content of the element of the selector, or "".
+func text(ctx context.Context, sel string) string {
+	s, _ := chromedp.Run(ctx, chromedp.PollFunction[string](
+		`(sel) => { const e = document.querySelector(sel); return e ? e.textContent + "\u0000" : "\u0000"; }`,
+		chromedp.WithPollingArgs(sel), chromedp.WithPollingTimeout(time.Second)))
+	return strings.TrimSuffix(s, "\x00")
+}
+
+// count returns how many elements match the CSS selector.
+func count(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.PollFunction[int](
+		`(sel) => document.querySelectorAll(sel).length + 1`,
+		chromedp.WithPollingArgs(sel), chromedp.WithPollingTimeout(time.Second)))
+	if err != nil {
+		t.Fatalf("counting %s: %v", sel, err)
+	}
+	return n - 1
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\nalert: %q", what, err, text(ctx, "#alert"))
+	}
+}
+
+// fill sets the values of the fields by CSS selector.
+func fill(fields ...string) chromedp.Action[chromedp.Void] {
+	var steps []chromedp.Action[chromedp.Void]
+	for i := 0; i+1 < len(fields); i += 2 {
+		steps = append(steps, chromedp.SetValue(chromedp.CSS(fields[i]), fields[i+1]))
+	}
+	return chromedp.Steps(steps...)
+}
+
+// doubleClick clicks the element twice the way a mouse double click does:
+// a click, then a click with click count 2.
+func doubleClick(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		nodes, err := chromedp.Nodes(chromedp.CSS(sel), chromedp.NodeVisible)(ctx, tgt)
+		if err != nil {
+			return err
+		}
+		if _, err := chromedp.MouseClickNode(nodes[0])(ctx, tgt); err != nil {
+			return err
+		}
+		_, err = chromedp.MouseClickNode(nodes[0], chromedp.ClickCount(2))(ctx, tgt)
+		return err
+	})
+}
+
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("WEB_SCREENSHOT_DIR") // to keep them; else they go with the test
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if len(png) < 1000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("screenshot: %d bytes, not a PNG", len(png))
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+func TestPageInBrowser(t *testing.T) {
+	start := time.Now()
+	url, svc := server(t)
+	ctx := browser.Context(t)
+
+	// Collect what the page writes to the console: an exception or a
+	// Content-Security-Policy or Trusted Types violation fails the test.
+	var mu sync.Mutex
+	var problems, console []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m.String())
+			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Trusted Type") {
+				problems = append(problems, m.String())
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			t.Logf("console:\n%s", strings.Join(console, "\n"))
+		}
+	})
+
+	do(t, ctx, "open the page", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#add-form")))
+	if id, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#cart-id"))); !regexp.MustCompile(`^cart-[0-9a-f]{8}$`).MatchString(id) {
+		t.Errorf("the default cart id is %q, want a random cart-xxxxxxxx", id)
+	}
+	waitText(t, ctx, "#cart-status", "new")
+
+	// Open cart c1 and add two items; the second with a double click,
+	// which must add once.
+	do(t, ctx, "open cart c1", fill("#cart-id", "c1"), click("#cart-open"))
+	waitText(t, ctx, "#summary-key", "c1")
+	do(t, ctx, "add apples", fill("#add-sku", "apple", "#add-quantity", "2", "#add-price", "150"), click("#add-submit"))
+	waitText(t, ctx, "#cart-version", "1")
+	waitText(t, ctx, `#cart-items tr[data-sku="apple"] .quantity`, "2")
+	waitText(t, ctx, "#status", "done")
+	do(t, ctx, "add pears", fill("#add-sku", "pear", "#add-quantity", "3", "#add-price", "75"), doubleClick("#add-submit"))
+	waitText(t, ctx, "#cart-version", "2")
+	waitText(t, ctx, `#cart-items tr[data-sku="pear"] .quantity`, "3")
+	waitText(t, ctx, "#cart-total", "$5.25")
+	waitText(t, ctx, "#cart-status", "open")
+	if n := count(t, ctx, "#cart-items tr"); n != 2 {
+		t.Errorf("the cart lists %d lines, want 2", n)
+	}
+
+	// The views follow.
+	waitText(t, ctx, "#summary-total", "$5.25")
+	waitText(t, ctx, "#summary-version", "2")
+	waitText(t, ctx, `#summary-items li[data-sku="pear"]`, "pear × 3")
+	waitText(t, ctx, `#sales tr[data-sku="apple"] .units`, "0")
+
+	// Check out.
+	do(t, ctx, "complete the purchase", click("#purchase"))
+	waitText(t, ctx, "#cart-status", "purchased")
+	waitText(t, ctx, "#cart-version", "3")
+	waitText(t, ctx, "#summary-status", "purchased")
+	waitText(t, ctx, "#summary-version", "3")
+	waitText(t, ctx, `#sales tr[data-sku="apple"] .units`, "2")
+	waitText(t, ctx, `#sales tr[data-sku="apple"] .revenue`, "$3.00")
+	waitText(t, ctx, `#sales tr[data-sku="pear"] .units`, "3")
+	waitText(t, ctx, `#sales tr[data-sku="pear"] .revenue`, "$2.25")
+	waitText(t, ctx, `#sales tr[data-sku="pear"] .purchases`, "1")
+
+	// The double click added once: three events in all.
+	page, err := svc.History(context.Background(), "cart", "c1", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range page.Events {
+		names = append(names, e.Name)
+	}
+	if want := []string{"ItemAdded", "ItemAdded", "PurchaseCompleted"}; !slices.Equal(names, want) {
+		t.Errorf("cart c1 recorded %v, want %v", names, want)
+	}
+
+	// The event browser lists the cart's events with their metadata.
+	do(t, ctx, "browse the cart", click("#browse-cart"))
+	waitText(t, ctx, "#browse-title", "cart c1: 3 events, version 3 (closed)")
+	if n := count(t, ctx, `#events li[data-testid="event"]`); n != 3 {
+		t.Fatalf("the event browser lists %d events, want 3", n)
+	}
+	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "ItemAdded")
+	waitText(t, ctx, `#events li[data-version="3"] .event-name`, "PurchaseCompleted")
+	waitText(t, ctx, `#events li[data-version="1"] .event-data`, `"sku": "apple"`)
+	waitText(t, ctx, `#events li[data-version="1"] dd.event-id`, page.Events[0].ID)
+	waitText(t, ctx, `#events li[data-version="1"] dd.command-id`, page.Events[0].CommandID)
+	if !strings.HasPrefix(page.Events[0].CommandID, "web-") {
+		t.Errorf("the command id is %q: the page did not send its Idempotency-Key", page.Events[0].CommandID)
+	}
+	if page.Events[0].CorrelationID != "" {
+		waitText(t, ctx, `#events li[data-version="1"] dd.correlation-id`, page.Events[0].CorrelationID)
+	}
+	waitText(t, ctx, "#version-value", "3")
+	waitText(t, ctx, "#version-summary", "2 lines, 5 units, total $5.25, purchased")
+
+	// Time travel with the keyboard: Home moves the slider to version 1,
+	// where the cart held the apples only.
+	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
+	waitText(t, ctx, "#version-value", "1")
+	waitText(t, ctx, "#version-summary", "At version 1: 1 line, 2 units, total $3.00, open.")
+	if s := text(ctx, "#version-state"); !strings.Contains(s, "apple") || strings.Contains(s, "pear") {
+		t.Errorf("the state at version 1 is %q, want the apples only", s)
+	}
+	if n := count(t, ctx, "#events li.future"); n != 2 {
+		t.Errorf("%d events are marked as after version 1, want 2", n)
+	}
+	if n := count(t, ctx, `#events li[data-version="1"][aria-current="step"]`); n != 1 {
+		t.Errorf("event 1 is not marked as the chosen version")
+	}
+	do(t, ctx, "show the state at version 2", click(`#events li[data-version="2"] button.goto`))
+	waitText(t, ctx, "#version-summary", "At version 2: 2 lines, 5 units, total $5.25, open.")
+	screenshot(t, ctx, "cart.png")
+
+	// The policy opened the order.
+	do(t, ctx, "browse the order", click("#browse-order"))
+	waitText(t, ctx, "#browse-title", "order c1: 1 event, version 1")
+	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "OrderOpened")
+	waitText(t, ctx, "#version-summary", "order of cart c1, 2 lines, total $5.25, open")
+
+	// A refusal: a negative quantity is a 422 whose message the page shows.
+	do(t, ctx, "start a new cart", click("#cart-new"))
+	waitText(t, ctx, "#cart-status", "new")
+	do(t, ctx, "add a negative quantity", fill("#add-sku", "apple", "#add-quantity", "-2", "#add-price", "150"), click("#add-submit"))
+	waitText(t, ctx, "#alert", "quantity must be between 1 and 10000")
+	waitText(t, ctx, "#alert", "HTTP 422")
+	if n := count(t, ctx, `#add-quantity[aria-invalid="true"]`); n != 1 {
+		t.Errorf("the quantity field is not marked invalid")
+	}
+	if v := text(ctx, "#cart-version"); v != "0" {
+		t.Errorf("the refused command changed the cart: version %q", v)
+	}
+	// A closed cart answers 410, shown the same way.
+	do(t, ctx, "reopen c1", fill("#cart-id", "c1"), click("#cart-open"))
+	waitText(t, ctx, "#cart-status", "purchased")
+	do(t, ctx, "add to a purchased cart", fill("#add-sku", "apple", "#add-quantity", "1"), click("#add-submit"))
+	waitText(t, ctx, "#alert", "HTTP 410")
+	screenshot(t, ctx, "error.png")
+
+	// Readable on a phone: nothing wider than the screen.
+	do(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Sleep(200*time.Millisecond))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 390 {
+		t.Errorf("on a 390px screen the page is %d px wide (%v)", w, err)
+	}
+	screenshot(t, ctx, "phone.png")
+
+	mu.Lock()
+	t.Logf("%d console messages", len(console))
+	if len(problems) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+	mu.Unlock()
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
