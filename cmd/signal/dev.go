@@ -2,99 +2,165 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/signalforgo/signal/examples/cart"
-	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/examples/cart/web"
+	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// step is one scripted command of the demo.
-type step struct {
-	id      string
-	command string
-	body    string
+type devOptions struct {
+	store storeOptions
+	addr  string
 }
 
-var script = []step{
-	{"cart-1", "AddItem", `{"sku":"apple","quantity":3,"price":50}`},
-	{"cart-1", "AddItem", `{"sku":"pear","quantity":2,"price":75}`},
-	{"cart-1", "RemoveItem", `{"sku":"apple","quantity":1}`},
-	{"cart-1", "RemoveItem", `{"sku":"pear","quantity":5}`}, // refused: more than in the cart
-	{"cart-1", "CompletePurchase", `{}`},
-	{"cart-1", "AddItem", `{"sku":"apple","quantity":1,"price":50}`}, // refused: the cart is closed
-	{"cart-2", "CompletePurchase", `{}`},                             // refused: no such cart
-	{"cart-2", "AddItem", `{"sku":"apple","quantity":4,"price":50}`},
-	{"cart-2", "CompletePurchase", `{}`},
-}
-
-// dev runs the cart example in-process and prints what it did.
-func dev(ctx context.Context, out io.Writer, logger *slog.Logger) error {
-	store := memstore.New()
-	svc, err := signal.New(signal.Config{
-		Store:          store,
-		Types:          cart.Types(),
-		Subscribers:    cart.Subscribers(),
-		InlineDispatch: true,
-		Logger:         logger,
-	})
+// dev serves the HTTP API (the router the Lambda functions use) and the
+// cart page, and runs the projector and the order policy in-process from
+// the store's change feed (the embedded store) or from the table's stream
+// (DynamoDB), until ctx ends.
+func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) error {
+	st, err := openStore(ctx, o.store)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "signal dev: the cart example, in-process on the in-memory store")
-	for _, s := range script {
-		fmt.Fprintf(out, "\nPOST /aggregates/cart/%s/%s %s\n", s.id, s.command, s.body)
-		r, err := svc.HandleJSON(ctx, cart.TypeName, s.id, s.command, []byte(s.body))
-		if err != nil {
-			fmt.Fprintf(out, "  refused (%s): %s\n", signal.KindOf(err), signal.PublicMessage(err))
-			continue
+	defer st.Close()
+	if st.dyn != nil {
+		if err := dynstore.CreateTables(ctx, st.client, st.dyn.Tables()); err != nil {
+			return err
 		}
-		for _, ev := range r.Events {
-			fmt.Fprintf(out, "  v%d %s %s\n", ev.Version, ev.Name, mustJSON(ev.Data))
-		}
-		fmt.Fprintf(out, "  state %s\n", mustJSON(r.State))
 	}
-
-	fmt.Fprintln(out, "\nviews:")
-	for _, v := range []struct{ name, key string }{
-		{cart.CartSummaryView, "cart-1"}, {cart.CartSummaryView, "cart-2"},
-		{cart.SKUSalesView, "apple"}, {cart.SKUSalesView, "pear"},
-	} {
-		doc, err := svc.View(ctx, v.name, v.key)
-		if err != nil {
-			return fmt.Errorf("view %s/%s: %w", v.name, v.key, err)
-		}
-		fmt.Fprintf(out, "  %s/%s %s\n", v.name, v.key, doc.Data)
+	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: cart.Subscribers(), Logger: logger})
+	if err != nil {
+		return err
 	}
-
-	fmt.Fprintln(out, "\norders opened by the policy:")
-	for _, id := range []string{"cart-1", "cart-2"} {
-		st, err := svc.Get(ctx, cart.OrderTypeName, id)
-		if err != nil {
-			return fmt.Errorf("order %s: %w", id, err)
-		}
-		fmt.Fprintf(out, "  order/%s v%d %s\n", id, st.Version, mustJSON(st.State))
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger})
+	if err != nil {
+		return err
 	}
+	mux := http.NewServeMux()
+	page := web.Handler()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /ui/", page)
+	mux.Handle("/", api)
 
-	fmt.Fprintln(out, "\ntime travel, cart-1:")
-	for v := int64(1); v <= 4; v++ {
-		st, err := svc.At(ctx, cart.TypeName, "cart-1", v)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "signal dev: serving %s (the cart page at /, the API at /aggregates and /views)\n", url)
+	fmt.Fprintf(out, "signal dev: store: %s; projector and order policy running in-process\n", st.desc)
+	fmt.Fprintf(out, "signal dev: try  curl -X POST %s/aggregates/cart/c1/AddItem -d '{\"sku\":\"apple\",\"quantity\":1,\"price\":50}'\n", url)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	projectorErr := make(chan error, 1)
+	wg.Go(func() {
+		var err error
+		if st.dyn != nil {
+			err = projectFromStream(ctx, st, svc, logger)
+		} else {
+			err = projectFromFeed(ctx, st.bolt, filepath.Join(o.store.dataDir, "projector.position"), svc, logger)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			projectorErr <- err
+			cancel()
+		}
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutdown)
+	cancel()
+	wg.Wait()
+	select {
+	case err = <-projectorErr:
+	default:
+	}
+	fmt.Fprintln(out, "signal dev: stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// projectFromFeed feeds the dispatcher from the embedded store's change
+// feed, remembering its position in a file so a restart resumes there.
+// Delivery is at least once: a batch is retried until the dispatcher takes
+// it, and checkpoints make repeats harmless.
+func projectFromFeed(ctx context.Context, feed signal.ChangeFeed, posFile string, svc *signal.Service, logger *slog.Logger) error {
+	pos := readPosition(posFile)
+	backoff := 100 * time.Millisecond
+	for {
+		changes, err := feed.Changes(ctx, pos, 200)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  at v%d %s\n", v, mustJSON(st.State))
+		if len(changes) == 0 {
+			if err := feed.WaitForChange(ctx, pos); err != nil {
+				return err
+			}
+			continue
+		}
+		commits := make([]signal.Commit, len(changes))
+		for i, c := range changes {
+			commits[i] = c.Commit
+		}
+		if err := svc.Dispatch(ctx, commits); err != nil {
+			logger.WarnContext(ctx, "projector: batch failed; retrying", "error", err)
+			select {
+			case <-time.After(backoff):
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		backoff = 100 * time.Millisecond
+		pos = changes[len(changes)-1].Position
+		if err := os.WriteFile(posFile, []byte(strconv.FormatUint(pos, 10)), 0o644); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(out, "\npool: %+v\n", svc.PoolStats())
-	return nil
 }
 
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
+func readPosition(path string) uint64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Sprintf("<%v>", err)
+		return 0
 	}
-	return string(b)
+	pos, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return pos
+}
+
+// projectFromStream feeds the dispatcher from the events table's
+// DynamoDB stream with the Poller.
+func projectFromStream(ctx context.Context, st *openedStore, svc *signal.Service, logger *slog.Logger) error {
+	arn, err := dynstore.StreamARN(ctx, st.client, st.dyn.Tables().Events)
+	if err != nil {
+		return err
+	}
+	p := dynstore.NewPoller(st.streams, dynstore.PollerConfig{StreamARN: arn, Logger: logger})
+	return p.Run(ctx, svc.Dispatch)
 }

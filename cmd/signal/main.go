@@ -1,63 +1,143 @@
-// Command signal is the Signal for Go command line.
+// Command signal is the Signal for Go command line: the local runtime and
+// the tools around a deployment. Flags and environment are in `signal help`.
 //
-//	signal dev    run the cart example in-process and print what happens
-//	signal help   this text
-//
-// Until the local runtime lands (an HTTP server on an embedded store),
-// `signal dev` drives the cart domain through the real Service on the
-// in-memory store, with the projections and the order policy dispatched
-// in-process, and prints every step.
+// main holds the configuration (flags, environment); the rest of the
+// package only wires the library's parts.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 const usage = `signal — event sourcing for Go on AWS Lambda and DynamoDB
 
 Usage:
-  signal dev     run the cart example in-process on the in-memory store and
-                 print each command, its events, the views and the pool stats
-  signal help    show this text
+  signal dev [flags]                 serve the HTTP API and the cart page locally, with the
+                                     projector and the order policy running in-process
+  signal events [flags] <type> <id>  print an aggregate's events, one JSON object a line
+  signal rebuild [flags] <view>      drop a view and rebuild it from the full event log
+  signal table create [flags]        create the DynamoDB tables (local endpoints)
+  signal demo                        run a scripted cart session in memory and print it
+  signal help                        this text
+
+Store flags (dev, events, rebuild, table):
+  -data DIR              embedded store directory (default ./.signal; env SIGNAL_DATA_DIR)
+  -dynamodb-endpoint URL use DynamoDB at URL instead (moto_server, LocalStack);
+                         env AWS_ENDPOINT_URL. Credentials and region come from the
+                         AWS SDK's usual chain (defaults: test/test, us-east-1)
+  -events-table NAME     events table (default signal-events; env EVENTS_TABLE)
+  -views-table NAME      views table (default signal-views; env VIEWS_TABLE)
+
+dev flags:
+  -addr HOST:PORT        listen address (default 127.0.0.1:8080; env SIGNAL_ADDR)
 
 Environment:
-  SIGNAL_LOG_LEVEL   debug, info, warn or error (default warn)
+  SIGNAL_LOG_LEVEL       debug, info, warn or error (default info for dev, warn otherwise)
 `
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// errUsage marks a command line problem (exit status 2).
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("SIGNAL_LOG_LEVEL"))}))
+	level := slog.LevelWarn
+	if args[0] == "dev" {
+		level = slog.LevelInfo
+	}
+	if s := getenv("SIGNAL_LOG_LEVEL"); s != "" {
+		_ = level.UnmarshalText([]byte(s))
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var err error
 	switch args[0] {
-	case "dev":
-		if err := dev(ctx, stdout, logger); err != nil {
-			fmt.Fprintln(stderr, "signal dev:", err)
-			return 1
-		}
-		return 0
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "demo":
+		err = demo(ctx, stdout, logger)
+	case "dev":
+		var o devOptions
+		fs := storeFlags(args[0], &o.store, getenv)
+		fs.StringVar(&o.addr, "addr", or(getenv("SIGNAL_ADDR"), "127.0.0.1:8080"), "listen address")
+		if err = parse(fs, args[1:], 0, stderr); err == nil {
+			err = dev(ctx, o, stdout, logger)
+		}
+	case "events":
+		var o storeOptions
+		fs := storeFlags(args[0], &o, getenv)
+		if err = parse(fs, args[1:], 2, stderr); err == nil {
+			err = printEvents(ctx, o, fs.Arg(0), fs.Arg(1), stdout, logger)
+		}
+	case "rebuild":
+		var o storeOptions
+		fs := storeFlags(args[0], &o, getenv)
+		if err = parse(fs, args[1:], 1, stderr); err == nil {
+			err = rebuild(ctx, o, fs.Arg(0), stdout, logger)
+		}
+	case "table":
+		var o storeOptions
+		fs := storeFlags("table create", &o, getenv)
+		if len(args) < 2 || args[1] != "create" {
+			err = fmt.Errorf("%w: signal table create [flags]", errUsage)
+		} else if err = parse(fs, args[2:], 0, stderr); err == nil {
+			err = createTables(ctx, o, stdout)
+		}
 	default:
-		fmt.Fprintf(stderr, "signal: unknown command %q\n\n%s", args[0], usage)
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "signal: %v\n\n%s", err, usage)
 		return 2
+	default:
+		fmt.Fprintf(stderr, "signal %s: %v\n", args[0], err)
+		return 1
 	}
 }
 
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelWarn
+// storeFlags declares the flags that choose a store.
+func storeFlags(name string, o *storeOptions, getenv func(string) string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&o.dataDir, "data", or(getenv("SIGNAL_DATA_DIR"), ".signal"), "embedded store directory")
+	fs.StringVar(&o.endpoint, "dynamodb-endpoint", getenv("AWS_ENDPOINT_URL"), "DynamoDB endpoint")
+	fs.StringVar(&o.eventsTable, "events-table", or(getenv("EVENTS_TABLE"), "signal-events"), "events table")
+	fs.StringVar(&o.viewsTable, "views-table", or(getenv("VIEWS_TABLE"), "signal-views"), "views table")
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, nargs int, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return l
+	if fs.NArg() != nargs {
+		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
+	}
+	return nil
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/signalforgo/signal/pkg/boltstore"
+	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// storeOptions choose the store: the embedded one in dataDir, or DynamoDB
+// when an endpoint is given.
+type storeOptions struct {
+	dataDir     string
+	endpoint    string
+	eventsTable string
+	viewsTable  string
+}
+
+// openedStore is an open store with what the commands need of it.
+type openedStore struct {
+	store signal.Store
+	// Exactly one of bolt and dyn is set.
+	bolt    *boltstore.Store
+	dyn     *dynstore.Store
+	client  *dynamodb.Client
+	streams *dynamodbstreams.Client
+	desc    string
+}
+
+func (s *openedStore) Close() error {
+	if s.bolt != nil {
+		return s.bolt.Close()
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
+	if o.endpoint == "" {
+		if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(o.dataDir, "signal.db")
+		b, err := boltstore.Open(path, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &openedStore{store: b, bolt: b, desc: "embedded store " + path}, nil
+	}
+	cfg, err := awsConfig(ctx, o.endpoint)
+	if err != nil {
+		return nil, err
+	}
+	client := dynamodb.NewFromConfig(cfg, dynstore.ClientOptions(nil))
+	tables := dynstore.Tables{Events: o.eventsTable, Views: o.viewsTable}
+	d, err := dynstore.New(client, tables)
+	if err != nil {
+		return nil, err
+	}
+	return &openedStore{store: d, dyn: d, client: client, streams: dynamodbstreams.NewFromConfig(cfg),
+		desc: fmt.Sprintf("DynamoDB at %s (tables %s, %s)", o.endpoint, tables.Events, tables.Views)}, nil
+}
+
+// awsConfig is the SDK's standard configuration pointed at endpoint. Local
+// endpoints accept any credentials, so when none are configured dummy
+// ones are used rather than failing on the missing chain.
+func awsConfig(ctx context.Context, endpoint string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(endpoint)}
+	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, config.WithRegion("us-east-1"))
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
+}
