@@ -88,6 +88,15 @@ func TestCartEndToEnd(t *testing.T) {
 	if h := v2(t, s.query, request{Method: "GET", Path: "/healthz"}); h.Status != 200 {
 		t.Fatalf("healthz: %d", h.Status)
 	}
+	// The query function also serves the cart page and its assets.
+	for _, send := range []sender{v2, v1} {
+		if p := send(t, s.query, request{Method: "GET", Path: "/"}); p.Status != 200 || !strings.Contains(p.Body, "<html") || !strings.HasPrefix(p.header("Content-Type"), "text/html") {
+			t.Fatalf("the page through the query function: %d %v %.100s", p.Status, p.Headers, p.Body)
+		}
+		if p := send(t, s.query, request{Method: "GET", Path: "/ui/app.js"}); p.Status != 200 || !strings.Contains(p.header("Content-Type"), "javascript") {
+			t.Fatalf("app.js through the query function: %d %v", p.Status, p.Headers)
+		}
+	}
 	for _, log := range []string{s.command.Logs(), s.query.Logs()} {
 		if !strings.Contains(log, `"request_id"`) || !strings.Contains(log, `"cold_start":true`) || !strings.Contains(log, `"CloudWatchMetrics"`) {
 			t.Fatalf("request logs or EMF metrics missing:\n%s", log)

@@ -46,21 +46,18 @@ func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger})
+	// The same router as the Lambda functions, with the cart page on the
+	// paths no API route has.
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: web.Handler()})
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	page := web.Handler()
-	mux.Handle("GET /{$}", page)
-	mux.Handle("GET /ui/", page)
-	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "signal dev: serving %s (the cart page at /, the API at /aggregates and /views)\n", url)
 	fmt.Fprintf(out, "signal dev: store: %s; projector and order policy running in-process\n", st.desc)

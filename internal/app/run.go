@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/signalforgo/signal/examples/cart/web"
 	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
 	"github.com/signalforgo/signal/pkg/emf"
 	"github.com/signalforgo/signal/pkg/httpapi"
@@ -41,9 +43,14 @@ func (a *App) HTTPHandler(routes httpapi.Routes) (*httpapi.Handler, error) {
 		cors = &httpapi.CORS{AllowOrigins: a.Settings.CORSOrigins, MaxAge: 10 * time.Minute}
 	}
 	var pool PoolDelta
+	var pages http.Handler
+	if routes&httpapi.QueryRoutes != 0 {
+		pages = web.Handler() // the cart page, served by the query side
+	}
 	return httpapi.New(httpapi.Config{
 		Service: a.Service,
 		Routes:  routes,
+		Pages:   pages,
 		CORS:    cors,
 		Logger:  a.Logger,
 		OnRequest: func(ctx context.Context, info httpapi.RequestInfo) {

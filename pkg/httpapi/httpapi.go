@@ -97,6 +97,11 @@ type Config struct {
 	Logger *slog.Logger
 	// OnRequest, if set, is called after each request (metrics).
 	OnRequest func(ctx context.Context, info RequestInfo)
+	// Pages, if set, answers GET and HEAD requests whose path matches no
+	// API route: a web page and its assets, served by the same functions
+	// and through every transport (a Lambda answer carries its body as
+	// text, so pages should be text: HTML, JS, CSS, SVG).
+	Pages http.Handler
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -112,6 +117,7 @@ type Handler struct {
 	cors      *corsPolicy
 	logger    *slog.Logger
 	onRequest func(context.Context, RequestInfo)
+	pages     http.Handler
 	served    atomic.Bool
 }
 
@@ -132,6 +138,7 @@ func New(cfg Config) (*Handler, error) {
 		maxBody:   cfg.MaxBodyBytes,
 		logger:    cfg.Logger,
 		onRequest: cfg.OnRequest,
+		pages:     cfg.Pages,
 	}
 	if h.routes == 0 {
 		h.routes = AllRoutes

@@ -143,6 +143,9 @@ func (h *Handler) dispatch(ctx context.Context, req *request, x *exchange) (resp
 	}
 	r, params, err := h.match(req)
 	if err != nil {
+		if h.pages != nil && (req.method == http.MethodGet || req.method == http.MethodHead) && errors.Is(err, errNoRoute) {
+			return h.page(ctx, req, x)
+		}
 		return h.fail(x, err)
 	}
 	x.route = r.pattern
@@ -198,8 +201,58 @@ func (h *Handler) match(req *request) (*route, []string, error) {
 	return found, params, nil
 }
 
+// errNoRoute marks the 404 of a path that matches no API route, the
+// requests Config.Pages may answer instead.
+var errNoRoute = errors.New("no route")
+
 func notFound(req *request) error {
-	return signal.Errorf(signal.KindNotFound, "httpapi", "no route for %s %s", truncate(req.method, 32), truncate(req.path, 128))
+	return &signal.Error{Kind: signal.KindNotFound, Op: "httpapi",
+		Message: fmt.Sprintf("no route for %s %s", truncate(req.method, 32), truncate(req.path, 128)), Err: errNoRoute}
+}
+
+// pageRoute is the route name of requests answered by Config.Pages.
+const pageRoute = "GET /{page}"
+
+// page answers a request with Config.Pages, through an in-memory
+// ResponseWriter, so every transport can carry the answer.
+func (h *Handler) page(ctx context.Context, req *request, x *exchange) *response {
+	x.route = pageRoute
+	target := req.path
+	if req.query != "" {
+		target += "?" + req.query
+	}
+	r, err := http.NewRequestWithContext(ctx, req.method, target, nil)
+	if err != nil {
+		return h.fail(x, signal.Errorf(signal.KindInvalid, "httpapi", "malformed path"))
+	}
+	r.Header = req.header.Clone()
+	r.RequestURI = target
+	w := &pageWriter{header: http.Header{}}
+	h.pages.ServeHTTP(w, r)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return &response{status: w.status, header: w.header, body: w.body.Bytes()}
+}
+
+// pageWriter is the http.ResponseWriter Config.Pages writes into.
+type pageWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *pageWriter) Header() http.Header { return w.header }
+
+func (w *pageWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *pageWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
 }
 
 func truncate(s string, n int) string {
