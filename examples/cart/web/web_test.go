@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -214,56 +212,16 @@ func server(t *testing.T) (string, *signal.Service) {
 	return srv.URL, svc
 }
 
-const waitTimeout = 10 * time.Second
-
-// waitText waits until the text of the element of the CSS selector holds want.
-func waitText(t *testing.T, ctx context.Context, sel, want string) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-		`(sel, want) => { const e = document.querySelector(sel); return !!e && e.textContent.includes(want); }`,
-		chromedp.WithPollingArgs(sel, want),
-		chromedp.WithPollingInterval(25*time.Millisecond),
-		chromedp.WithPollingTimeout(waitTimeout)))
-	if err != nil {
-		t.Fatalf("waiting for %s to show %q: %v; it shows %q\nalert: %q", sel, want, err, text(ctx, sel), text(ctx, "#alert"))
-	}
-}
-
-// text returns the text content of the element of the selector, or "".
-func text(ctx context.Context, sel string) string {
-	s, _ := chromedp.Run(ctx, chromedp.PollFunction[string](
-		`(sel) => { const e = document.querySelector(sel); return e ? e.textContent + "\u0000" : "\u0000"; }`,
-		chromedp.WithPollingArgs(sel), chromedp.WithPollingTimeout(time.Second)))
-	return strings.TrimSuffix(s, "\x00")
-}
-
-// count returns how many elements match the CSS selector.
-func count(t *testing.T, ctx context.Context, sel string) int {
-	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.PollFunction[int](
-		`(sel) => document.querySelectorAll(sel).length + 1`,
-		chromedp.WithPollingArgs(sel), chromedp.WithPollingTimeout(time.Second)))
-	if err != nil {
-		t.Fatalf("counting %s: %v", sel, err)
-	}
-	return n - 1
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v\nalert: %q", what, err, text(ctx, "#alert"))
-	}
-}
-
-// fill sets the values of the fields by CSS selector.
-func fill(fields ...string) chromedp.Action[chromedp.Void] {
-	var steps []chromedp.Action[chromedp.Void]
-	for i := 0; i+1 < len(fields); i += 2 {
-		steps = append(steps, chromedp.SetValue(chromedp.CSS(fields[i]), fields[i+1]))
-	}
-	return chromedp.Steps(steps...)
-}
+// The shared chromedp helpers, under the names this file uses.
+var (
+	waitText   = browser.WaitText
+	text       = browser.Text
+	count      = browser.Count
+	do         = browser.Do
+	fill       = browser.Fill
+	click      = browser.Click
+	screenshot = browser.Screenshot
+)
 
 // doubleClick clicks the element twice the way a mouse double click does:
 // a click, then a click with click count 2.
@@ -279,30 +237,6 @@ func doubleClick(sel string) chromedp.Action[chromedp.Void] {
 		_, err = chromedp.MouseClickNode(nodes[0], chromedp.ClickCount(2))(ctx, tgt)
 		return err
 	})
-}
-
-func click(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
-}
-
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv("WEB_SCREENSHOT_DIR") // to keep them; else they go with the test
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if len(png) < 1000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
-		t.Fatalf("screenshot: %d bytes, not a PNG", len(png))
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 func TestPageInBrowser(t *testing.T) {

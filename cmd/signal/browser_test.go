@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/signalforgo/signal/internal/browser"
+)
+
+// TestDevInBrowser: headless Chromium against a `signal dev` started by the
+// test (embedded store; the views come from the in-process projector, not
+// from inline dispatch): fill a cart, check out, watch the views update,
+// travel back to version 1 in the event browser, and see an error shown.
+func TestDevInBrowser(t *testing.T) {
+	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
+	ctx := browser.Context(t)
+	do, fill, click, wait := browser.Do, browser.Fill, browser.Click, browser.WaitText
+
+	do(t, ctx, "open the page", chromedp.Navigate(d.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#add-form")))
+	do(t, ctx, "open cart b1", fill("#cart-id", "b1"), click("#cart-open"))
+	do(t, ctx, "add apples", fill("#add-sku", "apple", "#add-quantity", "2", "#add-price", "150"), click("#add-submit"))
+	wait(t, ctx, "#cart-version", "1")
+	do(t, ctx, "add a pear", fill("#add-sku", "pear", "#add-quantity", "1", "#add-price", "75"), click("#add-submit"))
+	wait(t, ctx, "#cart-version", "2")
+	wait(t, ctx, "#cart-total", "$3.75")
+	wait(t, ctx, "#summary-total", "$3.75") // built by the projector from the change feed
+
+	do(t, ctx, "complete the purchase", click("#purchase"))
+	wait(t, ctx, "#cart-status", "purchased")
+	wait(t, ctx, "#summary-status", "purchased")
+	wait(t, ctx, `#sales tr[data-sku="apple"] .units`, "2")
+	wait(t, ctx, `#sales tr[data-sku="pear"] .purchases`, "1")
+
+	do(t, ctx, "browse the cart", click("#browse-cart"))
+	wait(t, ctx, "#browse-title", "cart b1: 3 events")
+	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
+	wait(t, ctx, "#version-value", "1")
+	wait(t, ctx, "#version-summary", "At version 1: 1 line, 2 units, total $3.00, open.")
+	if s := browser.Text(ctx, "#version-state"); !strings.Contains(s, "apple") || strings.Contains(s, "pear") {
+		t.Errorf("the state at version 1 is %q, want the apples only", s)
+	}
+	browser.Screenshot(t, ctx, "signal-dev.png")
+
+	// A refused command shows the API's message to the person.
+	do(t, ctx, "open cart b2", fill("#cart-id", "b2"), click("#cart-open"))
+	do(t, ctx, "add a negative quantity", fill("#add-sku", "fig", "#add-quantity", "-1", "#add-price", "10"), click("#add-submit"))
+	wait(t, ctx, "#alert", "HTTP 422")
+}
