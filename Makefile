@@ -59,6 +59,14 @@ bench: tools
 	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
 	AWS_LAMBDA_RIE=$(RIE) $(GO) test -run '^$$' -bench 'ColdStart|WarmCommandRIE' -benchtime 20x ./e2e/
 
+## e2e-remote: the end-to-end suite over real HTTP against a deployed API, in
+## AWS or on LocalStack (localstack/README.md):
+##   SIGNAL_E2E_API_URL=https://<id>.execute-api.<region>.amazonaws.com/prod make e2e-remote
+## e2e/remote_test.go has the build tag e2eremote, so `make test` never builds it.
+.PHONY: e2e-remote
+e2e-remote:
+	$(GO) test -tags e2eremote -count=1 -run Remote -v ./e2e/
+
 ## build: the Lambda bootstraps, dist/<function>/bootstrap, for provided.al2023
 ## on $(ARCH) (`make build ARCH=amd64` for x86_64). Static, no RPC shim, stripped.
 build:
