@@ -92,7 +92,7 @@ type devServer struct {
 	done   chan int
 }
 
-func startDev(t *testing.T, args []string, getenv func(string) string) *devServer {
+func startDev(t testing.TB, args []string, getenv func(string) string) *devServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &devServer{out: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
@@ -119,7 +119,7 @@ func startDev(t *testing.T, args []string, getenv func(string) string) *devServe
 	return nil
 }
 
-func (d *devServer) stop(t *testing.T) {
+func (d *devServer) stop(t testing.TB) {
 	if d.cancel == nil {
 		return
 	}
