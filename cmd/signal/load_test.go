@@ -56,7 +56,9 @@ func BenchmarkDevThroughput(b *testing.B) {
 			b.Fatalf("%d commands failed", failures.Load())
 		}
 		slices.Sort(latencies)
-		pct := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+		pct := func(p float64) float64 {
+			return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+		}
 		b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "commands/s")
 		b.ReportMetric(pct(0.50), "p50-ms")
 		b.ReportMetric(pct(0.99), "p99-ms")
