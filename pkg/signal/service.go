@@ -493,16 +493,7 @@ func (s *Service) jitter(ctx context.Context, d time.Duration) error {
 
 // sleep waits a jittered, exponentially growing time before retry n (n >= 2).
 func (s *Service) sleep(ctx context.Context, n int) error {
-	shift := min(n-2, 6)
-	d := time.Duration(rand.Int64N(int64(s.backoff<<shift)) + 1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.jitter(ctx, s.backoff<<min(n-2, 6))
 }
 
 func (s *Service) evict(e *entry) {
