@@ -1,0 +1,432 @@
+package dynstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/internal/faultproxy"
+	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// faultSeed is the proxy's schedule seed: SIGNAL_FAULT_SEED, or 1.
+func faultSeed(t *testing.T) uint64 {
+	if s := os.Getenv("SIGNAL_FAULT_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
+		}
+		return n
+	}
+	return 1
+}
+
+// testRetryer is the SDK's standard retryer as Retryer configures it
+// (5 attempts, no retry quota) with millisecond backoffs instead of
+// second ones, so the fault tests stay fast.
+func testRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 5
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			return time.Duration(rand.Int64N(int64(2*time.Millisecond)<<min(attempt, 5))) + time.Millisecond, nil
+		})
+	})
+}
+
+// faultClient is a DynamoDB client as a container builds it
+// (ClientOptions), pointed at the fault proxy, with test timings.
+func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter) *dynamodb.Client {
+	return dynamodb.NewFromConfig(moto.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
+		// Here, not in the aws.Config: the config's own endpoint
+		// setting would win over aws.Config.BaseEndpoint.
+		o.BaseEndpoint = aws.String(p.URL())
+		o.Retryer = testRetryer()
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
+	})
+}
+
+// faultCommand is a random command: mostly AddItem (one price per sku, so
+// they are never refused), some RemoveItem (refused when the sku is absent).
+func faultCommand(rng *rand.Rand) (cartID string, cmd any) {
+	cartID = fmt.Sprint("cart-", rng.IntN(10))
+	sku := rng.IntN(5)
+	if rng.IntN(4) == 0 {
+		return cartID, cart.RemoveItem{SKU: fmt.Sprint("sku-", sku), Quantity: 1}
+	}
+	return cartID, cart.AddItem{SKU: fmt.Sprint("sku-", sku), Quantity: int64(1 + rng.IntN(3)), Price: 100 + int64(sku)}
+}
+
+// faultOutcome is what a client finally got for one command.
+type faultOutcome struct {
+	id, cart string
+	kind     string // "ack", "refused", "unknown"
+	version  int64
+	tries    int
+	dup      bool
+	err      error
+}
+
+// send is an HTTP client with an idempotency key: it sends the command to
+// svcs[first] and retries ErrUnavailable and ErrConflict with the same key
+// on any container, up to attempts times. cmd nil means Close.
+func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int, id, cartID string, cmd any, attempts int) faultOutcome {
+	o := faultOutcome{id: id, cart: cartID}
+	svc := svcs[first]
+	for o.tries = 1; ; o.tries++ {
+		var r signal.Result
+		var err error
+		if cmd == nil {
+			r, err = svc.Close(ctx, "cart", cartID, signal.WithCommandID(id))
+		} else {
+			r, err = svc.Handle(ctx, "cart", cartID, cmd, signal.WithCommandID(id))
+		}
+		kind := signal.KindOf(err)
+		switch {
+		case err == nil:
+			o.kind, o.version, o.dup = "ack", r.Version, r.Duplicate
+		case kind == signal.KindRejected || kind == signal.KindClosed || kind == signal.KindNotFound:
+			o.kind, o.err = "refused", err
+		case (kind == signal.KindUnavailable || kind == signal.KindConflict) && o.tries < attempts && ctx.Err() == nil:
+			svc = svcs[rng.IntN(len(svcs))]
+			time.Sleep(time.Duration(rng.IntN(5)+1) * time.Millisecond)
+			continue
+		default:
+			o.kind, o.err = "unknown", err
+		}
+		return o
+	}
+}
+
+// TestFaultsContainersAndProjector: 4 containers (4 Services, each with
+// its own client through a fault proxy injecting ~20% faults of every
+// kind, lost responses of writes included) handle commands on 10 carts,
+// each command with its own idempotency key, each client retrying
+// ErrUnavailable and ErrConflict with the same key on any container, as
+// an HTTP client behind a load balancer would. A projector (the Streams
+// Poller feeding Service.Dispatch, also through the proxy) builds the
+// views meanwhile. Afterwards, read without the proxy:
+//   - every acknowledged command is in the log exactly once, at the
+//     version it was acknowledged with; refused commands are absent;
+//     commands given up on are absent or present once;
+//   - versions are contiguous per cart; every commit is one we sent;
+//   - every purchase opened exactly one order (the policy, under faults);
+//   - the projector's views equal the views rebuilt from the log.
+func TestFaultsContainersAndProjector(t *testing.T) {
+	const (
+		containers = 4
+		workers    = 3   // per container
+		commands   = 200 // per container
+		perWorker  = commands / workers
+		attempts   = 10 // per command, by the client
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+	defer cancel()
+	start := time.Now()
+	st := newTestStore(t)
+	seed := faultSeed(t)
+	proxy, err := faultproxy.New(faultproxy.Config{
+		Upstream:   moto.Endpoint(t),
+		Seed:       seed,
+		Rates:      faultproxy.Uniform(0.2),
+		MaxLatency: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	meter := NewMeter()
+	var svcs []*signal.Service
+	for range containers {
+		s, err := New(faultClient(t, proxy, meter), st.tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+
+	// The projector: its own container, client and stream client through the proxy.
+	projStore, err := New(faultClient(t, proxy, meter), st.tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One stream at a time: moto_server's rollback of a failed transaction
+	// (see phase 2) would otherwise lose concurrent view writes.
+	projector, err := signal.New(signal.Config{Store: projStore, Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, err := StreamARN(ctx, st.client, st.tables.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := dynamodbstreams.NewFromConfig(moto.Config(t), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(proxy.URL())
+		o.Retryer = testRetryer()
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
+	})
+	poller := NewPoller(streams, PollerConfig{StreamARN: arn})
+	var failedBatches, pollErrors int
+	dispatch := func(ctx context.Context, batch []signal.Commit) error {
+		err := projector.Dispatch(ctx, batch)
+		if err != nil {
+			failedBatches++ // the poller hands the batch over again
+		}
+		return err
+	}
+	stopProjector := make(chan struct{})
+	projectorDone := make(chan struct{})
+	go func() {
+		defer close(projectorDone)
+		for {
+			select {
+			case <-stopProjector:
+				return
+			case <-ctx.Done():
+				return
+			default:
+			}
+			n, err := poller.Poll(ctx, dispatch)
+			if err != nil {
+				pollErrors++
+			}
+			if n == 0 || err != nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+
+	// Phase 1: every container's workers at once.
+	var mu sync.Mutex
+	var outcomes []faultOutcome
+	var wg sync.WaitGroup
+	for c := range containers {
+		for w := range workers {
+			g := c*workers + w
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(seed, uint64(g)))
+				for i := range perWorker {
+					cartID, cmd := faultCommand(rng)
+					o := send(ctx, rng, svcs, c, fmt.Sprintf("cmd-%d-%d", g, i), cartID, cmd, attempts)
+					mu.Lock()
+					outcomes = append(outcomes, o)
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("timed out sending commands")
+	}
+	close(stopProjector)
+	<-projectorDone
+
+	// Phase 2: purchases (carts 0-5) and discards (6-7), each sent twice
+	// under two keys through different containers: the second is refused.
+	// One at a time, with the projector stopped: a TransactWriteItems that
+	// fails in moto_server restores a copy of the whole table taken when it
+	// started, which would lose writes made meanwhile by other requests
+	// (and leaves stream iterators on the old copy). DynamoDB has no such
+	// behaviour; it is a limit of the emulator, not of the framework.
+	rng := rand.New(rand.NewPCG(seed, 1000))
+	for i := range 8 {
+		var cmd any = cart.CompletePurchase{}
+		if i >= 6 {
+			cmd = nil
+		}
+		for k := range 2 {
+			outcomes = append(outcomes, send(ctx, rng, svcs, (i+k)%containers, fmt.Sprintf("end-%d-%d", i, k), fmt.Sprint("cart-", i), cmd, attempts))
+		}
+	}
+	commandsDone := time.Since(start)
+
+	// Drain the projector, faults still on: the stream holds every commit
+	// by now, and the policy's orders come back through it too. A new
+	// poller from the old one's positions (fresh iterators, see above).
+	poller = NewPoller(streams, PollerConfig{StreamARN: arn, Positions: poller.Positions()})
+	for idle := 0; idle < 3; {
+		n, err := poller.Poll(ctx, dispatch)
+		switch {
+		case ctx.Err() != nil:
+			t.Fatalf("timed out draining the projector (%d failed batches)", failedBatches)
+		case err != nil:
+			pollErrors++
+			idle = 0
+		case n == 0:
+			idle++
+		default:
+			idle = 0
+		}
+	}
+	projected := time.Since(start)
+	pstats := proxy.Stats()
+	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The log, read directly.
+	type stored struct {
+		version, last int64
+	}
+	log := map[string]stored{}
+	var all []signal.Commit
+	lastVersion := map[string]int64{}
+	purchased := map[string]bool{}
+	for i := range 10 {
+		id := fmt.Sprint("cart-", i)
+		var last int64
+		for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: id}, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Version != last+1 {
+				t.Errorf("%s: version %d after %d", id, c.Version, last)
+			}
+			if _, dup := log[c.CommandID]; dup {
+				t.Errorf("%s: command %s stored twice (v%d and v%d)", id, c.CommandID, log[c.CommandID].version, c.Version)
+			}
+			log[c.CommandID] = stored{c.Version, c.LastVersion()}
+			if c.Final && c.Events[0].Name == "PurchaseCompleted" {
+				purchased[id] = true
+			}
+			all = append(all, c)
+			last = c.LastVersion()
+		}
+		lastVersion[id] = last
+	}
+	counts := map[string]int{}
+	var retried, dups, maxTries int
+	sent := map[string]bool{}
+	for _, o := range outcomes {
+		sent[o.id] = true
+		counts[o.kind]++
+		if o.tries > 1 {
+			retried++
+		}
+		if o.dup {
+			dups++
+		}
+		maxTries = max(maxTries, o.tries)
+		s, in := log[o.id]
+		switch o.kind {
+		case "ack":
+			if !in {
+				t.Errorf("acknowledged command %s (%s v%d, %d tries) is not in the log", o.id, o.cart, o.version, o.tries)
+			} else if s.last != o.version {
+				t.Errorf("command %s acknowledged at version %d, stored at %d..%d", o.id, o.version, s.version, s.last)
+			}
+		case "refused":
+			if in {
+				t.Errorf("refused command %s (%v) is in the log at version %d", o.id, o.err, s.version)
+			}
+		default:
+			t.Logf("command %s given up after %d tries (in the log: %v): %v", o.id, o.tries, in, o.err)
+		}
+	}
+	if len(outcomes) != containers*workers*perWorker+16 {
+		t.Fatalf("%d outcomes", len(outcomes))
+	}
+	for id := range log {
+		if !sent[id] {
+			t.Errorf("the log holds command %s, which nobody sent", id)
+		}
+	}
+	if counts["ack"] < len(outcomes)/2 {
+		t.Errorf("only %d of %d commands acknowledged", counts["ack"], len(outcomes))
+	}
+
+	// The policy opened exactly one order per purchase.
+	for i := range 10 {
+		id := fmt.Sprint("cart-", i)
+		n := 0
+		for _, err := range st.Load(ctx, signal.StreamID{Type: "order", ID: id}, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if want := map[bool]int{true: 1}[purchased[id]]; n != want {
+			t.Errorf("order %s has %d commits, want %d", id, n, want)
+		}
+	}
+
+	// The projector's views, read directly; then the same views rebuilt
+	// from the log on a clean service.
+	direct, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readViews := func() map[string]string {
+		out := map[string]string{}
+		for i := range 10 {
+			k := fmt.Sprint("cart-", i)
+			v, err := direct.View(ctx, cart.CartSummaryView, k)
+			out[cart.CartSummaryView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
+		}
+		for i := range 5 {
+			k := fmt.Sprint("sku-", i)
+			v, err := direct.View(ctx, cart.SKUSalesView, k)
+			out[cart.SKUSalesView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
+		}
+		return out
+	}
+	projectedViews := readViews()
+	for i := range 10 {
+		k := fmt.Sprint("cart-", i)
+		var sum cart.CartSummary
+		v, err := direct.View(ctx, cart.CartSummaryView, k)
+		if err == nil {
+			err = json.Unmarshal(v.Data, &sum)
+		}
+		if lastVersion[k] > 0 && (err != nil || sum.Version != lastVersion[k]) {
+			t.Errorf("projected %s is at version %d, the log at %d (%v)", k, sum.Version, lastVersion[k], err)
+		}
+	}
+	for _, name := range []string{cart.CartSummaryView, cart.SKUSalesView} {
+		if err := st.DropView(ctx, name, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clean, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), DispatchConcurrency: 1,
+		Subscribers: []signal.Subscriber{cart.CartSummaryProjection(), cart.SKUSalesProjection()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clean.Dispatch(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := readViews()
+	for k, want := range rebuilt {
+		if got := projectedViews[k]; got != want {
+			t.Errorf("%s: projected %s, rebuilt from the log %s", k, got, want)
+		}
+	}
+	total := meter.Total()
+	t.Logf("seed %d: %d commands (%d acknowledged, %d refused, %d given up), %d retried by the client (max %d tries), %d answered as duplicates; %d commits in the log, %d purchases",
+		seed, len(outcomes), counts["ack"], counts["refused"], counts["unknown"], retried, maxTries, dups, len(all), len(purchased))
+	t.Logf("proxy: %v", pstats)
+	t.Logf("SDK: %d calls, %d attempts; projector: %d failed batches, %d failed polls", total.Calls, total.Attempts, failedBatches, pollErrors)
+	t.Logf("commands done in %v, projector drained at %v, checked at %v", commandsDone.Round(time.Millisecond), projected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if pstats.Faults[faultproxy.DropResponse] == 0 || pstats.ByOperation["PutItem"] == 0 {
+		t.Errorf("the schedule injected no lost responses or no PutItem faults: %v", pstats)
+	}
+}
