@@ -38,9 +38,9 @@ func faultSeed(t *testing.T) uint64 {
 // testRetryer is the SDK's standard retryer as Retryer configures it
 // (5 attempts, no retry quota) with millisecond backoffs instead of
 // second ones, so the fault tests stay fast.
-func testRetryer() aws.Retryer {
+func testRetryer(attempts int) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 5
+		o.MaxAttempts = attempts
 		o.RateLimiter = ratelimit.None
 		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
 			return time.Duration(rand.Int64N(int64(2*time.Millisecond)<<min(attempt, 5))) + time.Millisecond, nil
@@ -50,12 +50,12 @@ func testRetryer() aws.Retryer {
 
 // faultClient is a DynamoDB client as a container builds it
 // (ClientOptions), pointed at the fault proxy, with test timings.
-func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter) *dynamodb.Client {
+func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dynamodb.Client {
 	return dynamodb.NewFromConfig(moto.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
 		// Here, not in the aws.Config: the config's own endpoint
 		// setting would win over aws.Config.BaseEndpoint.
 		o.BaseEndpoint = aws.String(p.URL())
-		o.Retryer = testRetryer()
+		o.Retryer = testRetryer(attempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
 	})
 }
@@ -126,14 +126,30 @@ func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int
 //   - versions are contiguous per cart; every commit is one we sent;
 //   - every purchase opened exactly one order (the policy, under faults);
 //   - the projector's views equal the views rebuilt from the log.
+//
+// Two schedules: the SDK's retryer with 5 attempts (Retryer's setting),
+// which absorbs nearly every fault, and with 2 attempts, so that lost
+// responses and failures reach the Service and the clients' retries
+// (ambiguous appends, evictions, duplicates answered from the window).
 func TestFaultsContainersAndProjector(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		sdkAttempts, commands int
+	}{
+		{"sdk-5-attempts", 5, 200},
+		{"sdk-2-attempts", 2, 120},
+	} {
+		t.Run(tc.name, func(t *testing.T) { faultScenario(t, tc.sdkAttempts, tc.commands) })
+	}
+}
+
+func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	const (
 		containers = 4
-		workers    = 3   // per container
-		commands   = 200 // per container
-		perWorker  = commands / workers
+		workers    = 3  // per container
 		attempts   = 10 // per command, by the client
 	)
+	perWorker := commands / workers
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -152,7 +168,7 @@ func TestFaultsContainersAndProjector(t *testing.T) {
 	meter := NewMeter()
 	var svcs []*signal.Service
 	for range containers {
-		s, err := New(faultClient(t, proxy, meter), st.tables)
+		s, err := New(faultClient(t, proxy, meter, sdkAttempts), st.tables)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +180,7 @@ func TestFaultsContainersAndProjector(t *testing.T) {
 	}
 
 	// The projector: its own container, client and stream client through the proxy.
-	projStore, err := New(faultClient(t, proxy, meter), st.tables)
+	projStore, err := New(faultClient(t, proxy, meter, sdkAttempts), st.tables)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +196,7 @@ func TestFaultsContainersAndProjector(t *testing.T) {
 	}
 	streams := dynamodbstreams.NewFromConfig(moto.Config(t), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(proxy.URL())
-		o.Retryer = testRetryer()
+		o.Retryer = testRetryer(sdkAttempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
 	})
 	poller := NewPoller(streams, PollerConfig{StreamARN: arn})
@@ -421,8 +437,8 @@ func TestFaultsContainersAndProjector(t *testing.T) {
 		}
 	}
 	total := meter.Total()
-	t.Logf("seed %d: %d commands (%d acknowledged, %d refused, %d given up), %d retried by the client (max %d tries), %d answered as duplicates; %d commits in the log, %d purchases",
-		seed, len(outcomes), counts["ack"], counts["refused"], counts["unknown"], retried, maxTries, dups, len(all), len(purchased))
+	t.Logf("SDK attempts %d, seed %d: %d commands (%d acknowledged, %d refused, %d given up), %d retried by the client (max %d tries), %d answered as duplicates; %d commits in the log, %d purchases",
+		sdkAttempts, seed, len(outcomes), counts["ack"], counts["refused"], counts["unknown"], retried, maxTries, dups, len(all), len(purchased))
 	t.Logf("proxy: %v", pstats)
 	t.Logf("SDK: %d calls, %d attempts; projector: %d failed batches, %d failed polls", total.Calls, total.Attempts, failedBatches, pollErrors)
 	t.Logf("commands done in %v, projector drained at %v, checked at %v", commandsDone.Round(time.Millisecond), projected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
