@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,7 +115,7 @@ func TestEachKind(t *testing.T) {
 					t.Fatalf("answered %d %s, want a broken connection", status, body)
 				case tt.status != nil && err != nil:
 					t.Fatal(err)
-				case tt.status != nil && (!contains(tt.status, status) || !strings.Contains(body, tt.body)):
+				case tt.status != nil && (!slices.Contains(tt.status, status) || !strings.Contains(body, tt.body)):
 					t.Fatalf("answered %d %s", status, body)
 				}
 			}
@@ -131,15 +132,6 @@ func TestEachKind(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // TestOnlyTargetedRequests: requests without X-Amz-Target and operations
@@ -229,22 +221,13 @@ func TestSDKSeesDynamoDBErrors(t *testing.T) {
 		_, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"),
 			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}})
 		var api smithy.APIError
-		if !errors.As(err, &api) || !contains2(tt.codes, api.ErrorCode()) {
+		if !errors.As(err, &api) || !slices.Contains(tt.codes, api.ErrorCode()) {
 			t.Fatalf("%+v: %v", tt.rates, err)
 		}
 		if st := p.Stats(); st.Eligible != 3 {
 			t.Fatalf("%+v: the SDK made %d attempts, want 3 (retried)", tt.rates, st.Eligible)
 		}
 	}
-}
-
-func contains2(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func TestCloseStops(t *testing.T) {
