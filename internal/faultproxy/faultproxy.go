@@ -48,10 +48,14 @@ const (
 	// ErrorAfter forwards the request (the write happens), then answers
 	// HTTP 500 instead of the real response.
 	ErrorAfter
+	// SlowResponse forwards the request (the write happens), then holds
+	// the real response back for MaxLatency/2 to MaxLatency: a client
+	// deadline shorter than that sees a timeout after the write.
+	SlowResponse
 	numKinds
 )
 
-var kindNames = [numKinds]string{"throttle", "server-error", "latency", "reset", "drop-response", "error-after"}
+var kindNames = [numKinds]string{"throttle", "server-error", "latency", "reset", "drop-response", "error-after", "slow-response"}
 
 func (k Kind) String() string {
 	if k < 0 || k >= numKinds {
@@ -72,11 +76,11 @@ func Kinds() []Kind {
 // Rates is the fraction of eligible requests that get each fault. The sum
 // must not exceed 1; the rest are forwarded untouched.
 type Rates struct {
-	Throttle, ServerError, Latency, Reset, DropResponse, ErrorAfter float64
+	Throttle, ServerError, Latency, Reset, DropResponse, ErrorAfter, SlowResponse float64
 }
 
 func (r Rates) of(k Kind) float64 {
-	return [numKinds]float64{r.Throttle, r.ServerError, r.Latency, r.Reset, r.DropResponse, r.ErrorAfter}[k]
+	return [numKinds]float64{r.Throttle, r.ServerError, r.Latency, r.Reset, r.DropResponse, r.ErrorAfter, r.SlowResponse}[k]
 }
 
 // Sum is the fraction of eligible requests that get some fault.
@@ -88,10 +92,11 @@ func (r Rates) Sum() float64 {
 	return s
 }
 
-// Uniform spreads total evenly over every kind.
+// Uniform spreads total evenly over the kinds that keep requests short:
+// every kind but SlowResponse, which is meant for deadline tests.
 func Uniform(total float64) Rates {
-	x := total / float64(numKinds)
-	return Rates{x, x, x, x, x, x}
+	x := total / float64(numKinds-1)
+	return Rates{x, x, x, x, x, x, 0}
 }
 
 func (r Rates) validate() error {
@@ -120,7 +125,8 @@ type Config struct {
 	// X-Amz-Target after the dot: "PutItem", "TransactWriteItems",
 	// "GetRecords"). Empty means every operation.
 	Operations []string
-	// MaxLatency bounds the Latency fault's delay. Default 50ms.
+	// MaxLatency bounds the Latency and SlowResponse faults' delays.
+	// Default 50ms.
 	MaxLatency time.Duration
 }
 
@@ -362,6 +368,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		awsError(w, http.StatusInternalServerError, "com.amazonaws.dynamodb.v20120810#InternalServerError", "injected by faultproxy: internal server error after the request was processed")
+	case SlowResponse:
+		resp, data, err := p.roundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		t := time.NewTimer(time.Duration((0.5 + x/2) * float64(p.maxLat)))
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+		reply(w, resp, data)
 	}
 }
 
@@ -438,6 +458,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "faultproxy: upstream: "+err.Error(), http.StatusBadGateway)
 		return
 	}
+	reply(w, resp, data)
+}
+
+// reply passes the upstream's answer on.
+func reply(w http.ResponseWriter, resp *http.Response, data []byte) {
 	for k, vs := range resp.Header {
 		if hopByHop(k) || k == "Content-Length" {
 			continue

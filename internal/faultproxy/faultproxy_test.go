@@ -102,6 +102,7 @@ func TestEachKind(t *testing.T) {
 		{Reset, Rates{Reset: 1}, false, nil, ""},
 		{DropResponse, Rates{DropResponse: 1}, true, nil, ""},
 		{ErrorAfter, Rates{ErrorAfter: 1}, true, []int{500}, "InternalServerError"},
+		{SlowResponse, Rates{SlowResponse: 1}, true, []int{200}, `"target":"DynamoDB_20120810.PutItem"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
@@ -190,7 +191,7 @@ func TestSeededSchedule(t *testing.T) {
 		t.Fatalf("%d faults in 300 requests at rate 0.6: %v", f, st)
 	}
 	for _, k := range Kinds() {
-		if st.Faults[k] == 0 {
+		if k != SlowResponse && st.Faults[k] == 0 {
 			t.Fatalf("no %s fault: %v", k, st)
 		}
 	}

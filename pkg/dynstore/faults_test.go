@@ -446,3 +446,86 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 		t.Errorf("the schedule injected no lost responses or no PutItem faults: %v", pstats)
 	}
 }
+
+// TestFaultDeadlineAfterWrite: the command's context ends while DynamoDB
+// has applied its PutItem but not yet answered (a Lambda or client
+// deadline). The command fails with ErrUnavailable; a retry with the same
+// key, on the same container or another one that had the cart pooled
+// before the write, answers the original outcome and appends nothing.
+func TestFaultDeadlineAfterWrite(t *testing.T) {
+	st := newTestStore(t)
+	ctx := t.Context()
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: faultSeed(t),
+		Operations: []string{"PutItem"}, MaxLatency: 600 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	var svcs []*signal.Service
+	for range 2 {
+		s, err := New(faultClient(t, proxy, nil, 5), st.tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+	add := cart.AddItem{SKU: "sku-0", Quantity: 1, Price: 100}
+	for _, svc := range svcs { // both containers have the cart pooled at version 1
+		if _, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("genesis")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := proxy.SetRates(faultproxy.Rates{SlowResponse: 1}); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err = svcs[0].Handle(short, "cart", "c", add, signal.WithCommandID("k1"))
+	cancel()
+	if signal.KindOf(err) != signal.KindUnavailable {
+		t.Fatalf("a command whose deadline passed: %v, want unavailable", err)
+	}
+	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
+		t.Fatal(err)
+	}
+	// The write landed (the proxy forwarded it before holding the answer).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		for _, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "c"}, 1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d commits after version 1, want the one whose answer was lost", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, svc := range []*signal.Service{svcs[1], svcs[0]} {
+		r, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("k1"))
+		if err != nil || !r.Duplicate || r.Version != 2 {
+			t.Fatalf("retry %d: %+v %v, want the duplicate at version 2", i, r, err)
+		}
+	}
+	var versions []int64
+	for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "c"}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, c.Version)
+	}
+	if fmt.Sprint(versions) != "[1 2]" {
+		t.Fatalf("versions %v, want [1 2]", versions)
+	}
+	if st := proxy.Stats(); st.Faults[faultproxy.SlowResponse] != 1 {
+		t.Fatalf("proxy: %v", st)
+	}
+}
