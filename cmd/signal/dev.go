@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) 
 		if st.dyn != nil {
 			err = projectFromStream(ctx, st, svc, logger)
 		} else {
-			err = projectFromFeed(ctx, st.bolt, filepath.Join(o.store.dataDir, "projector.position"), svc, logger)
+			err = projectFromFeed(ctx, st.feed, positionFile(o.store), svc, logger)
 		}
 		if err != nil && !errors.Is(err, context.Canceled) {
 			projectorErr <- err
@@ -107,6 +108,9 @@ func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) 
 // Delivery is at least once: a batch is retried until the dispatcher takes
 // it, and checkpoints make repeats harmless.
 func projectFromFeed(ctx context.Context, feed signal.ChangeFeed, posFile string, svc *signal.Service, logger *slog.Logger) error {
+	if err := os.MkdirAll(filepath.Dir(posFile), 0o755); err != nil {
+		return err
+	}
 	pos := readPosition(posFile)
 	backoff := 100 * time.Millisecond
 	for {
@@ -140,6 +144,18 @@ func projectFromFeed(ctx context.Context, feed signal.ChangeFeed, posFile string
 			return err
 		}
 	}
+}
+
+// positionFile is where the projector remembers its change-feed position:
+// in the data directory, named after the store so that switching stores
+// does not resume at a position of another.
+func positionFile(o storeOptions) string {
+	name := "projector.position"
+	if o.postgres != "" {
+		sum := sha256.Sum256([]byte(o.postgres))
+		name = fmt.Sprintf("projector-postgres-%x.position", sum[:6])
+	}
+	return filepath.Join(o.dataDir, name)
 }
 
 func readPosition(path string) uint64 {

@@ -30,6 +30,8 @@ Usage:
 
 Store flags (dev, events, rebuild, table):
   -data DIR              embedded store directory (default ./.signal; env SIGNAL_DATA_DIR)
+  -postgres URL          use Postgres instead (env DATABASE_URL; pool settings such as
+                         pool_max_conns go in the URL); the schema is created on start
   -dynamodb-endpoint URL use DynamoDB at URL instead (moto_server, LocalStack);
                          env AWS_ENDPOINT_URL. Credentials and region come from the
                          AWS SDK's usual chain (defaults: test/test, us-east-1)
@@ -118,6 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 func storeFlags(name string, o *storeOptions, getenv func(string) string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&o.dataDir, "data", or(getenv("SIGNAL_DATA_DIR"), ".signal"), "embedded store directory")
+	fs.StringVar(&o.postgres, "postgres", getenv("DATABASE_URL"), "Postgres URL")
 	fs.StringVar(&o.endpoint, "dynamodb-endpoint", getenv("AWS_ENDPOINT_URL"), "DynamoDB endpoint")
 	fs.StringVar(&o.eventsTable, "events-table", or(getenv("EVENTS_TABLE"), "signal-events"), "events table")
 	fs.StringVar(&o.viewsTable, "views-table", or(getenv("VIEWS_TABLE"), "signal-views"), "views table")

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	moto.Stop()
+	pgtest.Stop()
 	os.Exit(code)
 }
 
@@ -259,6 +261,33 @@ func TestDevDynamoDB(t *testing.T) {
 		t.Fatalf("rebuild: %d %s %s", code, out.String(), errOut.String())
 	}
 	d2 := startDev(t, nil, e)
+	if got := viewData(t, d2.URL+"/views/sku-sales/apple"); got != sales {
+		t.Fatalf("rebuilt %s, incrementally built %s", got, sales)
+	}
+}
+
+// TestDevPostgres: the same runtime on Postgres, projecting from its
+// change feed; restarted, it resumes; rebuild reproduces the view.
+func TestDevPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	data := t.TempDir()
+	args := []string{"-postgres", url, "-data", data}
+	d := startDev(t, args, env(nil))
+	if !strings.Contains(d.out.String(), "store: Postgres") {
+		t.Fatalf("not on Postgres: %s", d.out.String())
+	}
+	session(t, d.URL)
+	_, state := call(t, "GET", d.URL+"/aggregates/cart/c1", "")
+	sales := viewData(t, d.URL+"/views/sku-sales/apple")
+	d.stop(t)
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), append([]string{"rebuild"}, append(args, "sku-sales")...), &out, &errOut, env(nil)); code != 0 || !strings.Contains(out.String(), "rebuilt view sku-sales from 4 commits") {
+		t.Fatalf("rebuild: %d %s %s", code, out.String(), errOut.String())
+	}
+	d2 := startDev(t, args, env(nil))
+	if _, again := call(t, "GET", d2.URL+"/aggregates/cart/c1", ""); again != state {
+		t.Fatalf("state after restart %s, want %s", again, state)
+	}
 	if got := viewData(t, d2.URL+"/views/sku-sales/apple"); got != sales {
 		t.Fatalf("rebuilt %s, incrementally built %s", got, sales)
 	}

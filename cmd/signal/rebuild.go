@@ -53,7 +53,7 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 	if st.dyn != nil {
 		err = st.dyn.ScanCommits(ctx, 4, dispatch)
 	} else {
-		err = replayFeed(ctx, st.bolt, dispatch)
+		err = replayFeed(ctx, st.feed, dispatch)
 	}
 	if err != nil {
 		return err

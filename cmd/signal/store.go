@@ -14,6 +14,7 @@ import (
 
 	"github.com/signalforgo/signal/pkg/boltstore"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -21,6 +22,7 @@ import (
 // when an endpoint is given.
 type storeOptions struct {
 	dataDir     string
+	postgres    string
 	endpoint    string
 	eventsTable string
 	viewsTable  string
@@ -29,8 +31,10 @@ type storeOptions struct {
 // openedStore is an open store with what the commands need of it.
 type openedStore struct {
 	store signal.Store
-	// Exactly one of bolt and dyn is set.
-	bolt    *boltstore.Store
+	// feed is the embedded or Postgres store's change feed; nil on
+	// DynamoDB, whose change feed is its stream (dyn is set instead).
+	feed    signal.ChangeFeed
+	close   func() error
 	dyn     *dynstore.Store
 	client  *dynamodb.Client
 	streams *dynamodbstreams.Client
@@ -38,13 +42,23 @@ type openedStore struct {
 }
 
 func (s *openedStore) Close() error {
-	if s.bolt != nil {
-		return s.bolt.Close()
+	if s.close != nil {
+		return s.close()
 	}
 	return nil
 }
 
 func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
+	if o.postgres != "" {
+		if o.endpoint != "" {
+			return nil, fmt.Errorf("%w: choose -postgres or -dynamodb-endpoint, not both", errUsage)
+		}
+		p, err := pgstore.Open(ctx, o.postgres)
+		if err != nil {
+			return nil, err
+		}
+		return &openedStore{store: p, feed: p, close: func() error { p.Close(); return nil }, desc: "Postgres"}, nil
+	}
 	if o.endpoint == "" {
 		if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 			return nil, err
@@ -54,7 +68,7 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &openedStore{store: b, bolt: b, desc: "embedded store " + path}, nil
+		return &openedStore{store: b, feed: b, close: b.Close, desc: "embedded store " + path}, nil
 	}
 	cfg, err := awsConfig(ctx, o.endpoint)
 	if err != nil {
