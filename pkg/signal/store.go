@@ -148,8 +148,13 @@ type Change struct {
 type ChangeFeed interface {
 	// Changes returns up to limit commits appended after position `after`
 	// (0 is the beginning), oldest first. Positions strictly increase but
-	// need not be dense. limit <= 0 means 100. A commit is in the feed as
-	// soon as its Append returned nil.
+	// need not be dense. limit <= 0 means 100. Each stream's commits come
+	// in version order; across streams the order is the store's own (for
+	// Postgres, the order write transactions began). A commit is in the
+	// feed once its Append returned nil; a store whose positions are
+	// assigned before commit may hold it back briefly (pgstore: until
+	// older write transactions end, waiting up to 2 s) so that a reader
+	// resuming from a position never skips one.
 	Changes(ctx context.Context, after uint64, limit int) ([]Change, error)
 	// WaitForChange blocks until a commit after position `after` exists or
 	// ctx is done (returning ctx.Err()).
