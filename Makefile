@@ -22,7 +22,7 @@ all: test
 
 ## test: everything CI checks: formatting, vet, every test with the race
 ## detector, and the CDK app's tests (infra-test).
-test: lint tools unit infra-test
+test: lint tools unit fuzz-short infra-test
 
 ## lint: gofmt must have nothing to say and go vet must pass.
 lint: fmt vet
@@ -51,6 +51,29 @@ tools:
 unit: export AWS_LAMBDA_RIE ?= $(RIE)
 unit:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## fuzz: every fuzz target, FUZZTIME each (default 60s), one after the
+## other (go test -fuzz takes one target at a time). Crashers are written to
+## the package's testdata/fuzz: commit them as seeds once fixed.
+## fuzz-short: the same for 3s each, part of `make test`.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./pkg/signal:FuzzHandleJSON \
+	./pkg/signal:FuzzValidateID \
+	./pkg/signal:FuzzDecodeStoredEvent \
+	./pkg/httpapi:FuzzRequest \
+	./pkg/httpapi:FuzzLambdaPayload \
+	./pkg/dynstore:FuzzDecodeLambdaRecord
+.PHONY: fuzz fuzz-short
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "$(GO) test -run '^$$' -fuzz '^$$fn$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 ## bench: the benchmarks recorded in docs/BENCHMARKS.md (the DynamoDB
 ## ones against moto_server, where only request counts are meaningful).
