@@ -16,13 +16,13 @@ RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(TOOLS)/aws-lambda-rie
 
-.PHONY: all test lint fmt vet tools unit race bench build dev tidy infra-test synth diff deploy
+.PHONY: all deps test lint fmt vet tools unit race bench build dev tidy infra-test synth diff deploy
 
 all: test
 
 ## test: everything CI checks: formatting, vet, every test with the race
 ## detector, and the CDK app's tests (infra-test).
-test: lint tools unit fuzz-short infra-test
+test: lint deps tools unit fuzz-short infra-test
 
 ## lint: gofmt must have nothing to say and go vet must pass.
 lint: fmt vet
@@ -33,6 +33,11 @@ fmt:
 
 vet:
 	$(GO) vet $(PKGS)
+
+## deps: moto_server, chromium and the PostgreSQL 15 server binaries, installed
+## when missing (scripts/install-deps.sh; apt-get needs root).
+deps:
+	@bash scripts/install-deps.sh
 
 ## tools: install aws-lambda-rie into ./.tools/bin, unless that version is there.
 ## (`go version -m` reads the module version back from the binary, so a

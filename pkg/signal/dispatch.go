@@ -76,8 +76,12 @@ func newDispatcher(s *Service, subs []Subscriber, concurrency int) (*dispatcher,
 	return d, nil
 }
 
-// DispatchFailure names the first event of a stream that some subscriber
-// could not process. Everything before it was processed by every subscriber.
+// DispatchFailure names where a stream's processing stopped. Everything
+// before Version was processed by every subscriber; Version itself or some
+// events after it may have been too (when the failure was reading a
+// checkpoint, it is the batch's first event of the stream), so
+// redelivering from Version is always safe and at worst repeats work the
+// checkpoints then skip.
 type DispatchFailure struct {
 	Stream StreamID
 	// Version is the first version not processed.

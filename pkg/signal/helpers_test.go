@@ -15,6 +15,9 @@ func renameField(from, to string) signal.Upcaster {
 		if err := json.Unmarshal(old, &m); err != nil {
 			return nil, err
 		}
+		if m == nil {
+			m = map[string]json.RawMessage{}
+		}
 		m[to] = m[from]
 		delete(m, from)
 		return json.Marshal(m)

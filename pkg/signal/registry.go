@@ -159,7 +159,7 @@ func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
 				Message: fmt.Sprintf("%s: event %q has schema version %d, this build knows 1 to %d", r.typeName, raw.Name, raw.SchemaVersion, t.version)}
 		}
 		for v := raw.SchemaVersion; v < t.version; v++ {
-			up, err := t.upcasters[v](data)
+			up, err := upcast(t.upcasters[v], data)
 			if err != nil {
 				return nil, &Error{Kind: KindInternal, Op: "upcast",
 					Message: fmt.Sprintf("%s: cannot upcast event %q from version %d", r.typeName, raw.Name, v), Err: err}
@@ -173,6 +173,18 @@ func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
 			Message: fmt.Sprintf("%s: cannot decode event %q", r.typeName, raw.Name), Err: err}
 	}
 	return e, nil
+}
+
+// upcast runs a user's upcaster, turning a panic (a nil map on a null
+// payload, say) into an error, so one odd stored event cannot crash a load
+// or the projector.
+func upcast(fn Upcaster, data []byte) (out json.RawMessage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("upcaster panicked: %v", p)
+		}
+	}()
+	return fn(data)
 }
 
 // decodeCommand decodes a command from its HTTP name and JSON body.

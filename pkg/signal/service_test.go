@@ -2,6 +2,7 @@ package signal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -711,5 +712,24 @@ func TestPanicInDecideReleasesTheAggregate(t *testing.T) {
 	}
 	if r := mustHandle(t, f, "a1", Deposit{Amount: 1}); r.Events[0].Time.Nanosecond()%int(time.Millisecond) != 0 {
 		t.Fatalf("event time %v is not whole milliseconds", r.Events[0].Time)
+	}
+}
+
+func TestPanickingUpcasterIsAnError(t *testing.T) {
+	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
+		s.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(2),
+			signal.UpcastFrom(1, func(json.RawMessage) (json.RawMessage, error) { panic("bug in an upcaster") }))
+	})
+	stream := signal.StreamID{Type: "account", ID: "a1"}
+	for i, raw := range []signal.RawEvent{
+		{ID: "e1", Name: "Opened", SchemaVersion: 1, Data: []byte(`{"owner":"ann"}`)},
+		{ID: "e2", Name: "Deposited", SchemaVersion: 1, Data: []byte(`null`)},
+	} {
+		if err := f.store.Append(t.Context(), signal.Commit{Stream: stream, Version: int64(i + 1), Events: []signal.RawEvent{raw}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Get(t.Context(), "account", "a1"); !errors.Is(err, signal.ErrInternal) {
+		t.Fatalf("a panicking upcaster: got %v, want ErrInternal", err)
 	}
 }
