@@ -114,21 +114,16 @@ func projectFromFeed(ctx context.Context, feed signal.ChangeFeed, posFile string
 	pos := readPosition(posFile)
 	backoff := 100 * time.Millisecond
 	for {
-		changes, err := feed.Changes(ctx, pos, 200)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 {
-			if err := feed.WaitForChange(ctx, pos); err != nil {
-				return err
+		last, n, err := svc.DispatchChanges(ctx, feed, pos, 200)
+		if last != pos {
+			pos = last
+			if werr := os.WriteFile(posFile, []byte(strconv.FormatUint(pos, 10)), 0o644); werr != nil {
+				return werr
 			}
-			continue
 		}
-		commits := make([]signal.Commit, len(changes))
-		for i, c := range changes {
-			commits[i] = c.Commit
-		}
-		if err := svc.Dispatch(ctx, commits); err != nil {
+		var de *signal.DispatchError
+		switch {
+		case errors.As(err, &de):
 			logger.WarnContext(ctx, "projector: batch failed; retrying", "error", err)
 			select {
 			case <-time.After(backoff):
@@ -137,10 +132,13 @@ func projectFromFeed(ctx context.Context, feed signal.ChangeFeed, posFile string
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		case err != nil:
+			return err
 		}
-		backoff = 100 * time.Millisecond
-		pos = changes[len(changes)-1].Position
-		if err := os.WriteFile(posFile, []byte(strconv.FormatUint(pos, 10)), 0o644); err != nil {
+		if n > 0 {
+			backoff = 100 * time.Millisecond
+		}
+		if err := feed.WaitForChange(ctx, pos); err != nil {
 			return err
 		}
 	}

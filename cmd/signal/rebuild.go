@@ -45,37 +45,22 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 	if err := vs.DropView(ctx, view, proj.Name); err != nil {
 		return err
 	}
-	var n atomic.Int64
-	dispatch := func(ctx context.Context, commits []signal.Commit) error {
-		n.Add(int64(len(commits)))
-		return svc.Dispatch(ctx, commits)
-	}
+	var n int64
 	if st.dyn != nil {
-		err = st.dyn.ScanCommits(ctx, 4, dispatch)
+		var count atomic.Int64
+		err = st.dyn.ScanCommits(ctx, 4, func(ctx context.Context, commits []signal.Commit) error {
+			count.Add(int64(len(commits)))
+			return svc.Dispatch(ctx, commits)
+		})
+		n = count.Load()
 	} else {
-		err = replayFeed(ctx, st.feed, dispatch)
+		var dispatched int
+		_, dispatched, err = svc.DispatchChanges(ctx, st.feed, 0, 500)
+		n = int64(dispatched)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "rebuilt view %s from %d commits\n", view, n.Load())
+	fmt.Fprintf(out, "rebuilt view %s from %d commits\n", view, n)
 	return nil
-}
-
-// replayFeed hands every commit of a change feed to fn, in pages.
-func replayFeed(ctx context.Context, feed signal.ChangeFeed, fn func(context.Context, []signal.Commit) error) error {
-	for pos := uint64(0); ; {
-		changes, err := feed.Changes(ctx, pos, 500)
-		if err != nil || len(changes) == 0 {
-			return err
-		}
-		commits := make([]signal.Commit, len(changes))
-		for i, c := range changes {
-			commits[i] = c.Commit
-		}
-		if err := fn(ctx, commits); err != nil {
-			return err
-		}
-		pos = changes[len(changes)-1].Position
-	}
 }

@@ -79,23 +79,11 @@ var skuUnits = &signal.Projection{
 // dispatcher, as `signal dev` does, and returns the last position.
 func dispatchFeed(t *testing.T, svc *signal.Service, feed signal.ChangeFeed, after uint64) uint64 {
 	t.Helper()
-	for {
-		changes, err := feed.Changes(t.Context(), after, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(changes) == 0 {
-			return after
-		}
-		commits := make([]signal.Commit, len(changes))
-		for i, c := range changes {
-			commits[i] = c.Commit
-		}
-		if err := svc.Dispatch(t.Context(), commits); err != nil {
-			t.Fatal(err)
-		}
-		after = changes[len(changes)-1].Position
+	last, _, err := svc.DispatchChanges(t.Context(), feed, after, 3)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return last
 }
 
 // TestService runs the Service over the store: commands, snapshots, a

@@ -363,3 +363,33 @@ func policyCommandID(policy, eventID string, i int) string {
 	sum := sha256.Sum256([]byte(policy + "\x00" + eventID + "\x00" + strconv.Itoa(i)))
 	return "policy-" + hex.EncodeToString(sum[:16])
 }
+
+// DispatchChanges reads feed from position after to its current end, in
+// pages of up to limit commits (limit <= 0 means 200), and runs the
+// subscribers over each page: what a local projector (`signal dev`) or a
+// view rebuild does. It returns the position of the last page dispatched
+// and how many commits it dispatched. On error (the feed's, or a
+// *DispatchError) it stops there: last is the position before the failed
+// page, from which it is safe to call again, since checkpoints make
+// repeated delivery harmless.
+func (s *Service) DispatchChanges(ctx context.Context, feed ChangeFeed, after uint64, limit int) (last uint64, n int, err error) {
+	if limit <= 0 {
+		limit = 200
+	}
+	last = after
+	for {
+		changes, err := feed.Changes(ctx, last, limit)
+		if err != nil || len(changes) == 0 {
+			return last, n, err
+		}
+		commits := make([]Commit, len(changes))
+		for i, c := range changes {
+			commits[i] = c.Commit
+		}
+		if err := s.Dispatch(ctx, commits); err != nil {
+			return last, n, err
+		}
+		last = changes[len(changes)-1].Position
+		n += len(commits)
+	}
+}

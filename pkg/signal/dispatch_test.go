@@ -286,3 +286,29 @@ func TestNewValidatesSubscribers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDispatchChanges(t *testing.T) {
+	var failAt atomic.Int64
+	f, _ := dispatchFixture(t, false, &failAt)
+	for _, id := range []string{"a", "bad"} {
+		mustHandle(t, f, id, Open{Owner: id})
+		mustHandle(t, f, id, Deposit{Amount: 5})
+	}
+	failAt.Store(2) // bad's Deposit fails: the page holding it is not acknowledged
+	last, n, err := f.svc.DispatchChanges(t.Context(), f.store, 0, 2)
+	var de *signal.DispatchError
+	if !errors.As(err, &de) || last != 2 || n != 2 {
+		t.Fatalf("stopped at position %d after %d commits (%v); want 2, 2 and a DispatchError", last, n, err)
+	}
+	failAt.Store(0)
+	last, n, err = f.svc.DispatchChanges(t.Context(), f.store, last, 2)
+	if err != nil || n < 2 {
+		t.Fatalf("resume: %d commits to %d, %v", n, last, err)
+	}
+	if again, n, err := f.svc.DispatchChanges(t.Context(), f.store, last, 2); again != last || n != 0 || err != nil {
+		t.Fatalf("at the end: %d %d %v", again, n, err)
+	}
+	if b, _, _ := signal.LoadView[balanceDoc](t.Context(), f.svc, "balance", "bad"); b.Balance != 105 {
+		t.Fatalf("bad's balance view %+v, want 105 (deposit + bonus)", b)
+	}
+}
