@@ -3,18 +3,24 @@
 // started on a free loopback port, or the endpoint in AWS_ENDPOINT_URL
 // when one is given (LocalStack, DynamoDB Local, a shared moto).
 //
-// The server is started once per test binary and dies with it. When
+// The server is started once per test binary and dies with it. It runs
+// with its DynamoDB requests serialised (serve.py), so conditional writes
+// are atomic as in DynamoDB. When
 // moto_server is missing the test is skipped, except under CI=true, where
 // it fails: CI must never pass by not testing.
 package moto
 
 import (
+	"bufio"
 	"context"
+	_ "embed"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -76,18 +82,14 @@ func Stop() {
 }
 
 func start() (string, error) {
-	bin := os.Getenv("MOTO_SERVER")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("moto_server"); err != nil {
-			return "", err
-		}
-	}
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
-	cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd, err = command("127.0.0.1", port)
+	if err != nil {
+		return "", err
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	log, err := os.CreateTemp("", "moto-*.log")
 	if err != nil {
@@ -109,6 +111,50 @@ func start() (string, error) {
 	}
 	Stop()
 	return "", fmt.Errorf("moto_server did not answer on %s within 30s (log: %s)", url, log.Name())
+}
+
+// serveScript runs moto_server's own server with the DynamoDB requests
+// serialised: moto checks a write's condition and then writes without a
+// lock, so on a loaded machine two conditional writes on one key could
+// both succeed (TestConditionalWritesAreAtomic). DynamoDB never allows it,
+// and the concurrency tests rely on it.
+//
+//go:embed serve.py
+var serveScript string
+
+// command returns the server to start: serve.py under the Python that has
+// moto (the interpreter of the moto_server script, else python3), or
+// MOTO_SERVER / moto_server itself when no such Python is found.
+func command(host string, port int) (*exec.Cmd, error) {
+	if bin := os.Getenv("MOTO_SERVER"); bin != "" {
+		return exec.Command(bin, "-H", host, "-p", fmt.Sprint(port)), nil
+	}
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, err
+	}
+	for _, py := range []string{interpreter(bin), "python3"} {
+		if py != "" && exec.Command(py, "-c", "import moto.server").Run() == nil {
+			return exec.Command(py, "-c", serveScript, host, fmt.Sprint(port)), nil
+		}
+	}
+	return exec.Command(bin, "-H", host, "-p", fmt.Sprint(port)), nil
+}
+
+// interpreter returns the Python of a pip-installed script's "#!" line,
+// or "" (a pyenv shim, say, starts with "#!/usr/bin/env bash").
+func interpreter(script string) string {
+	f, err := os.Open(script)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	py, ok := strings.CutPrefix(strings.TrimSpace(line), "#!")
+	if !ok || !strings.Contains(filepath.Base(py), "python") || strings.Contains(py, " ") {
+		return ""
+	}
+	return py
 }
 
 func freePort() (int, error) {
