@@ -39,7 +39,7 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rounds, writers = 100, 32
+	const rounds, writers = 30, 32
 	for round := range rounds {
 		var won atomic.Int64
 		var wg sync.WaitGroup

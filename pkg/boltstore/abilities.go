@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -89,27 +90,61 @@ func checkKey(op, what string, key []byte) error {
 	return nil
 }
 
-func readCheckpoint(b *bolt.Bucket, key []byte) (int64, error) {
-	v := b.Get(key)
+// A checkpoint's value is its version (8 bytes, big endian), followed by
+// its failure as JSON when it has one.
+func readCheckpoint(b *bolt.Bucket, key []byte) (signal.Checkpoint, error) {
+	return decodeCheckpoint(b.Get(key))
+}
+
+func decodeCheckpoint(v []byte) (signal.Checkpoint, error) {
 	if v == nil {
-		return 0, nil
+		return signal.Checkpoint{}, nil
 	}
-	if len(v) != 8 {
-		return 0, errMalformed
+	if len(v) < 8 {
+		return signal.Checkpoint{}, errMalformed
 	}
-	return int64(binary.BigEndian.Uint64(v)), nil
+	cp := signal.Checkpoint{Version: int64(binary.BigEndian.Uint64(v))}
+	if len(v) > 8 {
+		cp.Failure = new(signal.Failure)
+		if err := json.Unmarshal(v[8:], cp.Failure); err != nil {
+			return signal.Checkpoint{}, errMalformed
+		}
+	}
+	return cp, nil
+}
+
+func encodeCheckpoint(cp signal.Checkpoint) ([]byte, error) {
+	v := be64(uint64(cp.Version))
+	if cp.Failure == nil {
+		return v, nil
+	}
+	f, err := json.Marshal(cp.Failure)
+	return append(v, f...), err
+}
+
+// checkCheckpoint checks a checkpoint's names and the length of its key.
+func checkCheckpoint(op, subscriber string, id signal.StreamID) ([]byte, error) {
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return nil, err
+	}
+	key := checkpointKey(subscriber, id)
+	return key, checkKey(op, "the subscriber name", key)
 }
 
 // LoadCheckpoint implements signal.CheckpointStore.
-func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
 	const op = "boltstore.load checkpoint"
 	if err := ctxErr(op, ctx); err != nil {
-		return 0, err
+		return signal.Checkpoint{}, err
 	}
-	var cp int64
-	err := s.view(op, func(tx *bolt.Tx) error {
+	key, err := checkCheckpoint(op, subscriber, id)
+	if err != nil {
+		return signal.Checkpoint{}, err
+	}
+	var cp signal.Checkpoint
+	err = s.view(op, func(tx *bolt.Tx) error {
 		var err error
-		if cp, err = readCheckpoint(tx.Bucket(bucketCheckpoints), checkpointKey(subscriber, id)); err != nil {
+		if cp, err = readCheckpoint(tx.Bucket(bucketCheckpoints), key); err != nil {
 			return corrupt(op, id, err)
 		}
 		return nil
@@ -123,15 +158,12 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
+	key, err := checkCheckpoint(op, subscriber, id)
+	if err != nil {
+		return err
+	}
 	if to <= from {
 		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
-	}
-	if err := signal.ValidateStream(op, id); err != nil {
-		return err
-	}
-	key := checkpointKey(subscriber, id)
-	if err := checkKey(op, "the subscriber name", key); err != nil {
-		return err
 	}
 	return s.update(op, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCheckpoints)
@@ -139,11 +171,65 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 		if err != nil {
 			return corrupt(op, id, err)
 		}
-		if cp != from {
+		if cp.Version != from {
 			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
 		}
 		return b.Put(key, be64(uint64(to)))
 	})
+}
+
+// RecordFailure implements signal.CheckpointStore.
+func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
+	const op = "boltstore.record failure"
+	if err := ctxErr(op, ctx); err != nil {
+		return err
+	}
+	if err := signal.ValidateFailure(op, &f); err != nil {
+		return err
+	}
+	key, err := checkCheckpoint(op, f.Subscriber, f.Stream)
+	if err != nil {
+		return err
+	}
+	return s.update(op, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCheckpoints)
+		cp, err := readCheckpoint(b, key)
+		if err != nil {
+			return corrupt(op, f.Stream, err)
+		}
+		if cp.Version != f.Version-1 {
+			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+		}
+		cp.Failure = &f
+		v, err := encodeCheckpoint(cp)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	})
+}
+
+// Failures implements signal.CheckpointStore: a walk over the checkpoints.
+func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
+	const op = "boltstore.failures"
+	if err := ctxErr(op, ctx); err != nil {
+		return nil, err
+	}
+	var out []signal.Failure
+	err := s.view(op, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCheckpoints).ForEach(func(_, v []byte) error {
+			if len(v) <= 8 {
+				return nil
+			}
+			cp, err := decodeCheckpoint(v)
+			if err != nil {
+				return corrupt(op, signal.StreamID{}, err)
+			}
+			out = append(out, *cp.Failure)
+			return nil
+		})
+	})
+	return out, err
 }
 
 // ---- views ----
@@ -190,22 +276,15 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
-	if c.To <= c.From {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
-	}
-	if err := signal.ValidateStream(op, c.Stream); err != nil {
+	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
 		return err
 	}
-	cpKey := checkpointKey(c.Subscriber, c.Stream)
-	if err := checkKey(op, "the subscriber name", cpKey); err != nil {
+	cpKey, err := checkCheckpoint(op, c.Subscriber, c.Stream)
+	if err != nil {
 		return err
 	}
 	keys := make([][]byte, len(c.Writes))
 	for i, w := range c.Writes {
-		if len(w.Data) > signal.MaxCommitBytes {
-			return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
-				Message: fmt.Sprintf("view %s/%s of %d bytes exceeds %d bytes", w.Name, w.Key, len(w.Data), signal.MaxCommitBytes)}
-		}
 		keys[i] = viewKey(w.Name, w.Key)
 		if err := checkKey(op, "a view name and key", keys[i]); err != nil {
 			return err
@@ -217,7 +296,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 		if err != nil {
 			return corrupt(op, c.Stream, err)
 		}
-		if cp != c.From {
+		if cp.Version != c.From {
 			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
 		}
 		views := tx.Bucket(bucketViews)

@@ -56,7 +56,8 @@ func TestHelperAppender(t *testing.T) {
 		}
 		v = c.LastVersion()
 	}
-	cp, err := s.LoadCheckpoint(ctx, "kill-proj", killStream)
+	loadedCP, err := s.LoadCheckpoint(ctx, "kill-proj", killStream)
+	cp := loadedCP.Version
 	if err != nil {
 		fmt.Printf("error: checkpoint: %v\n", err)
 		os.Exit(2)
@@ -270,10 +271,11 @@ func checkAfterKill(t *testing.T, path string, round int, maxAck, maxView int64)
 		}
 	}
 
-	cp, err := s.LoadCheckpoint(ctx, "kill-proj", killStream)
+	loaded, err := s.LoadCheckpoint(ctx, "kill-proj", killStream)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cp := loaded.Version
 	if cp < maxView || cp > last {
 		t.Errorf("round %d: checkpoint %d, want between the acknowledged %d and the stream's end %d", round, cp, maxView, last)
 	}

@@ -19,6 +19,10 @@ const (
 	KindSnapshot   = "snapshot"
 	KindView       = "view"
 	KindCheckpoint = "checkpoint"
+	// KindRun and KindJournal belong to a projection run too large for
+	// one transaction (viewrun.go).
+	KindRun     = "run"
+	KindJournal = "journal"
 )
 
 // Attribute names. Short, because they count towards the 400 KB item limit
@@ -45,6 +49,13 @@ const (
 	attrSub      = "sub"
 	attrStream   = "stream"
 	attrPos      = "pos"
+	// A checkpoint's recorded failure (a map) and the run it completes.
+	attrFailure = "fail"
+	attrRun     = "run"
+	// A view document's lock: the run that holds it (viewrun.go).
+	attrLock = "lk"
+	// The expiry DynamoDB's time to live deletes leftovers by (epoch seconds).
+	attrExpires = "expires"
 )
 
 // snapshotSK is the sort key of a stream's snapshot item: below every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,6 +19,11 @@ import (
 type Store struct {
 	api    API
 	tables Tables
+	// For tests: runHook, when it returns an error for a step, stops a
+	// multi-step projection run there as a crash would (viewrun.go);
+	// runLease overrides how long a pending run is left alone.
+	runHook  func(step string) error
+	runLease time.Duration
 }
 
 // New returns a Store on the given tables. Build client with

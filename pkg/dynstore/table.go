@@ -55,10 +55,26 @@ func ViewsTableInput(name string) *dynamodb.CreateTableInput {
 	}
 }
 
+// TimeToLiveAttribute is the attribute (epoch seconds) the views table's
+// time to live reads: what an interrupted projection run leaves behind
+// that nobody resolved carries it (pkg/dynstore/viewrun.go).
+const TimeToLiveAttribute = attrExpires
+
+// ViewsTimeToLive is the views table's time to live setting. The CDK app
+// declares the same; CreateTables applies it.
+func ViewsTimeToLive(name string) *dynamodb.UpdateTimeToLiveInput {
+	return &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(TimeToLiveAttribute), Enabled: aws.Bool(true)},
+	}
+}
+
 // TableAPI is what CreateTables needs of a DynamoDB client.
 type TableAPI interface {
 	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTimeToLive(context.Context, *dynamodb.DescribeTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
 // CreateTables creates the events and views tables unless they exist and
@@ -71,6 +87,21 @@ func CreateTables(ctx context.Context, client TableAPI, t Tables) error {
 		if err := createTable(ctx, client, in); err != nil {
 			return err
 		}
+	}
+	return enableTimeToLive(ctx, client, ViewsTimeToLive(t.Views))
+}
+
+// enableTimeToLive applies in unless the table has a time to live already.
+func enableTimeToLive(ctx context.Context, client TableAPI, in *dynamodb.UpdateTimeToLiveInput) error {
+	out, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: in.TableName})
+	if err != nil {
+		return fmt.Errorf("dynstore: describe time to live of %s: %w", aws.ToString(in.TableName), err)
+	}
+	if d := out.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil
+	}
+	if _, err := client.UpdateTimeToLive(ctx, in); err != nil {
+		return fmt.Errorf("dynstore: enable time to live on %s: %w", aws.ToString(in.TableName), err)
 	}
 	return nil
 }

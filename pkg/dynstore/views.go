@@ -12,8 +12,16 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// maxTransactItems is DynamoDB's limit on the items of one TransactWriteItems.
-const maxTransactItems = 100
+// DynamoDB's limits on one TransactWriteItems: 100 items and 4 MB in
+// all. A projection run that fits (with its checkpoint) is one
+// transaction; a longer one is a run of several steps (viewrun.go).
+const (
+	maxTransactItems = 100
+	maxTransactBytes = 4_000_000
+	// itemOverhead is what an item costs beyond its data, counted
+	// generously (keys, names, attribute names) when sizing a transaction.
+	itemOverhead = 1024
+)
 
 // Names and ids never contain '#', so these keys are unambiguous.
 func viewPK(name, key string) string { return "v#" + name + "#" + key }
@@ -22,61 +30,182 @@ func checkpointPK(sub string, s signal.StreamID) string {
 }
 
 // LoadCheckpoint implements signal.CheckpointStore: one strongly
-// consistent GetItem; 0 when there is none.
-func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+// consistent GetItem. A checkpoint that names a run (a projection run
+// committed in several steps whose documents are not all written yet)
+// has the run completed first, so the documents are current when the
+// dispatcher reads them.
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
+	const op = "dynstore.load checkpoint"
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return signal.Checkpoint{}, err
+	}
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            aws.String(s.tables.Views),
-		Key:                  map[string]types.AttributeValue{attrPK: str(checkpointPK(subscriber, id))},
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String(attrPos),
+		TableName:                aws.String(s.tables.Views),
+		Key:                      map[string]types.AttributeValue{attrPK: str(checkpointPK(subscriber, id))},
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#pos, #fail, #run"),
+		ExpressionAttributeNames: map[string]string{"#pos": attrPos, "#fail": attrFailure, "#run": attrRun},
 	})
 	if err != nil {
-		return 0, mapError("dynstore.load checkpoint", id, err)
+		return signal.Checkpoint{}, mapError(op, id, err)
 	}
 	if len(out.Item) == 0 {
-		return 0, nil
+		return signal.Checkpoint{}, nil
 	}
-	pos, err := getN(out.Item, attrPos)
+	cp, err := decodeCheckpoint(subscriber, id, out.Item)
 	if err != nil {
-		return 0, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.load checkpoint", Stream: id, Message: "malformed checkpoint item", Err: err}
+		return signal.Checkpoint{}, &signal.Error{Kind: signal.KindInternal, Op: op, Stream: id, Message: "malformed checkpoint item", Err: err}
 	}
-	return pos, nil
+	if run, ok := getS(out.Item, attrRun); ok {
+		if err := s.resolveRun(ctx, run); err != nil {
+			return signal.Checkpoint{}, err
+		}
+	}
+	return cp, nil
+}
+
+func decodeCheckpoint(sub string, id signal.StreamID, item map[string]types.AttributeValue) (signal.Checkpoint, error) {
+	pos, err := getN(item, attrPos)
+	if err != nil {
+		return signal.Checkpoint{}, err
+	}
+	cp := signal.Checkpoint{Version: pos}
+	if m, ok := item[attrFailure].(*types.AttributeValueMemberM); ok {
+		f := signal.Failure{Subscriber: sub, Stream: id}
+		var n, ms int64
+		var errs [3]error
+		f.Version, errs[0] = getN(m.Value, "v")
+		n, errs[1] = getN(m.Value, "n")
+		ms, errs[2] = getN(m.Value, "t")
+		if err := errors.Join(errs[:]...); err != nil {
+			return signal.Checkpoint{}, err
+		}
+		f.Attempts, f.Time = int(n), timeFromMillis(ms)
+		f.Error, _ = getS(m.Value, "e")
+		if p, ok := m.Value["p"].(*types.AttributeValueMemberBOOL); ok {
+			f.Parked = p.Value
+		}
+		cp.Failure = &f
+	}
+	return cp, nil
+}
+
+func failureValue(f *signal.Failure) types.AttributeValue {
+	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		"v": num(f.Version), "n": num(int64(f.Attempts)), "e": str(f.Error),
+		"t": num(f.Time.UnixMilli()), "p": &types.AttributeValueMemberBOOL{Value: f.Parked},
+	}}
+}
+
+// checkpointCondition is the condition of every checkpoint move: the
+// checkpoint is at `from` (or absent, for 0) and no multi-step run is
+// completing on it.
+func checkpointCondition(from int64) (string, map[string]types.AttributeValue) {
+	cond := "pos = :from AND attribute_not_exists(#run)"
+	if from == 0 {
+		cond = "(attribute_not_exists(pk) OR pos = :from) AND attribute_not_exists(#run)"
+	}
+	return cond, map[string]types.AttributeValue{":from": num(from)}
 }
 
 // checkpointPut is the conditional write moving a checkpoint from -> to.
+// It replaces the item, so any recorded failure goes with it.
 func (s *Store) checkpointPut(sub string, id signal.StreamID, from, to int64) *types.Put {
-	cond := "pos = :from"
-	if from == 0 {
-		cond = "attribute_not_exists(pk) OR pos = :from"
-	}
+	cond, vals := checkpointCondition(from)
 	return &types.Put{
 		TableName: aws.String(s.tables.Views),
 		Item: map[string]types.AttributeValue{
 			attrPK: str(checkpointPK(sub, id)), attrKind: str(KindCheckpoint),
 			attrSub: str(sub), attrStream: str(streamKey(id)), attrPos: num(to),
 		},
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":from": num(from)},
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            map[string]string{"#run": attrRun},
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 }
 
 // SaveCheckpoint implements signal.CheckpointStore with one conditional PutItem.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
 	const op = "dynstore.save checkpoint"
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return err
+	}
 	if to <= from {
 		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	p := s.checkpointPut(subscriber, id, from, to)
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: p.TableName, Item: p.Item,
-		ConditionExpression: p.ConditionExpression, ExpressionAttributeValues: p.ExpressionAttributeValues})
+		ConditionExpression: p.ConditionExpression, ExpressionAttributeNames: p.ExpressionAttributeNames,
+		ExpressionAttributeValues: p.ExpressionAttributeValues, ReturnValuesOnConditionCheckFailure: p.ReturnValuesOnConditionCheckFailure})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		s.resolveRunOf(ctx, ccf.Item)
 		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
 	}
 	return mapError(op, id, err)
 }
 
+// RecordFailure implements signal.CheckpointStore with one conditional
+// UpdateItem, which creates the checkpoint at 0 when there is none.
+func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
+	const op = "dynstore.record failure"
+	if err := signal.ValidateFailure(op, &f); err != nil {
+		return err
+	}
+	cond, vals := checkpointCondition(f.Version - 1)
+	vals[":kind"], vals[":sub"], vals[":stream"] = str(KindCheckpoint), str(f.Subscriber), str(streamKey(f.Stream))
+	vals[":zero"], vals[":fail"] = num(0), failureValue(&f)
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.tables.Views),
+		Key:                       map[string]types.AttributeValue{attrPK: str(checkpointPK(f.Subscriber, f.Stream))},
+		UpdateExpression:          aws.String("SET #kind = :kind, #sub = :sub, #stream = :stream, pos = if_not_exists(pos, :zero), #fail = :fail"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#kind": attrKind, "#sub": attrSub, "#stream": attrStream, "#fail": attrFailure, "#run": attrRun},
+		ExpressionAttributeValues: vals,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+	}
+	return mapError(op, f.Stream, err)
+}
+
+// Failures implements signal.CheckpointStore with a Scan of the views
+// table for checkpoints holding a failure: it reads the whole table, which
+// is fine for an operator's listing and nothing else.
+func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
+	const op = "dynstore.failures"
+	p := dynamodb.NewScanPaginator(s.api, &dynamodb.ScanInput{
+		TableName:                 aws.String(s.tables.Views),
+		FilterExpression:          aws.String("#kind = :cp AND attribute_exists(#fail)"),
+		ExpressionAttributeNames:  map[string]string{"#kind": attrKind, "#fail": attrFailure},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":cp": str(KindCheckpoint)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	var out []signal.Failure
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, mapError(op, signal.StreamID{}, err)
+		}
+		for _, item := range page.Items {
+			sub, _ := getS(item, attrSub)
+			sk, _ := getS(item, attrStream)
+			id, ok := parseStreamKey(sk)
+			cp, err := decodeCheckpoint(sub, id, item)
+			if !ok || err != nil || cp.Failure == nil {
+				return nil, &signal.Error{Kind: signal.KindInternal, Op: op, Message: "malformed checkpoint item", Err: err}
+			}
+			out = append(out, *cp.Failure)
+		}
+	}
+	return out, nil
+}
+
 // LoadView implements signal.ViewStore: one strongly consistent GetItem.
+// A document locked by a run that is not complete reads as it was before
+// the run (read committed); one the run creates reads as missing.
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
 	const op = "dynstore.load view"
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
@@ -87,7 +216,9 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	if err != nil {
 		return signal.View{}, mapError(op, signal.StreamID{}, err)
 	}
-	if len(out.Item) == 0 {
+	_, placeholder := out.Item[attrLock]
+	placeholder = placeholder && out.Item[attrData] == nil
+	if len(out.Item) == 0 || placeholder {
 		return signal.View{}, signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
 	}
 	v := signal.View{Name: name, Key: key}
@@ -100,63 +231,76 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	return v, nil
 }
 
-// CommitViews implements signal.ViewStore. The checkpoint move and every
-// document write go in one TransactWriteItems (a lone checkpoint move is a
-// plain conditional PutItem, at half the cost). A run touching more than
-// 99 documents exceeds DynamoDB's transaction limit: ErrTooLarge.
+// CommitViews implements signal.ViewStore. A run that fits one
+// transaction with its checkpoint (at most 99 documents and about 4 MB)
+// is one TransactWriteItems (a lone checkpoint move, a plain conditional
+// PutItem at half the cost); a larger one, up to signal.MaxViewWrites, is
+// committed in steps that have the effect of one (viewrun.go).
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	const op = "dynstore.commit views"
-	if c.To <= c.From {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
+	size, err := signal.ValidateViewCommit(op, &c)
+	if err != nil {
+		return err
 	}
 	if len(c.Writes) == 0 {
 		return s.SaveCheckpoint(ctx, c.Subscriber, c.Stream, c.From, c.To)
 	}
-	if len(c.Writes)+1 > maxTransactItems {
-		return signal.Errorf(signal.KindTooLarge, op, "a projection run may change at most %d documents, this one changed %d", maxTransactItems-1, len(c.Writes))
+	if len(c.Writes)+1 > maxTransactItems || size+itemOverhead*(len(c.Writes)+1) > maxTransactBytes {
+		return s.commitRun(ctx, &c)
 	}
 	items := []types.TransactWriteItem{{Put: s.checkpointPut(c.Subscriber, c.Stream, c.From, c.To)}}
 	for _, w := range c.Writes {
-		if len(w.Data) > signal.MaxCommitBytes {
-			return signal.Errorf(signal.KindTooLarge, op, "view %s/%s too large", w.Name, w.Key)
-		}
-		cond, vals := "attribute_not_exists(pk)", map[string]types.AttributeValue(nil)
-		if w.ExpectedVersion > 0 {
-			cond, vals = "ver = :ver", map[string]types.AttributeValue{":ver": num(w.ExpectedVersion)}
-		}
-		key := map[string]types.AttributeValue{attrPK: str(viewPK(w.Name, w.Key))}
-		if w.Data == nil {
-			if w.ExpectedVersion == 0 {
-				// Deleting what is not there: only require it is still absent.
-				items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-					TableName: aws.String(s.tables.Views), Key: key, ConditionExpression: aws.String(cond)}})
-				continue
-			}
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.tables.Views), Key: key,
-				ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}})
-			continue
-		}
-		item := map[string]types.AttributeValue{
-			attrPK: str(viewPK(w.Name, w.Key)), attrKind: str(KindView),
-			attrViewName: str(w.Name), attrViewKey: str(w.Key),
-			attrVersion: num(w.ExpectedVersion + 1), attrData: payload(w.Data),
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.tables.Views), Item: item,
-			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}})
+		items = append(items, s.viewWrite(w))
 	}
-	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for _, r := range tce.CancellationReasons {
 			switch aws.ToString(r.Code) {
 			case "ConditionalCheckFailed", "TransactionConflict":
+				// A document or the checkpoint held by an unfinished run
+				// is resolved now, so the dispatcher's retry finds it free.
+				s.resolveRunOf(ctx, r.Item)
 				return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint or view changed", Err: err}
 			}
 		}
 	}
 	return mapError(op, c.Stream, err)
+}
+
+// viewWrite is one document's conditional write inside a transaction:
+// at the version it was read, and not locked by a run.
+func (s *Store) viewWrite(w signal.ViewWrite) types.TransactWriteItem {
+	table := aws.String(s.tables.Views)
+	key := map[string]types.AttributeValue{attrPK: str(viewPK(w.Name, w.Key))}
+	allOld := types.ReturnValuesOnConditionCheckFailureAllOld
+	if w.ExpectedVersion == 0 {
+		// Absent (a run's placeholder counts as present).
+		if w.Data == nil { // deleting what is not there: it must still not be
+			return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: table, Key: key,
+				ConditionExpression: aws.String(condNew), ReturnValuesOnConditionCheckFailure: allOld}}
+		}
+		return types.TransactWriteItem{Put: &types.Put{TableName: table, Item: viewItem(w),
+			ConditionExpression: aws.String(condNew), ReturnValuesOnConditionCheckFailure: allOld}}
+	}
+	cond := aws.String("ver = :ver AND attribute_not_exists(#lk)")
+	names := map[string]string{"#lk": attrLock}
+	vals := map[string]types.AttributeValue{":ver": num(w.ExpectedVersion)}
+	if w.Data == nil {
+		return types.TransactWriteItem{Delete: &types.Delete{TableName: table, Key: key, ConditionExpression: cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: vals, ReturnValuesOnConditionCheckFailure: allOld}}
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: table, Item: viewItem(w), ConditionExpression: cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals, ReturnValuesOnConditionCheckFailure: allOld}}
+}
+
+// viewItem is a document as written: the next version after the one read.
+func viewItem(w signal.ViewWrite) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: str(viewPK(w.Name, w.Key)), attrKind: str(KindView),
+		attrViewName: str(w.Name), attrViewKey: str(w.Key),
+		attrVersion: num(w.ExpectedVersion + 1), attrData: payload(w.Data),
+	}
 }
 
 // DropView implements signal.ViewStore: a Scan of the views table for the

@@ -27,7 +27,7 @@ type Store struct {
 	// appends allocate nothing for the feed.
 	changed     chan struct{}
 	snapshots   map[signal.StreamID]signal.Snapshot
-	checkpoints map[checkpointKey]int64
+	checkpoints map[checkpointKey]signal.Checkpoint
 	views       map[viewKey]signal.View
 
 	counts counters
@@ -70,7 +70,7 @@ func New() *Store {
 	return &Store{
 		streams:     map[signal.StreamID]*stream{},
 		snapshots:   map[signal.StreamID]signal.Snapshot{},
-		checkpoints: map[checkpointKey]int64{},
+		checkpoints: map[checkpointKey]signal.Checkpoint{},
 		views:       map[viewKey]signal.View{},
 	}
 }
@@ -194,27 +194,70 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 }
 
 // LoadCheckpoint implements signal.CheckpointStore.
-func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
 	s.counts.checkpointLoads.Add(1)
+	if err := signal.ValidateCheckpoint("memstore.load checkpoint", subscriber, id); err != nil {
+		return signal.Checkpoint{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.checkpoints[checkpointKey{subscriber, id}], nil
+	cp := s.checkpoints[checkpointKey{subscriber, id}]
+	if cp.Failure != nil {
+		f := *cp.Failure
+		cp.Failure = &f
+	}
+	return cp, nil
 }
 
 // SaveCheckpoint implements signal.CheckpointStore.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
+	const op = "memstore.save checkpoint"
 	s.counts.checkpointSaves.Add(1)
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return err
+	}
 	if to <= from {
-		return signal.Errorf(signal.KindInvalid, "memstore.save checkpoint", "checkpoint must move forward (%d -> %d)", from, to)
+		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := checkpointKey{subscriber, id}
-	if s.checkpoints[k] != from {
-		return &signal.Error{Kind: signal.KindConflict, Op: "memstore.save checkpoint", Stream: id, Message: "checkpoint moved"}
+	if s.checkpoints[k].Version != from {
+		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
 	}
-	s.checkpoints[k] = to
+	s.checkpoints[k] = signal.Checkpoint{Version: to}
 	return nil
+}
+
+// RecordFailure implements signal.CheckpointStore.
+func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
+	const op = "memstore.record failure"
+	if err := signal.ValidateFailure(op, &f); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := checkpointKey{f.Subscriber, f.Stream}
+	cp := s.checkpoints[k]
+	if cp.Version != f.Version-1 {
+		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+	}
+	cp.Failure = &f
+	s.checkpoints[k] = cp
+	return nil
+}
+
+// Failures implements signal.CheckpointStore.
+func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []signal.Failure
+	for _, cp := range s.checkpoints {
+		if cp.Failure != nil {
+			out = append(out, *cp.Failure)
+		}
+	}
+	return out, nil
 }
 
 // LoadView implements signal.ViewStore.
@@ -233,18 +276,13 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	const op = "memstore.commit views"
 	s.counts.viewCommits.Add(1)
-	if c.To <= c.From {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
-	}
-	for _, w := range c.Writes {
-		if len(w.Data) > signal.MaxCommitBytes {
-			return signal.Errorf(signal.KindTooLarge, op, "view %s/%s too large", w.Name, w.Key)
-		}
+	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := checkpointKey{c.Subscriber, c.Stream}
-	if s.checkpoints[k] != c.From {
+	if s.checkpoints[k].Version != c.From {
 		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
 	}
 	for _, w := range c.Writes {
@@ -260,7 +298,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 		}
 		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: append([]byte(nil), w.Data...), Version: w.ExpectedVersion + 1}
 	}
-	s.checkpoints[k] = c.To
+	s.checkpoints[k] = signal.Checkpoint{Version: c.To}
 	return nil
 }
 

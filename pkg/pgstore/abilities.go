@@ -3,6 +3,7 @@ package pgstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -73,32 +74,43 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 // ---- checkpoints ----
 
 // LoadCheckpoint implements signal.CheckpointStore.
-func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (int64, error) {
+func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
 	const op = "pgstore.load checkpoint"
 	if err := s.checkOpen(op, ctx); err != nil {
-		return 0, err
+		return signal.Checkpoint{}, err
 	}
-	if !storable(subscriber) || !storable(id.Type) || !storable(id.ID) {
-		return 0, nil
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return signal.Checkpoint{}, err
 	}
-	var v int64
-	err := s.pool.QueryRow(ctx, `SELECT version FROM signal.checkpoints
-		WHERE subscriber = $1 AND stream_type = $2 AND stream_id = $3`, subscriber, id.Type, id.ID).Scan(&v)
+	var cp signal.Checkpoint
+	var failure []byte
+	err := s.pool.QueryRow(ctx, `SELECT version, failure FROM signal.checkpoints
+		WHERE subscriber = $1 AND stream_type = $2 AND stream_id = $3`, subscriber, id.Type, id.ID).Scan(&cp.Version, &failure)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+		return signal.Checkpoint{}, nil
 	}
-	return v, mapErr(op, id, err)
+	if err != nil {
+		return signal.Checkpoint{}, mapErr(op, id, err)
+	}
+	if failure != nil {
+		cp.Failure = new(signal.Failure)
+		if err := json.Unmarshal(failure, cp.Failure); err != nil {
+			return signal.Checkpoint{}, &signal.Error{Kind: signal.KindInternal, Op: op, Stream: id, Message: "malformed checkpoint failure", Err: err}
+		}
+	}
+	return cp, nil
 }
 
 // The compare-and-set of a checkpoint. From 0 (no row) it is an upsert
 // that only updates a row still at 0; otherwise an update of the row at
 // `from`. Either changes one row or none (someone else moved it); racing
 // movers queue on the row's lock and each compares with the latest value.
+// Moving the checkpoint clears its failure.
 const (
 	checkpointFromZeroSQL = `INSERT INTO signal.checkpoints AS c (subscriber, stream_type, stream_id, version)
 		VALUES ($1, $2, $3, $4)
-		ON CONFLICT ON CONSTRAINT checkpoints_pkey DO UPDATE SET version = excluded.version WHERE c.version = 0`
-	checkpointMoveSQL = `UPDATE signal.checkpoints SET version = $5
+		ON CONFLICT ON CONSTRAINT checkpoints_pkey DO UPDATE SET version = excluded.version, failure = NULL WHERE c.version = 0`
+	checkpointMoveSQL = `UPDATE signal.checkpoints SET version = $5, failure = NULL
 		WHERE subscriber = $1 AND stream_type = $2 AND stream_id = $3 AND version = $4`
 )
 
@@ -116,16 +128,48 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
+	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+		return err
+	}
 	if to <= from {
 		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
-	if err := signal.ValidateStream(op, id); err != nil {
-		return err
-	}
-	if err := checkText(op, id, "the subscriber name", subscriber); err != nil {
-		return err
-	}
 	sql, args := checkpointStatement(subscriber, id, from, to)
+	return s.execOne(ctx, op, id, sql, args...)
+}
+
+// The failure writes: on a checkpoint still at 0 (which may have no row
+// yet), or on the row at the failure's version - 1.
+const (
+	failureAtZeroSQL = `INSERT INTO signal.checkpoints AS c (subscriber, stream_type, stream_id, version, failure)
+		VALUES ($1, $2, $3, 0, $4)
+		ON CONFLICT ON CONSTRAINT checkpoints_pkey DO UPDATE SET failure = excluded.failure WHERE c.version = 0`
+	failureSQL = `UPDATE signal.checkpoints SET failure = $4
+		WHERE subscriber = $1 AND stream_type = $2 AND stream_id = $3 AND version = $5`
+)
+
+// RecordFailure implements signal.CheckpointStore in one statement.
+func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
+	const op = "pgstore.record failure"
+	if err := s.checkOpen(op, ctx); err != nil {
+		return err
+	}
+	if err := signal.ValidateFailure(op, &f); err != nil {
+		return err
+	}
+	doc, err := json.Marshal(f)
+	if err != nil {
+		return &signal.Error{Kind: signal.KindInternal, Op: op, Stream: f.Stream, Err: err}
+	}
+	if f.Version == 1 {
+		return s.execOne(ctx, op, f.Stream, failureAtZeroSQL, f.Subscriber, f.Stream.Type, f.Stream.ID, doc)
+	}
+	return s.execOne(ctx, op, f.Stream, failureSQL, f.Subscriber, f.Stream.Type, f.Stream.ID, doc, f.Version-1)
+}
+
+// execOne runs a compare-and-set statement: ErrConflict unless it
+// changed exactly one row.
+func (s *Store) execOne(ctx context.Context, op string, id signal.StreamID, sql string, args ...any) error {
 	tag, err := s.pool.Exec(ctx, sql, args...)
 	if err != nil {
 		return mapErr(op, id, err)
@@ -134,6 +178,30 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
 	}
 	return nil
+}
+
+// Failures implements signal.CheckpointStore.
+func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
+	const op = "pgstore.failures"
+	if err := s.checkOpen(op, ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT failure FROM signal.checkpoints WHERE failure IS NOT NULL
+		ORDER BY subscriber, stream_type, stream_id`)
+	if err != nil {
+		return nil, mapErr(op, signal.StreamID{}, err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, mapErr(op, signal.StreamID{}, err)
+	}
+	out := make([]signal.Failure, len(docs))
+	for i, doc := range docs {
+		if err := json.Unmarshal(doc, &out[i]); err != nil {
+			return nil, &signal.Error{Kind: signal.KindInternal, Op: op, Message: "malformed checkpoint failure", Err: err}
+		}
+	}
+	return out, nil
 }
 
 // ---- views ----
@@ -190,28 +258,10 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
-	if c.To <= c.From {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
-	}
-	if err := signal.ValidateStream(op, c.Stream); err != nil {
-		return err
-	}
-	if err := checkText(op, c.Stream, "the subscriber name", c.Subscriber); err != nil {
+	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
 		return err
 	}
 	writes := slices.Clone(c.Writes)
-	for _, w := range writes {
-		if len(w.Data) > signal.MaxCommitBytes {
-			return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: c.Stream,
-				Message: fmt.Sprintf("view %s/%s of %d bytes exceeds %d bytes", w.Name, w.Key, len(w.Data), signal.MaxCommitBytes)}
-		}
-		if err := checkText(op, c.Stream, "a view name", w.Name); err != nil {
-			return err
-		}
-		if err := checkText(op, c.Stream, "a view key", w.Key); err != nil {
-			return err
-		}
-	}
 	slices.SortFunc(writes, func(a, b signal.ViewWrite) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key, b.Key))
 	})

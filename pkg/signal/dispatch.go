@@ -10,34 +10,45 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // dispatcher runs subscribers over committed events with a checkpoint per
 // (subscriber, stream): events at or below the checkpoint are duplicates
 // and skipped; an event past checkpoint+1 reveals a gap, healed by reading
-// the missing commits from the store. The in-process path (after a
-// command) and the stream path (Service.Dispatch) share it.
+// the missing commits from the store. Each (subscriber, stream) moves on
+// its own, and one that keeps failing is parked (park.go) so the others
+// keep up. The in-process path (after a command) and the stream path
+// (Service.Dispatch) share it.
 type dispatcher struct {
 	svc         *Service
 	concurrency int
 	subs        []Subscriber
 	checkpoints CheckpointStore
 	views       ViewStore
+	parkAfter   int
+	onPark      func(context.Context, Failure)
 }
 
 // maxCheckpointRaces bounds how often a run restarts because another
 // worker moved the same checkpoint.
 const maxCheckpointRaces = 8
 
-func newDispatcher(s *Service, subs []Subscriber, concurrency int) (*dispatcher, error) {
-	d := &dispatcher{svc: s, concurrency: concurrency}
+// maxRaceWait caps the wait before a run that lost a race starts over.
+const maxRaceWait = 5 * time.Second
+
+func newDispatcher(s *Service, cfg *Config) (*dispatcher, error) {
+	d := &dispatcher{svc: s, concurrency: cfg.DispatchConcurrency, parkAfter: cfg.ParkAfter, onPark: cfg.OnPark}
 	if d.concurrency <= 0 {
 		d.concurrency = 16
+	}
+	if d.parkAfter == 0 {
+		d.parkAfter = DefaultParkAfter
 	}
 	d.checkpoints, _ = s.store.(CheckpointStore)
 	d.views, _ = s.store.(ViewStore)
 	names := map[string]bool{}
-	for _, sub := range subs {
+	for _, sub := range cfg.Subscribers {
 		name := sub.SubscriberName()
 		if err := ValidateName(name); err != nil {
 			return nil, fmt.Errorf("signal.New: subscriber: %w", err)
@@ -46,34 +57,43 @@ func newDispatcher(s *Service, subs []Subscriber, concurrency int) (*dispatcher,
 			return nil, fmt.Errorf("signal.New: subscriber %q registered twice", name)
 		}
 		names[name] = true
-		switch sub := sub.(type) {
-		case *Projection:
-			if sub.Apply == nil {
-				return nil, fmt.Errorf("signal.New: projection %q has no Apply", name)
-			}
-			if d.views == nil {
-				return nil, fmt.Errorf("signal.New: projection %q needs a store with views (ViewStore)", name)
-			}
-		case *Policy:
-			if sub.React == nil {
-				return nil, fmt.Errorf("signal.New: policy %q has no React", name)
-			}
-		case *Handler:
-			if sub.Handle == nil {
-				return nil, fmt.Errorf("signal.New: handler %q has no Handle", name)
-			}
-			if sub.Ephemeral {
-				break
-			}
-		default:
-			return nil, fmt.Errorf("signal.New: subscriber %q is a %T; use *Projection, *Policy or *Handler", name, sub)
-		}
-		if h, ok := sub.(*Handler); !(ok && h.Ephemeral) && d.checkpoints == nil {
-			return nil, fmt.Errorf("signal.New: subscriber %q needs a store with checkpoints (CheckpointStore)", name)
+		if err := d.check(sub); err != nil {
+			return nil, err
 		}
 		d.subs = append(d.subs, sub)
 	}
 	return d, nil
+}
+
+// check tells whether the store has what the subscriber needs.
+func (d *dispatcher) check(sub Subscriber) error {
+	name := sub.SubscriberName()
+	switch sub := sub.(type) {
+	case *Projection:
+		if sub.Apply == nil {
+			return fmt.Errorf("signal.New: projection %q has no Apply", name)
+		}
+		if d.views == nil {
+			return fmt.Errorf("signal.New: projection %q needs a store with views (ViewStore)", name)
+		}
+	case *Policy:
+		if sub.React == nil {
+			return fmt.Errorf("signal.New: policy %q has no React", name)
+		}
+	case *Handler:
+		if sub.Handle == nil {
+			return fmt.Errorf("signal.New: handler %q has no Handle", name)
+		}
+		if sub.Ephemeral {
+			return nil
+		}
+	default:
+		return fmt.Errorf("signal.New: subscriber %q is a %T; use *Projection, *Policy or *Handler", name, sub)
+	}
+	if d.checkpoints == nil {
+		return fmt.Errorf("signal.New: subscriber %q needs a store with checkpoints (CheckpointStore)", name)
+	}
+	return nil
 }
 
 // DispatchFailure names where a stream's processing stopped. Everything
@@ -99,10 +119,14 @@ func (e *DispatchError) Error() string {
 }
 
 // Dispatch runs every subscriber over commits, as delivered by a stream or
-// a change feed: in any order, with duplicates and gaps. Each stream is
-// processed independently, so one stream's failure does not hold back the
-// others. The error is nil or a *DispatchError naming, per failed stream,
-// the first version not processed; redeliver from there.
+// a change feed: in any order, with duplicates and gaps. Each stream, and
+// each subscriber on it, moves on independently, so one failure does not
+// hold back the others; a subscriber that fails on the same event
+// Config.ParkAfter times is parked (Service.Failures lists it,
+// Service.Replay resumes it) and no longer counts as a failure.
+//
+// The error is nil or a *DispatchError naming, per failed stream, the
+// first version not processed; redeliver from there.
 func (s *Service) Dispatch(ctx context.Context, commits []Commit) error {
 	return s.dispatcher.dispatch(ctx, commits)
 }
@@ -143,29 +167,34 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 	return nil
 }
 
-// dispatchStream delivers one stream's commits, sorted and deduplicated.
+// poison is a commit that does not decode: every subscriber of its type
+// fails at its version (and eventually parks there) instead of skipping it.
+type poison struct {
+	version int64
+	err     error
+}
+
+// dispatchStream delivers one stream's commits, sorted and deduplicated,
+// up to the first one that does not decode.
 func (d *dispatcher) dispatchStream(ctx context.Context, stream StreamID, cs []*Commit) *DispatchFailure {
 	slices.SortStableFunc(cs, func(a, b *Commit) int { return cmp.Compare(a.Version, b.Version) })
 	cs = slices.CompactFunc(cs, func(a, b *Commit) bool { return a.Version == b.Version })
 	var events []Event
-	var failure *DispatchFailure
+	var bad *poison
 	for _, c := range cs {
 		evs, err := d.svc.decodeCommit(c)
 		if err != nil {
-			failure = &DispatchFailure{Stream: stream, Version: c.Version, Subscriber: "decode", Err: err}
+			bad = &poison{version: c.Version, err: err}
 			break
 		}
 		events = append(events, evs...)
 	}
-	if f := d.deliverAll(ctx, stream, events); f != nil && (failure == nil || f.Version < failure.Version) {
-		failure = f
-	}
-	return failure
+	return d.deliverAll(ctx, stream, events, bad)
 }
 
 // dispatchInline runs the subscribers over a commit this process just made.
 func (d *dispatcher) dispatchInline(ctx context.Context, stream StreamID, events []Event) {
-	if f := d.deliverAll(ctx, stream, events); f != nil {
+	if f := d.deliverAll(ctx, stream, events, nil); f != nil {
 		d.svc.log.WarnContext(ctx, "signal: subscriber failed; the next delivery retries it",
 			"stream", f.Stream.String(), "version", f.Version, "subscriber", f.Subscriber, "error", f.Err)
 	}
@@ -173,8 +202,8 @@ func (d *dispatcher) dispatchInline(ctx context.Context, stream StreamID, events
 
 // deliverAll gives one stream's sorted events to every subscriber and
 // returns the earliest failure.
-func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []Event) *DispatchFailure {
-	if len(events) == 0 {
+func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []Event, bad *poison) *DispatchFailure {
+	if len(events) == 0 && bad == nil {
 		return nil
 	}
 	var first *DispatchFailure
@@ -182,67 +211,130 @@ func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []E
 		if !sub.Subscribes(stream.Type) {
 			continue
 		}
-		v, err := d.deliver(ctx, sub, stream, events)
-		if err != nil && (first == nil || v < first.Version) {
-			first = &DispatchFailure{Stream: stream, Version: v, Subscriber: sub.SubscriberName(), Err: err}
+		if f := d.deliver(ctx, sub, stream, events, bad, false); f != nil && (first == nil || f.Version < first.Version) {
+			first = f
 		}
 	}
 	return first
 }
 
-// deliver runs one subscriber over one stream's sorted events. On failure
-// it returns the first version the subscriber has not processed.
-func (d *dispatcher) deliver(ctx context.Context, sub Subscriber, stream StreamID, events []Event) (int64, error) {
+// deliver runs one subscriber over one stream's sorted events (and into
+// the poison after them, if any). It returns nil when the subscriber has
+// processed them, or is parked, and otherwise where it stopped. replay
+// runs a parked subscriber anyway.
+func (d *dispatcher) deliver(ctx context.Context, sub Subscriber, stream StreamID, events []Event, bad *poison, replay bool) *DispatchFailure {
 	if h, ok := sub.(*Handler); ok && h.Ephemeral {
-		for _, ev := range events {
-			if err := h.Handle(ctx, ev); err != nil {
-				return ev.Version, err
-			}
-		}
-		return 0, nil
+		d.handleEphemeral(ctx, h, events)
+		return nil
 	}
 	name := sub.SubscriberName()
 	for race := 0; ; race++ {
 		cp, err := d.checkpoints.LoadCheckpoint(ctx, name, stream)
 		if err != nil {
-			return events[0].Version, storeError("load checkpoint", stream, err)
+			return &DispatchFailure{Stream: stream, Version: firstVersion(events, bad), Subscriber: name, Err: storeError("load checkpoint", stream, err)}
 		}
-		i, _ := slices.BinarySearchFunc(events, cp+1, func(e Event, v int64) int { return cmp.Compare(e.Version, v) })
-		pending := events[i:]
-		if len(pending) == 0 {
-			return 0, nil // all duplicates
+		if cp.Failure != nil && cp.Failure.Parked && !replay {
+			return nil // parked: Service.Replay resumes it
 		}
-		if pending[0].Version > cp+1 {
-			gap, err := d.read(ctx, stream, cp, pending[0].Version-1)
-			if err != nil {
-				return cp + 1, err
-			}
-			pending = append(gap, pending...)
+		pending, err := d.pending(ctx, stream, cp.Version, events, bad)
+		if err != nil {
+			return d.failed(ctx, name, stream, cp, cp.Version, err, replay)
 		}
-		done, err := d.run(ctx, sub, stream, cp, pending)
+		done, started := cp.Version, time.Now()
+		if len(pending) > 0 {
+			done, err = d.run(ctx, sub, stream, cp.Version, pending)
+		}
 		if errors.Is(err, ErrConflict) && race < maxCheckpointRaces {
 			// Another worker moved the checkpoint or a shared document;
-			// wait a little (jittered) and start over from the stored state.
-			if d.svc.sleep(ctx, race+2) != nil {
-				return events[0].Version, unavailable("dispatch", stream, ctx.Err())
+			// wait (jittered) and start over from the stored state. The
+			// wait grows with the retries and with how long the run took:
+			// runs of many documents that keep invalidating each other
+			// fall out of step, so one gets through while the others wait.
+			wait := min(max(d.svc.backoff<<min(race, 6), 2*time.Since(started)), maxRaceWait)
+			if d.svc.jitter(ctx, wait) != nil {
+				return &DispatchFailure{Stream: stream, Version: done + 1, Subscriber: name, Err: unavailable("dispatch", stream, ctx.Err())}
 			}
 			continue
 		}
-		if err != nil {
-			return done + 1, err
+		if err == nil && bad != nil && done == bad.version-1 {
+			err = bad.err
 		}
-		return 0, nil
+		if err != nil {
+			return d.failed(ctx, name, stream, cp, done, err, replay)
+		}
+		return nil
 	}
 }
 
-// read returns the stream's events with versions in (after, upto].
+func firstVersion(events []Event, bad *poison) int64 {
+	if len(events) > 0 {
+		return events[0].Version
+	}
+	return bad.version
+}
+
+// handleEphemeral runs a handler that keeps no checkpoint. It has no way
+// to resume, so a failure is logged and the handler is not retried: it
+// must never hold back the subscribers that keep state.
+func (d *dispatcher) handleEphemeral(ctx context.Context, h *Handler, events []Event) {
+	for _, ev := range events {
+		if err := h.Handle(ctx, ev); err != nil {
+			d.svc.log.WarnContext(ctx, "signal: ephemeral handler failed; not retried", "subscriber", h.Name,
+				"stream", ev.Stream().String(), "version", ev.Version, "error", err)
+		}
+	}
+}
+
+// pending returns the events after the checkpoint cp, with the gap before
+// them (or before the poison) read from the store.
+func (d *dispatcher) pending(ctx context.Context, stream StreamID, cp int64, events []Event, bad *poison) ([]Event, error) {
+	i, _ := slices.BinarySearchFunc(events, cp+1, func(e Event, v int64) int { return cmp.Compare(e.Version, v) })
+	pending := events[i:]
+	next := int64(0) // the first version delivered: an event's, or the poison's
+	switch {
+	case len(pending) > 0:
+		next = pending[0].Version
+	case bad != nil && bad.version > cp:
+		next = bad.version
+	default:
+		return nil, nil // all duplicates
+	}
+	if next <= cp+1 {
+		return pending, nil
+	}
+	gap, err := d.read(ctx, stream, cp, next-1)
+	if err != nil {
+		return nil, err
+	}
+	return append(gap, pending...), nil
+}
+
+// read returns the stream's events with versions in (after, upto], all of
+// them, decoded.
 func (d *dispatcher) read(ctx context.Context, stream StreamID, after, upto int64) ([]Event, error) {
+	out, bad, err := d.load(ctx, stream, after, upto)
+	switch {
+	case err != nil:
+		return nil, err
+	case bad != nil:
+		return nil, bad.err
+	case len(out) == 0 || out[len(out)-1].Version != upto || out[0].Version != after+1:
+		return nil, &Error{Kind: KindInternal, Op: "gap fill", Stream: stream,
+			Message: fmt.Sprintf("the store does not hold versions %d to %d", after+1, upto)}
+	}
+	return out, nil
+}
+
+// load returns the stream's events with versions in (after, upto] (upto
+// < 0: to the end) as far as the store holds them, up to the first commit
+// that does not decode, which it returns as the poison.
+func (d *dispatcher) load(ctx context.Context, stream StreamID, after, upto int64) ([]Event, *poison, error) {
 	var out []Event
 	for c, err := range d.svc.store.Load(ctx, stream, max(0, after+1-MaxEventsPerCommit)) {
 		if err != nil {
-			return nil, storeError("load", stream, err)
+			return nil, nil, storeError("load", stream, err)
 		}
-		if c.Version > upto {
+		if upto >= 0 && c.Version > upto {
 			break
 		}
 		if c.LastVersion() <= after {
@@ -250,19 +342,15 @@ func (d *dispatcher) read(ctx context.Context, stream StreamID, after, upto int6
 		}
 		evs, err := d.svc.decodeCommit(&c)
 		if err != nil {
-			return nil, err
+			return out, &poison{version: c.Version, err: err}, nil
 		}
 		for _, ev := range evs {
-			if ev.Version > after && ev.Version <= upto {
+			if ev.Version > after && (upto < 0 || ev.Version <= upto) {
 				out = append(out, ev)
 			}
 		}
 	}
-	if len(out) == 0 || out[len(out)-1].Version != upto || out[0].Version != after+1 {
-		return nil, &Error{Kind: KindInternal, Op: "gap fill", Stream: stream,
-			Message: fmt.Sprintf("the store does not hold versions %d to %d", after+1, upto)}
-	}
-	return out, nil
+	return out, nil, nil
 }
 
 // run applies events (contiguous, starting at cp+1) and moves the
@@ -271,25 +359,7 @@ func (d *dispatcher) run(ctx context.Context, sub Subscriber, stream StreamID, c
 	name := sub.SubscriberName()
 	switch sub := sub.(type) {
 	case *Projection:
-		tx, n, failure := d.project(ctx, sub, events)
-		if failure != nil && n > 0 {
-			// Keep the progress before the failing event: apply the
-			// prefix again into a clean transaction (Apply only touches
-			// views through it) and commit that, so redelivery starts at
-			// the failing event.
-			var err error
-			if tx, n, err = d.project(ctx, sub, events[:n]); err != nil {
-				return cp, failure
-			}
-		}
-		if n == 0 {
-			return cp, failure
-		}
-		done := events[n-1].Version
-		if err := d.views.CommitViews(ctx, tx.commit(name, stream, cp, done)); err != nil {
-			return cp, storeError("commit views", stream, err)
-		}
-		return done, failure
+		return d.project(ctx, sub, stream, cp, events)
 	case *Policy:
 		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return d.react(ctx, sub, ev) })
 	case *Handler:
@@ -298,16 +368,59 @@ func (d *dispatcher) run(ctx context.Context, sub Subscriber, stream StreamID, c
 	return cp, fmt.Errorf("unknown subscriber %T", sub)
 }
 
-// project applies events to a new transaction and returns it with the
-// number of events applied before the first failure.
-func (d *dispatcher) project(ctx context.Context, p *Projection, events []Event) (*ViewTx, int, error) {
+// project applies events to views and commits them with the checkpoint,
+// in as few runs as the limits allow: a run that would change more than
+// MaxViewWrites documents (or MaxViewRunBytes) is committed up to the
+// event before, and the next run starts there. An event that alone
+// exceeds the limits is refused (ErrTooLarge). On a failing event the
+// events before it are committed and the error returned. It returns the
+// last version committed.
+func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID, cp int64, events []Event) (int64, error) {
+	done := cp
 	tx := newViewTx(d.views)
-	for i, ev := range events {
-		if err := p.Apply(ctx, tx, ev); err != nil {
-			return tx, i, err
+	start := 0 // the first event in tx
+	for i := 0; i < len(events); i++ {
+		ev := events[i]
+		tx.savepoint()
+		err := p.Apply(ctx, tx, ev)
+		if err == nil && tx.overLimits() {
+			if i == start {
+				err = &Error{Kind: KindTooLarge, Op: "project", Stream: stream,
+					Message: fmt.Sprintf("projection %s: event %d of %s changes %d documents (%d bytes); one run may change at most %d documents and %d bytes",
+						p.Name, ev.Version, stream, tx.writes, tx.bytes, MaxViewWrites, MaxViewRunBytes)}
+			} else {
+				tx.rollback()
+				if err := d.commitViews(ctx, p, stream, done, events[i-1].Version, tx); err != nil {
+					return done, err
+				}
+				done, tx, start = events[i-1].Version, newViewTx(d.views), i
+				i-- // apply the event again, into the next run
+				continue
+			}
+		}
+		if err != nil {
+			tx.rollback()
+			if i > start {
+				if cerr := d.commitViews(ctx, p, stream, done, events[i-1].Version, tx); cerr != nil {
+					return done, cerr
+				}
+				done = events[i-1].Version
+			}
+			return done, err
 		}
 	}
-	return tx, len(events), nil
+	last := events[len(events)-1].Version
+	if err := d.commitViews(ctx, p, stream, done, last, tx); err != nil {
+		return done, err
+	}
+	return last, nil
+}
+
+func (d *dispatcher) commitViews(ctx context.Context, p *Projection, stream StreamID, from, to int64, tx *ViewTx) error {
+	if err := d.views.CommitViews(ctx, tx.commit(p.Name, stream, from, to)); err != nil {
+		return storeError("commit views", stream, err)
+	}
+	return nil
 }
 
 // advance runs fn over events and saves the checkpoint after the last one

@@ -25,7 +25,17 @@ type Config struct {
 	// DispatchConcurrency bounds how many streams Dispatch processes at
 	// once. 0 means 16.
 	DispatchConcurrency int
-	Pool                PoolConfig
+	// ParkAfter is how many deliveries may fail on the same event before
+	// the subscriber is parked on that stream: skipped, so it holds back
+	// neither the stream's other subscribers nor the rest of the batch,
+	// until Service.Replay resumes it (`signal parked replay`). Failures of
+	// the store itself (unavailable, lost races) do not count. 0 means
+	// DefaultParkAfter; negative never parks.
+	ParkAfter int
+	// OnPark, if set, is called when a subscriber is parked (the Lambda
+	// projector sends it to the dead-letter queue).
+	OnPark func(ctx context.Context, f Failure)
+	Pool   PoolConfig
 	// MaxRetries bounds the re-decisions after optimistic conflicts before
 	// a command fails with ErrConflict. 0 means 8; negative means none.
 	MaxRetries int
@@ -103,7 +113,7 @@ func New(cfg Config) (*Service, error) {
 		s.types[rt.name] = &rt
 	}
 	s.pool = newPool(cfg.Pool, s.now)
-	d, err := newDispatcher(s, cfg.Subscribers, cfg.DispatchConcurrency)
+	d, err := newDispatcher(s, &cfg)
 	if err != nil {
 		return nil, err
 	}

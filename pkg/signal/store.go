@@ -75,16 +75,66 @@ type SnapshotStore interface {
 	SaveSnapshot(ctx context.Context, s Snapshot) error
 }
 
+// Checkpoint is a subscriber's progress on one stream.
+type Checkpoint struct {
+	// Version is the last version the subscriber has processed; 0 if none.
+	Version int64
+	// Failure is the subscriber's recorded failure on the event after
+	// Version; nil when there is none.
+	Failure *Failure
+}
+
+// Failure records that a subscriber could not process a stream's event.
+// The dispatcher keeps one per (subscriber, stream), beside the
+// checkpoint, so that a subscriber that keeps failing is parked instead of
+// holding back the others.
+type Failure struct {
+	Subscriber string
+	Stream     StreamID
+	// Version is the first version not processed: the checkpoint + 1.
+	Version int64
+	// Attempts counts the deliveries that failed at Version.
+	Attempts int
+	// Error describes the last failure, for operators: it may hold
+	// internal text (never show it to API clients). At most
+	// MaxFailureBytes.
+	Error string
+	// Time is when the last attempt failed.
+	Time time.Time
+	// Parked means the dispatcher gave up on (Subscriber, Stream): it
+	// skips them until Service.Replay processes them.
+	Parked bool
+}
+
+// MaxFailureBytes bounds Failure.Error.
+const MaxFailureBytes = 2048
+
 // CheckpointStore is the ability to remember, per subscriber and stream,
-// the last version the subscriber has processed. The dispatcher uses it to
-// skip duplicates and detect gaps.
+// the last version the subscriber has processed and its standing failure.
+// The dispatcher uses it to skip duplicates, detect gaps and park a
+// subscriber that keeps failing.
+//
+// Every method refuses an invalid subscriber name (ValidateName) or stream
+// (ValidateStream) with ErrInvalid, writing nothing.
 type CheckpointStore interface {
-	// LoadCheckpoint returns the subscriber's checkpoint on the stream, 0 if none.
-	LoadCheckpoint(ctx context.Context, subscriber string, stream StreamID) (int64, error)
-	// SaveCheckpoint moves the checkpoint from `from` to `to`. It returns
-	// ErrConflict, writing nothing, if the stored checkpoint is not `from`
-	// (another worker moved it), and ErrInvalid if to <= from.
+	// LoadCheckpoint returns the subscriber's checkpoint on the stream:
+	// Version 0 and no Failure if none was saved.
+	LoadCheckpoint(ctx context.Context, subscriber string, stream StreamID) (Checkpoint, error)
+	// SaveCheckpoint moves the checkpoint from `from` to `to` and clears
+	// its failure. It returns ErrConflict, writing nothing, if the stored
+	// checkpoint is not `from` (another worker moved it), and ErrInvalid
+	// if to <= from.
 	SaveCheckpoint(ctx context.Context, subscriber string, stream StreamID, from, to int64) error
+	// RecordFailure stores f as the failure of (f.Subscriber, f.Stream),
+	// replacing an earlier one, if the checkpoint is at f.Version-1.
+	// ErrConflict, writing nothing, when it is not (the subscriber has
+	// moved on); ErrInvalid for f.Version < 1, f.Attempts < 1 or an
+	// Error longer than MaxFailureBytes.
+	RecordFailure(ctx context.Context, f Failure) error
+	// Failures returns every recorded failure, parked or not, in any
+	// order (Service.Failures sorts them). A store may read everything it
+	// holds to answer (a DynamoDB Scan): it is for operators.
+	Failures(ctx context.Context) ([]Failure, error)
 }
 
 // View is one projection document.
@@ -127,10 +177,22 @@ type ViewStore interface {
 	// modify the returned Data.
 	LoadView(ctx context.Context, name, key string) (View, error)
 	// CommitViews applies every write and moves the checkpoint from c.From
-	// to c.To (c.To > c.From, else ErrInvalid) atomically. Each (Name, Key)
-	// appears at most once in c.Writes. ErrConflict, writing nothing, when the checkpoint
-	// is not c.From or a document's version is not its ExpectedVersion.
-	// ErrTooLarge when a document exceeds MaxCommitBytes.
+	// to c.To (clearing its failure) with the effect of one atomic step:
+	// either all of it happens or none of it, whatever the number of
+	// writes up to MaxViewWrites, also when the store must split the
+	// commit into several transactions (DynamoDB) and a crash, a timeout
+	// or a lost answer falls between them. Each (Name, Key) appears at
+	// most once in c.Writes.
+	//
+	// Outcomes, after ValidateViewCommit's checks (ErrInvalid,
+	// ErrTooLarge):
+	//   - nil: every write is applied and the checkpoint is at c.To.
+	//   - ErrConflict: nothing written; the checkpoint is not c.From or a
+	//     document's version is not its ExpectedVersion (or another
+	//     commit holds it).
+	//   - ErrUnavailable: the store could not be reached; the commit may
+	//     have been applied in full or not at all, never in part, and
+	//     LoadCheckpoint tells which.
 	CommitViews(ctx context.Context, c ViewCommit) error
 	// DropView deletes every document of the named view and every
 	// checkpoint of the subscriber, so the view can be rebuilt from the log.

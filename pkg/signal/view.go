@@ -11,19 +11,33 @@ import (
 // only when the run commits, together with the checkpoint, each
 // conditioned on the version the document had when it was read.
 type ViewTx struct {
-	store  ViewStore
-	docs   map[viewKey]*txDoc
-	order  []viewKey
-	writes int
+	store ViewStore
+	docs  map[viewKey]*txDoc
+	order []viewKey
+	// writes and bytes count the changed documents and their sizes,
+	// checked against MaxViewWrites and MaxViewRunBytes after each event.
+	writes, bytes int
+	// undo holds the documents as they were before the current event's
+	// changes, so an event that fails or overflows the run is taken back
+	// without reading anything again.
+	undo []undoEntry
+	mark txCounts
 }
 
 type viewKey struct{ name, key string }
 
 type txDoc struct {
-	version int64 // as read; -1 if never read (unconditional write)
+	version int64 // as read; 0 if it did not exist
 	data    []byte
 	dirty   bool
 }
+
+type undoEntry struct {
+	doc  *txDoc
+	prev txDoc
+}
+
+type txCounts struct{ writes, bytes int }
 
 func newViewTx(store ViewStore) *ViewTx {
 	return &ViewTx{store: store, docs: map[viewKey]*txDoc{}}
@@ -45,7 +59,8 @@ func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, err
 
 // Put replaces the document (name, key) with doc encoded as JSON. If the
 // document was not read first it is read now, so the write is still
-// conditioned on its version.
+// conditioned on its version. ErrTooLarge for a document over
+// MaxCommitBytes.
 func (tx *ViewTx) Put(ctx context.Context, name, key string, doc any) error {
 	data, err := json.Marshal(doc)
 	if err != nil {
@@ -58,7 +73,7 @@ func (tx *ViewTx) Put(ctx context.Context, name, key string, doc any) error {
 	if err != nil {
 		return err
 	}
-	d.data, d.dirty = data, true
+	tx.change(d, data)
 	return nil
 }
 
@@ -68,8 +83,42 @@ func (tx *ViewTx) Delete(ctx context.Context, name, key string) error {
 	if err != nil {
 		return err
 	}
-	d.data, d.dirty = nil, true
+	tx.change(d, nil)
 	return nil
+}
+
+// change sets a document's new data, keeping what it was for undo.
+func (tx *ViewTx) change(d *txDoc, data []byte) {
+	tx.undo = append(tx.undo, undoEntry{doc: d, prev: *d})
+	if d.dirty {
+		tx.bytes -= len(d.data)
+	} else {
+		tx.writes++
+	}
+	tx.bytes += len(data)
+	d.data, d.dirty = data, true
+}
+
+// savepoint marks the state before an event is applied.
+func (tx *ViewTx) savepoint() {
+	tx.undo = tx.undo[:0]
+	tx.mark = txCounts{tx.writes, tx.bytes}
+}
+
+// rollback takes back every change since the savepoint. Documents read
+// since stay cached: they are what the store holds.
+func (tx *ViewTx) rollback() {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		*tx.undo[i].doc = tx.undo[i].prev
+	}
+	tx.undo = tx.undo[:0]
+	tx.writes, tx.bytes = tx.mark.writes, tx.mark.bytes
+}
+
+// overLimits reports whether the run's changes exceed what one commit
+// may hold.
+func (tx *ViewTx) overLimits() bool {
+	return tx.writes > MaxViewWrites || tx.bytes > MaxViewRunBytes
 }
 
 func (tx *ViewTx) read(ctx context.Context, name, key string) (*txDoc, error) {
@@ -99,6 +148,9 @@ func (tx *ViewTx) read(ctx context.Context, name, key string) (*txDoc, error) {
 
 func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) ViewCommit {
 	c := ViewCommit{Subscriber: subscriber, Stream: stream, From: from, To: to}
+	if tx.writes > 0 {
+		c.Writes = make([]ViewWrite, 0, tx.writes)
+	}
 	for _, k := range tx.order {
 		d := tx.docs[k]
 		if d.dirty {

@@ -192,14 +192,19 @@ func (s *suite) checkpointTests() []namedTest {
 		{"CompareAndSet", s.testCheckpointCompareAndSet},
 		{"Independent", s.testCheckpointIndependent},
 		{"ConcurrentMovesOneWins", s.testCheckpointConcurrent},
+		{"InvalidNames", s.testCheckpointInvalid},
+		{"FailureRecorded", s.testFailureRecorded},
+		{"FailureNeedsItsCheckpoint", s.testFailureConflict},
+		{"FailuresListed", s.testFailuresListed},
+		{"FailureInvalid", s.testFailureInvalid},
 	}
 }
 
 func assertCheckpoint(t *testing.T, cs signal.CheckpointStore, subscriber string, stream signal.StreamID, want int64) {
 	t.Helper()
 	got, err := cs.LoadCheckpoint(t.Context(), subscriber, stream)
-	if err != nil || got != want {
-		t.Errorf("LoadCheckpoint(%q, %s) = %d, %v; want %d, nil", subscriber, sname(stream), got, err, want)
+	if err != nil || got.Version != want {
+		t.Errorf("LoadCheckpoint(%q, %s) = %d, %v; want %d, nil", subscriber, sname(stream), got.Version, err, want)
 	}
 }
 
@@ -302,6 +307,13 @@ func (s *suite) viewTests() []namedTest {
 		{"DropView", s.testDropView},
 		{"TooLarge", s.testViewTooLarge},
 		{"ConcurrentCommitsOneWins", s.testViewConcurrent},
+		{"InvalidCommit", s.testViewInvalid},
+		{"CommitClearsFailure", s.testViewClearsFailure},
+		{"LargeRun", s.testViewLargeRun},
+		{"LargeRunStale", s.testViewLargeRunStale},
+		{"LargeRunBytes", s.testViewLargeRunBytes},
+		{"RunLimits", s.testViewRunLimits},
+		{"LargeRunsRacing", s.testViewLargeRunsRacing},
 	}
 }
 
@@ -393,8 +405,8 @@ func (f viewFixture) assertUnchanged(t *testing.T, vs signal.ViewStore, when str
 	assertView(t, vs, "cart-summary", "c2", f.b, 1, when)
 	assertView(t, vs, "sku-sales", "sku-1", f.c, 1, when)
 	assertNoView(t, vs, "cart-summary", "c9", when)
-	if cp, err := vs.LoadCheckpoint(t.Context(), "proj", f.stream); err != nil || cp != 2 {
-		t.Errorf("LoadCheckpoint(%q, %s) %s = %d, %v; want 2, nil", "proj", sname(f.stream), when, cp, err)
+	if cp, err := vs.LoadCheckpoint(t.Context(), "proj", f.stream); err != nil || cp.Version != 2 {
+		t.Errorf("LoadCheckpoint(%q, %s) %s = %d, %v; want 2, nil", "proj", sname(f.stream), when, cp.Version, err)
 	}
 }
 

@@ -230,8 +230,8 @@ func (s *suite) testEmptyStream(t *testing.T) {
 	}
 	if cs, ok := st.(signal.CheckpointStore); ok {
 		cp, err := cs.LoadCheckpoint(t.Context(), "projector", missing)
-		if err != nil || cp != 0 {
-			t.Errorf("LoadCheckpoint(never-written %s) = %d, %v; want 0, nil", sname(missing), cp, err)
+		if err != nil || cp.Version != 0 || cp.Failure != nil {
+			t.Errorf("LoadCheckpoint(never-written %s) = %+v, %v; want version 0, no failure, nil", sname(missing), cp, err)
 		}
 	}
 }

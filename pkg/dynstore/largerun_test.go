@@ -1,0 +1,294 @@
+package dynstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/internal/faultproxy"
+	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// The ledger: a test domain whose projection runs touch many documents.
+// A batch posts an amount to many accounts; the balances projection adds
+// it to each account's document, documents every batch shares.
+
+type ledgerBatch struct{ Posts int }
+
+type post struct {
+	Accounts []string `json:"accounts"`
+	Amount   int64    `json:"amount"`
+}
+
+type posted post
+
+type balance struct {
+	Total int64 `json:"total"`
+	Posts int64 `json:"posts"`
+}
+
+var ledgerType = signal.MustDefine(signal.Spec[ledgerBatch]{
+	Name: "batch",
+	Decide: func(s ledgerBatch, cmd any) ([]any, error) {
+		return []any{posted(cmd.(post))}, nil
+	},
+	Evolve:   func(s ledgerBatch, e any) ledgerBatch { s.Posts++; return s },
+	Commands: []signal.CommandType{signal.CommandOf[post]("Post")},
+	Events:   []signal.EventType{signal.EventOf[posted]("Posted")},
+	Genesis:  func(any) bool { return true },
+})
+
+func balancesProjection() *signal.Projection {
+	return &signal.Projection{
+		Name: "balances",
+		Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
+			p := ev.Data.(posted)
+			for _, acct := range p.Accounts {
+				var b balance
+				if _, err := tx.Get(ctx, "balance", acct, &b); err != nil {
+					return err
+				}
+				b.Total += p.Amount
+				b.Posts++
+				if err := tx.Put(ctx, "balance", acct, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// TestLargeRunsUnderFaults: projection runs of 101 to 220 documents, more
+// than one transaction holds, run by two projector containers at once
+// (each on its own streams, as Lambda runs one batch per shard, all on
+// the same shared documents), through a proxy that throttles, fails and
+// loses answers (also of writes that landed) on 15% of the requests,
+// while runs are also cut short as a crash would, once after each step.
+// Delivery is repeated until it succeeds, as Lambda does, and then all of
+// it again by every container at once. In the end every balance equals a
+// rebuild from the log, no lock or committed run is left, and nothing was
+// parked.
+func TestLargeRunsUnderFaults(t *testing.T) {
+	const (
+		accounts, batches, streams, containers = 120, 4, 3, 2
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	st := newTestStore(t)
+	seed := faultSeed(t)
+	rng := rand.New(rand.NewPCG(seed, 7))
+
+	// The batches: written first, without faults.
+	writer, err := signal.New(signal.Config{Store: st.Store, Types: []signal.AggregateType{ledgerType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range batches {
+		n := 101 + rng.IntN(10)
+		p := post{Amount: int64(1 + rng.IntN(50))}
+		for _, i := range rng.Perm(accounts)[:n] {
+			p.Accounts = append(p.Accounts, fmt.Sprint("acct-", i))
+		}
+		id := fmt.Sprint("b", b%streams) // some streams get two batches: runs of two events
+		if _, err := writer.Handle(ctx, "batch", id, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits := loadAllCommits(t, st, streams)
+
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: seed,
+		Rates: faultproxy.Uniform(0.15), MaxLatency: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	// Crashes: the first run to reach each step stops there.
+	var crashes atomic.Int64
+	var crashMu sync.Mutex
+	crashesAt := map[string]int{}
+	crash := func(step string) error {
+		crashMu.Lock()
+		defer crashMu.Unlock()
+		if crashesAt[step] >= 1 {
+			return nil
+		}
+		crashesAt[step]++
+		crashes.Add(1)
+		return signal.Errorf(signal.KindUnavailable, "test", "crashed after %s", step)
+	}
+	var svcs []*signal.Service
+	for range containers {
+		s, err := New(faultClient(t, proxy, NewMeter(), 5), st.tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.runLease = 300 * time.Millisecond
+		s.runHook = crash
+		svc, err := signal.New(signal.Config{Store: s, Types: []signal.AggregateType{ledgerType},
+			Subscribers: []signal.Subscriber{balancesProjection()}, ParkAfter: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+
+	var redeliveries atomic.Int64
+	deliver := func(c int, svc *signal.Service, batch []signal.Commit) {
+		for ctx.Err() == nil {
+			err := svc.Dispatch(ctx, batch)
+			if err == nil {
+				return
+			}
+			var de *signal.DispatchError
+			if !errors.As(err, &de) {
+				t.Errorf("container %d: %v", c, err)
+				return
+			}
+			redeliveries.Add(1)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// Each container its own streams, then every container all of them.
+	for _, all := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for c, svc := range svcs {
+			var batch []signal.Commit
+			for _, cm := range commits {
+				if all || int(cm.Stream.ID[1]-'0')%containers == c {
+					batch = append(batch, cm)
+				}
+			}
+			wg.Go(func() { deliver(c, svc, batch) })
+		}
+		wg.Wait()
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the projectors did not finish: %d redeliveries, %s", redeliveries.Load(), proxy.Stats())
+	}
+	stats := proxy.Stats()
+	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A clean delivery finds nothing to do but what crashes left: runs
+	// committed and not applied are completed by the checkpoint's mark.
+	clean, err := signal.New(signal.Config{Store: st.Store, Types: []signal.AggregateType{ledgerType}, Subscribers: []signal.Subscriber{balancesProjection()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clean.Dispatch(ctx, commits); err != nil {
+		t.Fatal(err)
+	}
+
+	// The reference: the same log rebuilt in memory.
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: []signal.AggregateType{ledgerType}, Subscribers: []signal.Subscriber{balancesProjection()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refStore := ref.Store().(*memstore.Store)
+	for _, c := range commits {
+		if err := refStore.Append(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ref.Dispatch(ctx, commits); err != nil {
+		t.Fatal(err)
+	}
+	for i := range accounts {
+		key := fmt.Sprint("acct-", i)
+		want, _, werr := signal.LoadView[balance](ctx, ref, "balance", key)
+		got, _, gerr := signal.LoadView[balance](ctx, clean, "balance", key)
+		if want != got || (werr == nil) != (gerr == nil) {
+			t.Errorf("balance/%s = %+v (%v), rebuilt from the log %+v (%v)", key, got, gerr, want, werr)
+		}
+	}
+	// What crashes left where nobody came by: committed runs are all
+	// complete (the marks saw to it); pending ones are aborted once their
+	// lease is over, and then nothing is left locked.
+	before := scanRunLeftovers(t, st)
+	if before.committed != 0 || before.marks != 0 {
+		t.Errorf("committed runs left after a clean delivery: %+v", before)
+	}
+	st.runLease = 300 * time.Millisecond
+	time.Sleep(st.lease())
+	resolved, err := st.ResolveRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftovers := scanRunLeftovers(t, st)
+	if leftovers.locks != 0 || leftovers.committed != 0 || leftovers.pending != 0 || leftovers.marks != 0 {
+		t.Errorf("left behind after ResolveRuns (%+v): %+v", resolved, leftovers)
+	}
+	if fs, err := clean.Failures(ctx); err != nil || len(fs) != 0 {
+		t.Errorf("failures: %+v, %v", fs, err)
+	}
+	if stats.Faults[faultproxy.DropResponse] == 0 || len(crashesAt) != 5 {
+		t.Errorf("the test injected too little: crashes %v, %s", crashesAt, stats)
+	}
+	t.Logf("%d crashes, %d redeliveries, left by crashes %+v, resolved %+v; %s", crashes.Load(), redeliveries.Load(), before, resolved, stats)
+}
+
+// loadAllCommits reads the commits of batch streams b0..b(n-1).
+func loadAllCommits(t *testing.T, st *testStore, n int) []signal.Commit {
+	t.Helper()
+	var out []signal.Commit
+	for b := range n {
+		for c, err := range st.Load(t.Context(), signal.StreamID{Type: "batch", ID: fmt.Sprint("b", b)}, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+type runLeftovers struct {
+	locks, committed, pending, marks, pages int
+}
+
+// scanRunLeftovers counts what multi-step runs left in the views table:
+// locked documents, run items by state, checkpoints still marked with a
+// run, journal pages. Pending runs and pages nobody met are allowed to
+// stay (they take no lock that matters once aborted, and expire).
+func scanRunLeftovers(t *testing.T, st *testStore) runLeftovers {
+	t.Helper()
+	var l runLeftovers
+	p := dynamodb.NewScanPaginator(st.client, &dynamodb.ScanInput{TableName: aws.String(st.tables.Views), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			kind, _ := getS(item, attrKind)
+			_, locked := item[attrLock].(*types.AttributeValueMemberS)
+			_, marked := item[attrRun].(*types.AttributeValueMemberS)
+			state, _ := getS(item, attrState)
+			switch {
+			case kind == KindView && locked:
+				l.locks++
+			case kind == KindCheckpoint && marked:
+				l.marks++
+			case kind == KindRun && state == runCommitted:
+				l.committed++
+			case kind == KindRun:
+				l.pending++
+			case kind == KindJournal:
+				l.pages++
+			}
+		}
+	}
+	return l
+}

@@ -1,0 +1,95 @@
+package signal
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits of one projection run: the document changes a projection makes
+// for a run of one stream's events, committed with its checkpoint in one
+// CommitViews. The dispatcher splits a longer run at event boundaries and
+// refuses a single event whose changes exceed them (the failure is parked
+// like any other). Every store commits a run within them with the effect
+// of one atomic step; DynamoDB, whose transactions hold 100 items and
+// 4 MB, splits it into several (pkg/dynstore).
+const (
+	// MaxViewWrites bounds the documents one run changes.
+	MaxViewWrites = 10_000
+	// MaxViewRunBytes bounds the bytes of the documents one run writes.
+	MaxViewRunBytes = 32 << 20
+)
+
+// ValidateCheckpoint checks a checkpoint's subscriber name (ValidateName)
+// and stream (ValidateStream), returning ErrInvalid attributed to op.
+// Every CheckpointStore method calls it.
+func ValidateCheckpoint(op, subscriber string, stream StreamID) error {
+	if err := ValidateName(subscriber); err != nil {
+		return &Error{Kind: KindInvalid, Op: op, Message: "invalid subscriber: " + PublicMessage(err)}
+	}
+	return ValidateStream(op, stream)
+}
+
+// ValidateFailure checks what CheckpointStore.RecordFailure must refuse
+// (ErrInvalid): an invalid subscriber or stream, a Version or Attempts
+// below 1, an Error longer than MaxFailureBytes, not valid UTF-8 or
+// holding a NUL (which PostgreSQL's text and jsonb cannot store).
+func ValidateFailure(op string, f *Failure) error {
+	if err := ValidateCheckpoint(op, f.Subscriber, f.Stream); err != nil {
+		return err
+	}
+	switch {
+	case f.Version < 1:
+		return Errorf(KindInvalid, op, "a failure needs a version of 1 or more")
+	case f.Attempts < 1:
+		return Errorf(KindInvalid, op, "a failure needs at least one attempt")
+	case len(f.Error) > MaxFailureBytes:
+		return Errorf(KindInvalid, op, "a failure's error is longer than %d bytes", MaxFailureBytes)
+	case !utf8.ValidString(f.Error) || strings.IndexByte(f.Error, 0) >= 0:
+		return Errorf(KindInvalid, op, "a failure's error must be valid UTF-8 without NUL")
+	}
+	return nil
+}
+
+// ValidateViewCommit checks what ViewStore.CommitViews must refuse before
+// writing anything: an invalid subscriber or stream, a checkpoint that
+// does not move forward, an invalid view name or key, a document named
+// twice (ErrInvalid); a document over MaxCommitBytes, more than
+// MaxViewWrites writes or more than MaxViewRunBytes in all (ErrTooLarge).
+// It returns the total bytes of the documents written.
+func ValidateViewCommit(op string, c *ViewCommit) (int, error) {
+	if err := ValidateCheckpoint(op, c.Subscriber, c.Stream); err != nil {
+		return 0, err
+	}
+	if c.To <= c.From {
+		return 0, Errorf(KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
+	}
+	if len(c.Writes) > MaxViewWrites {
+		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("projection %s changes %d documents, more than the %d one run may", c.Subscriber, len(c.Writes), MaxViewWrites)}
+	}
+	total := 0
+	seen := make(map[[2]string]bool, len(c.Writes))
+	for i := range c.Writes {
+		w := &c.Writes[i]
+		if err := ValidateName(w.Name); err != nil {
+			return 0, &Error{Kind: KindInvalid, Op: op, Message: "invalid view name: " + PublicMessage(err)}
+		}
+		if err := ValidateID(w.Key); err != nil {
+			return 0, &Error{Kind: KindInvalid, Op: op, Message: "invalid view key: " + PublicMessage(err)}
+		}
+		if seen[[2]string{w.Name, w.Key}] {
+			return 0, Errorf(KindInvalid, op, "view %s/%s is written twice in one commit", w.Name, w.Key)
+		}
+		seen[[2]string{w.Name, w.Key}] = true
+		if len(w.Data) > MaxCommitBytes {
+			return 0, Errorf(KindTooLarge, op, "view %s/%s is %d bytes, more than %d", w.Name, w.Key, len(w.Data), MaxCommitBytes)
+		}
+		total += len(w.Data)
+	}
+	if total > MaxViewRunBytes {
+		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("projection %s writes %d bytes of documents, more than the %d one run may", c.Subscriber, total, MaxViewRunBytes)}
+	}
+	return total, nil
+}
