@@ -15,8 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
 	"github.com/signalforgo/signal/pkg/emf"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -31,13 +33,17 @@ type Settings struct {
 	CORSOrigins []string
 	// Function: AWS_LAMBDA_FUNCTION_NAME, the EMF dimension.
 	Function string
+	// DeadLetterQueue: DEAD_LETTER_QUEUE_URL (optional), where the
+	// projector reports a subscriber it parks.
+	DeadLetterQueue string
 }
 
 // FromEnv reads Settings; the error names every missing variable.
 func FromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		Tables:   dynstore.Tables{Events: getenv("EVENTS_TABLE"), Views: getenv("VIEWS_TABLE")},
-		Function: getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Tables:          dynstore.Tables{Events: getenv("EVENTS_TABLE"), Views: getenv("VIEWS_TABLE")},
+		Function:        getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		DeadLetterQueue: getenv("DEAD_LETTER_QUEUE_URL"),
 	}
 	var missing []string
 	if s.Tables.Events == "" {
@@ -92,6 +98,9 @@ func New(ctx context.Context, s Settings, withSubscribers bool, out io.Writer) (
 	cfg := signal.Config{Store: store, Types: cart.Types(), Logger: logger}
 	if withSubscribers {
 		cfg.Subscribers = cart.Subscribers()
+		if s.DeadLetterQueue != "" {
+			cfg.OnPark = lambdastream.ParkedNotifier(sqs.NewFromConfig(awsCfg), s.DeadLetterQueue, logger)
+		}
 	}
 	svc, err := signal.New(cfg)
 	if err != nil {

@@ -62,7 +62,12 @@ func New(cfg Config) *Handler {
 // from the earliest failed record while the rest of the batch counts as
 // done.
 //
-//   - A malformed record is reported by its own sequence number.
+//   - A malformed record is reported by its own sequence number; one
+//     without a sequence number fails the whole batch (an empty
+//     identifier, which Lambda reads so), since it cannot be named.
+//   - A subscriber that fails on the same event ParkAfter times is
+//     parked (signal.Config.ParkAfter): that delivery succeeds, so the
+//     shard moves on, and Config.OnPark hears of it.
 //   - When a subscriber fails on an aggregate at version V, the first
 //     record of that aggregate in the batch holding V or later is
 //     reported. The dispatcher never applies that aggregate's later events
@@ -77,7 +82,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	var resp events.DynamoDBEventResponse
 	failed := map[string]bool{}
 	fail := func(seq string) {
-		if seq != "" && !failed[seq] {
+		if !failed[seq] {
+			// An empty identifier fails the whole batch (Lambda's rule
+			// for partial batch responses): what a record without a
+			// sequence number must do, since it cannot be named.
 			failed[seq] = true
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: seq})
 		}
@@ -89,6 +97,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 			lag = max(lag, start.Sub(t))
 		}
 		switch {
+		case d.SequenceNumber == "":
+			h.cfg.Logger.ErrorContext(ctx, "projector: stream record without a sequence number; failing the batch", "event_id", d.EventID)
+			fail("")
 		case d.Err != nil:
 			h.cfg.Logger.ErrorContext(ctx, "projector: malformed stream record", "sequence_number", d.SequenceNumber, "event_id", d.EventID, "error", d.Err)
 			fail(d.SequenceNumber)

@@ -1,0 +1,97 @@
+package lambdastream
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	moto.Stop()
+	os.Exit(code)
+}
+
+// TestRecordWithoutSequenceNumberFailsTheBatch: a record that cannot be
+// named is not taken as done; the batch fails whole (an empty item
+// identifier), and is retried.
+func TestRecordWithoutSequenceNumberFailsTheBatch(t *testing.T) {
+	f := newFixture(t)
+	recs := f.records(t)
+	nameless := recs[1]
+	nameless.Change.SequenceNumber = ""
+	recs[1] = nameless
+	failed := f.handle(t, recs)
+	if !slices.Equal(failed, []string{""}) {
+		t.Fatalf("failures %q, want one with an empty identifier (the whole batch)", failed)
+	}
+}
+
+// TestPoisonParkedAndNoticeSent: a record that keeps failing is reported
+// until its subscribers park on it; then the batch succeeds, the shard
+// moves on, and each parked subscriber is announced on the dead-letter
+// queue (SQS on moto_server) with its stream, version and error.
+func TestPoisonParkedAndNoticeSent(t *testing.T) {
+	ctx := t.Context()
+	client := sqs.NewFromConfig(moto.Config(t))
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("dlq-%d", time.Now().UnixNano()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := memstore.New()
+	svc, err := signal.New(signal.Config{Store: st, Types: cart.Types(), Subscribers: cart.Subscribers(),
+		OnPark: ParkedNotifier(client, aws.ToString(q.QueueUrl), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Service: svc})
+	poison := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now().UTC(),
+		Events: []signal.RawEvent{{ID: "e", Name: "ItemTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
+	if err := st.Append(ctx, poison); err != nil {
+		t.Fatal(err)
+	}
+	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{record(poison, 7)}}
+	for attempt := 1; attempt <= signal.DefaultParkAfter; attempt++ {
+		resp, err := h.Handle(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if attempt == signal.DefaultParkAfter {
+			want = 0
+		}
+		if len(resp.BatchItemFailures) != want {
+			t.Fatalf("delivery %d: failures %+v, want %d", attempt, resp.BatchItemFailures, want)
+		}
+	}
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range out.Messages {
+		var pm ParkedMessage
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &pm); err != nil {
+			t.Fatalf("message %q: %v", aws.ToString(m.Body), err)
+		}
+		if pm.Kind != ParkedKind || pm.Stream != "cart#poison" || pm.Type != "cart" || pm.ID != "poison" || pm.Version != 1 || pm.Attempts != signal.DefaultParkAfter || pm.Error == "" {
+			t.Errorf("parked notice %+v", pm)
+		}
+		got = append(got, pm.Subscriber)
+	}
+	slices.Sort(got)
+	if want := []string{cart.CartSummaryView, cart.OpenOrderPolicyName, cart.SKUSalesView}; !slices.Equal(got, want) {
+		t.Errorf("parked notices for %v, want %v", got, want)
+	}
+}
