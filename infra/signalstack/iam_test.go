@@ -71,7 +71,7 @@ func TestIAM(t *testing.T) {
 				stream:            {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"},
 				"*":               {"dynamodb:ListStreams"},
 				events:            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
-				views:             {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+				views:             {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				queue:             {"sqs:SendMessage"},
 			},
 		}

@@ -200,8 +200,8 @@ func TestTablesOnMoto(t *testing.T) {
 	if err := store.SaveCheckpoint(ctx, "test", id, 0, 1); err != nil {
 		t.Fatalf("SaveCheckpoint: %v", err)
 	}
-	if pos, err := store.LoadCheckpoint(ctx, "test", id); err != nil || pos != 1 {
-		t.Errorf("LoadCheckpoint = %d, %v; want 1", pos, err)
+	if cp, err := store.LoadCheckpoint(ctx, "test", id); err != nil || cp.Version != 1 {
+		t.Errorf("LoadCheckpoint = %d, %v; want 1", cp.Version, err)
 	}
 }
 

@@ -47,6 +47,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -129,8 +130,8 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	s := &Signal{Construct: c}
 
 	// Tables, from dynstore's definitions.
-	s.EventsTable = newTable(c, "EventsTable", dynstore.EventsTableInput("events"), &p)
-	s.ViewsTable = newTable(c, "ViewsTable", dynstore.ViewsTableInput("views"), &p)
+	s.EventsTable = newTable(c, "EventsTable", dynstore.EventsTableInput("events"), nil, &p)
+	s.ViewsTable = newTable(c, "ViewsTable", dynstore.ViewsTableInput("views"), dynstore.ViewsTimeToLive("views"), &p)
 
 	s.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
 		RetentionPeriod: seconds(p.DeadLetterRetention),
@@ -156,7 +157,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	var cmdLogs, qryLogs, prjLogs awslogs.LogGroup
 	s.Command, cmdPol, cmdLogs = newFunction(c, "Command", CommandFunction, &p, p.Command, httpEnv)
 	s.Query, qryPol, qryLogs = newFunction(c, "Query", QueryFunction, &p, p.Query, httpEnv)
-	s.Projector, prjPol, prjLogs = newFunction(c, "Projector", ProjectorFunction, &p, p.Projector, env)
+	prjEnv := maps.Clone(env)
+	prjEnv["DEAD_LETTER_QUEUE_URL"] = s.DeadLetterQueue.QueueUrl() // parked subscribers are reported there
+	s.Projector, prjPol, prjLogs = newFunction(c, "Projector", ProjectorFunction, &p, p.Projector, prjEnv)
 	s.Policies = map[string]awsiam.Policy{CommandFunction: cmdPol, QueryFunction: qryPol, ProjectorFunction: prjPol}
 
 	cmdPol.AddStatements(
@@ -174,7 +177,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 		streamListStatement(),
 		allow("EventsRead", []string{"dynamodb:GetItem", "dynamodb:Query"}, events),
 		allow("PolicyCommands", []string{"dynamodb:PutItem"}, events),
-		allow("ViewsWrite", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}, views),
+		allow("ViewsWrite", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}, views),
 		allow("DeadLetters", []string{"sqs:SendMessage"}, dlq),
 	)
 
@@ -242,9 +245,10 @@ func NewStack(scope constructs.Construct, id string, stackProps *awscdk.StackPro
 }
 
 // newTable declares a table from its dynstore definition: key schema,
-// attribute types, billing mode and stream view type are read from in, so
-// the deployed table is the table dynstore's tests run against.
-func newTable(scope constructs.Construct, id string, in *dynamodb.CreateTableInput, p *Props) awsdynamodb.Table {
+// attribute types, billing mode, stream view type and time to live are
+// read from in and ttl, so the deployed table is the table dynstore's
+// tests run against.
+func newTable(scope constructs.Construct, id string, in *dynamodb.CreateTableInput, ttl *dynamodb.UpdateTimeToLiveInput, p *Props) awsdynamodb.Table {
 	attrType := map[string]awsdynamodb.AttributeType{}
 	for _, a := range in.AttributeDefinitions {
 		attrType[*a.AttributeName] = map[types.ScalarAttributeType]awsdynamodb.AttributeType{
@@ -279,6 +283,9 @@ func newTable(scope constructs.Construct, id string, in *dynamodb.CreateTableInp
 		props.BillingMode = awsdynamodb.BillingMode_PAY_PER_REQUEST
 	default:
 		props.BillingMode = awsdynamodb.BillingMode_PROVISIONED
+	}
+	if ttl != nil && aws.ToBool(ttl.TimeToLiveSpecification.Enabled) {
+		props.TimeToLiveAttribute = ttl.TimeToLiveSpecification.AttributeName
 	}
 	if st := in.StreamSpecification; st != nil && st.StreamEnabled != nil && *st.StreamEnabled {
 		props.Stream = map[types.StreamViewType]awsdynamodb.StreamViewType{

@@ -143,9 +143,10 @@ func TestTablesMatchDynstore(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		in   *dynamodb.CreateTableInput
+		ttl  *dynamodb.UpdateTimeToLiveInput
 	}{
-		{"EventsTable/Resource", dynstore.EventsTableInput("x")},
-		{"ViewsTable/Resource", dynstore.ViewsTableInput("x")},
+		{"EventsTable/Resource", dynstore.EventsTableInput("x"), nil},
+		{"ViewsTable/Resource", dynstore.ViewsTableInput("x"), dynstore.ViewsTimeToLive("x")},
 	} {
 		p := tp.props(t, tp.id(t, tc.path))
 		var keys, attrs []any
@@ -172,8 +173,15 @@ func TestTablesMatchDynstore(t *testing.T) {
 		if !reflect.DeepEqual(p["StreamSpecification"], stream) {
 			t.Errorf("%s StreamSpecification %s, dynstore %s", tc.path, show(p["StreamSpecification"]), show(stream))
 		}
-		// Nothing dynstore does not declare: no indexes, no TTL.
-		for _, k := range []string{"GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TimeToLiveSpecification"} {
+		var ttl any
+		if tc.ttl != nil {
+			ttl = map[string]any{"AttributeName": aws.ToString(tc.ttl.TimeToLiveSpecification.AttributeName), "Enabled": aws.ToBool(tc.ttl.TimeToLiveSpecification.Enabled)}
+		}
+		if !reflect.DeepEqual(p["TimeToLiveSpecification"], ttl) {
+			t.Errorf("%s TimeToLiveSpecification %s, dynstore %s", tc.path, show(p["TimeToLiveSpecification"]), show(ttl))
+		}
+		// Nothing dynstore does not declare: no indexes.
+		for _, k := range []string{"GlobalSecondaryIndexes", "LocalSecondaryIndexes"} {
 			if _, ok := p[k]; ok {
 				t.Errorf("%s has %s, which dynstore does not declare", tc.path, k)
 			}
@@ -204,6 +212,9 @@ func TestFunctions(t *testing.T) {
 				"EVENTS_TABLE": ref(events),
 				"VIEWS_TABLE":  ref(views),
 			}},
+		}
+		if tc.id == "Projector" { // it reports parked subscribers to the dead-letter queue
+			want["Environment"].(map[string]any)["Variables"].(map[string]any)["DEAD_LETTER_QUEUE_URL"] = ref(tp.id(t, "DeadLetterQueue/Resource"))
 		}
 		for k, v := range want {
 			if !reflect.DeepEqual(p[k], v) {
@@ -249,6 +260,9 @@ func TestFunctions(t *testing.T) {
 		}
 		sort.Strings(keys)
 		want := []string{"EVENTS_TABLE", "LOG_LEVEL", "VIEWS_TABLE"}
+		if tc.id == "Projector" {
+			want = []string{"DEAD_LETTER_QUEUE_URL", "EVENTS_TABLE", "LOG_LEVEL", "VIEWS_TABLE"}
+		}
 		if tc.cors {
 			want = []string{"CORS_ALLOW_ORIGINS", "EVENTS_TABLE", "LOG_LEVEL", "VIEWS_TABLE"}
 			if vars["CORS_ALLOW_ORIGINS"] != "https://shop.example,https://admin.example" {
