@@ -48,10 +48,12 @@
 //   - A known path asked with another method is a 405 with Allow; a route
 //     not enabled by Config.Routes does not exist (404, and not in Allow).
 //   - Errors are {"error":{"code","message"}}, code being the signal.Kind's
-//     code ("method_not_allowed" for 405) and message signal.PublicMessage.
-//     StatusOf is the only map from errors to statuses. A 500 says
-//     "internal error" only; the full error goes to the log line. A 503
-//     carries Retry-After: 1.
+//     code ("method_not_allowed" for 405) and message signal.PublicMessage
+//     ("method not allowed" for 405, with Allow). StatusOf is the only map
+//     from errors to statuses. A 500 says "internal error" only; the full
+//     error goes to the log line. A 503 carries Retry-After: 1.
+//   - Every answer, pages included, carries X-Content-Type-Options:
+//     nosniff and X-Request-Id.
 //   - The body limit (Config.MaxBodyBytes) is checked before decoding:
 //     from Content-Length, by reading one byte past it, or on the decoded
 //     base64 of a Lambda event. Only routes that take a body read it.

@@ -121,6 +121,9 @@ func (h *Handler) serve(ctx context.Context, req *request) *response {
 	if req.requestID != "" {
 		resp.header.Set("X-Request-Id", req.requestID)
 	}
+	// Browsers must take every answer for what its Content-Type says: a
+	// JSON error echoing client input must never be sniffed as HTML.
+	resp.header.Set("X-Content-Type-Options", "nosniff")
 	if h.cors != nil {
 		h.cors.apply(resp.header, req.header.Get("Origin"), x.route == preflightRoute)
 	}
@@ -465,8 +468,12 @@ func (h *Handler) fail(x *exchange, err error) *response {
 	x.err = err
 	status := StatusOf(err)
 	msg := signal.PublicMessage(err)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		msg = "internal error"
+	case http.StatusMethodNotAllowed:
+		// methodError has no signal.Kind, so PublicMessage cannot name it.
+		msg = "method not allowed"
 	}
 	b, merr := json.Marshal(errorBody{Error: errorDetail{Code: errorCode(err), Message: msg}})
 	if merr != nil { // cannot happen: two strings
