@@ -73,3 +73,50 @@ func TestNosniffEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictCommandBodies: a command body of null, or one that
+// encoding/json would only take by rewriting it (invalid UTF-8, lone
+// surrogates, a repeated name), is a 400 invalid on every transport and
+// writes nothing; an empty body is still the command {}.
+func TestStrictCommandBodies(t *testing.T) {
+	// Invalid UTF-8 can only reach a Lambda function in a base64 body: a
+	// text body is a JSON string of the event, valid UTF-8 by then.
+	rawBytes := map[string]bool{"net/http": true, "apigw-v2": true, "function-url": true, "lambda-v1": true}
+	cases := []struct {
+		name, command, body, msg string
+		raw                      bool
+	}{
+		{"null", "CompletePurchase", `null`, "null", false},
+		{"null AddItem", "AddItem", ` null `, "null", false},
+		{"invalid UTF-8", "AddItem", "{\"sku\":\"\xff\xfe\",\"quantity\":1,\"price\":1}", "UTF-8", true},
+		{"lone high surrogate", "AddItem", `{"sku":"\ud800","quantity":1,"price":1}`, "surrogate", false},
+		{"lone low surrogate", "AddItem", `{"sku":"\udc00","quantity":1,"price":1}`, "surrogate", false},
+		{"duplicate name", "AddItem", `{"sku":"a","sku":"b","quantity":1,"price":1}`, `"sku" is given more than once`, false},
+	}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			f := newFixture(t)
+			if r := doHTTP(t, f.h, call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 1, 1)}); r.status != 201 {
+				t.Fatalf("setup: %d %s", r.status, r.body)
+			}
+			for _, tc := range cases {
+				if tc.raw && !rawBytes[tr.name] {
+					continue
+				}
+				appends := f.store.Counts().Appends
+				r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/cart/c1/" + tc.command, body: tc.body})
+				checkError(t, r, http.StatusBadRequest, "invalid")
+				if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
+					t.Errorf("%s: message %q does not mention %q", tc.name, msg, tc.msg)
+				}
+				if n := f.store.Counts().Appends; n != appends {
+					t.Errorf("%s: %d appends", tc.name, n-appends)
+				}
+			}
+			r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/cart/c1/CompletePurchase"})
+			if r.status != 200 {
+				t.Errorf("an empty body: %d %s", r.status, r.body)
+			}
+		})
+	}
+}

@@ -12,7 +12,7 @@
 //
 // # Routes
 //
-//	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}); 201 created, else 200
+//	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}, null refused); 201 created, else 200
 //	DELETE /aggregates/{type}/{id}             close the aggregate; 200
 //	GET    /aggregates/{type}/{id}             current state; ?version=N replays to version N
 //	GET    /aggregates/{type}/{id}/events      history page: ?after=N&limit=M
@@ -54,6 +54,11 @@
 //     error goes to the log line. A 503 carries Retry-After: 1.
 //   - Every answer, pages included, carries X-Content-Type-Options:
 //     nosniff and X-Request-Id.
+//   - A command body is decoded by signal.Service.HandleJSON, strictly:
+//     null, invalid UTF-8, escaped lone surrogates and repeated member
+//     names are a 400 (encoding/json alone would take null for {} and
+//     silently rewrite or drop the rest, so two different bodies could
+//     become one command).
 //   - The body limit (Config.MaxBodyBytes) is checked before decoding:
 //     from Content-Length, by reading one byte past it, or on the decoded
 //     base64 of a Lambda event. Only routes that take a body read it.
