@@ -120,3 +120,33 @@ func TestStrictCommandBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestDotSegmentIDs: "." and "..", literal or percent-encoded in any
+// case, are refused as aggregate ids and view keys (400 invalid, nothing
+// written): no client or gateway could address them afterwards.
+func TestDotSegmentIDs(t *testing.T) {
+	var calls []call
+	for _, seg := range []string{".", "..", "%2e", "%2E", "%2e%2e", "%2E.", ".%2e", "%2E%2E"} {
+		calls = append(calls,
+			call{method: "POST", target: "/aggregates/cart/" + seg + "/AddItem", body: addItem("apple", 1, 1)},
+			call{method: "DELETE", target: "/aggregates/cart/" + seg},
+			call{method: "GET", target: "/aggregates/cart/" + seg},
+			call{method: "GET", target: "/aggregates/cart/" + seg + "/events"},
+			call{method: "GET", target: "/views/sku-sales/" + seg},
+		)
+	}
+	for _, tr := range transports {
+		f := newFixture(t)
+		for _, c := range calls {
+			r := tr.do(t, f.h, c)
+			checkError(t, r, http.StatusBadRequest, "invalid")
+		}
+		if n := f.feedLen(t); n != 0 {
+			t.Errorf("%s: %d commits", tr.name, n)
+		}
+		// Dots beside other characters are ordinary ids.
+		if r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/cart/...%2e/AddItem", body: addItem("apple", 1, 1)}); r.status != 201 {
+			t.Errorf("%s: id ....: %d %s", tr.name, r.status, r.body)
+		}
+	}
+}

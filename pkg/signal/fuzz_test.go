@@ -60,14 +60,14 @@ func FuzzHandleJSON(f *testing.F) {
 
 // FuzzValidateID: accepted ids are valid, bounded and free of separators.
 func FuzzValidateID(f *testing.F) {
-	for _, s := range []string{"cart-1", "a#b", "ü", "", "a/b", "\x00", "\xff"} {
+	for _, s := range []string{"cart-1", "a#b", "ü", "", "a/b", "\x00", "\xff", ".", "..", "..."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
 		if signal.ValidateID(id) != nil {
 			return
 		}
-		if id == "" || len(id) > signal.MaxIDBytes {
+		if id == "" || len(id) > signal.MaxIDBytes || id == "." || id == ".." {
 			t.Fatalf("accepted %q", id)
 		}
 		for _, r := range id {
