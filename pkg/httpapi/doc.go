@@ -79,4 +79,9 @@
 // path, status, duration_ms, aggregate (type#id) or view (name/key),
 // version, created/duplicate, and error_kind and error on failures. Then
 // Config.OnRequest, if set, gets the same facts as a RequestInfo.
+//
+// Client input is echoed only in part: error messages quote at most 128
+// bytes of a name or path, log fields and RequestInfo hold at most 256
+// bytes of the path, type, id or view (32 of the method), each cut at a
+// character boundary and ended with "…".
 package httpapi
