@@ -62,6 +62,11 @@
 //   - The body limit (Config.MaxBodyBytes) is checked before decoding:
 //     from Content-Length, by reading one byte past it, or on the decoded
 //     base64 of a Lambda event. Only routes that take a body read it.
+//     On net/http, a body left unread (too large, or sent to a route that
+//     takes none) is then read and discarded, up to 8 MiB within 5 s,
+//     before the answer is written: otherwise the server closes with
+//     unread data, the client's upload is reset, and most clients report
+//     the reset instead of reading the 413.
 //   - Event times are answered in UTC to the millisecond, the precision
 //     stores keep, so a duplicate read back from the store answers the
 //     same bytes as the original command did.
