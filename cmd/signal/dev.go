@@ -58,6 +58,9 @@ func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	// What net/http refuses before the router runs (an invalid percent
+	// escape, say) is answered with the API's JSON error too.
+	ln = httpapi.Listener(ln)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "signal dev: serving %s (the cart page at /, the API at /aggregates and /views)\n", url)

@@ -166,3 +166,86 @@ func TestTooLargeAnsweredOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerAnswersParseErrorsInJSON: the requests net/http refuses
+// before any handler runs (a path with an invalid percent escape, a
+// missing Host, headers past the limit) get the API's JSON error with
+// X-Request-Id and nosniff through Listener, instead of net/http's plain
+// text; other requests pass untouched.
+func TestListenerAnswersParseErrorsInJSON(t *testing.T) {
+	f := newFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: f.h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 4096}
+	go srv.Serve(Listener(ln))
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
+	cases := []struct {
+		name, request string
+		status        int
+		code, msg     string
+	}{
+		{"invalid percent escape", "POST /aggregates/cart/%zz/AddItem HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 400, "invalid", "malformed"},
+		{"invalid escape in a read", "GET /aggregates/cart/a%zzb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid", "malformed"},
+		{"malformed request line", "GET\r\nHost: x\r\n\r\n", 400, "invalid", "malformed"},
+		{"missing Host", "GET /healthz HTTP/1.1\r\n\r\n", 400, "invalid", "missing required Host header"},
+		{"invalid header name", "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", 400, "invalid", "invalid header name"},
+		{"headers too large", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 10000) + "\r\n\r\n", 431, "too_large", "headers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(conn, tc.request); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("reading the body: %v", err)
+			}
+			r := reply{status: resp.StatusCode, header: resp.Header, body: b}
+			checkError(t, r, tc.status, tc.code)
+			if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
+				t.Errorf("message %q does not mention %q", msg, tc.msg)
+			}
+			for _, h := range []string{"X-Request-Id", "X-Content-Type-Options", "Date"} {
+				if resp.Header.Get(h) == "" {
+					t.Errorf("no %s: %v", h, resp.Header)
+				}
+			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !resp.Close {
+				t.Errorf("headers %v, close %v", resp.Header, resp.Close)
+			}
+			if resp.ContentLength != int64(len(b)) {
+				t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(b))
+			}
+		})
+	}
+	if n := f.feedLen(t); n != 0 {
+		t.Errorf("%d commits", n)
+	}
+	// Other requests are untouched, on a kept-alive connection too.
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 3 {
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != `{"status":"ok"}` {
+			t.Errorf("healthz: %d %s", resp.StatusCode, b)
+		}
+	}
+}

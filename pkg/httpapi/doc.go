@@ -42,6 +42,9 @@
 //     "%2F" arrives as a real '/' and the path matches no route (404),
 //     and an id holding a literal '%' cannot be addressed; REST APIs and
 //     function URLs pass the path still encoded, as net/http does.
+//   - net/http answers a request it cannot parse (an invalid percent
+//     escape in the path, say) itself, in plain text, before any handler
+//     runs. A server on Listener answers those with the JSON error too.
 //   - A path of a route's shape with an empty parameter is a 400 naming
 //     it ("missing id": /aggregates/cart//AddItem, /aggregates/cart/). A
 //     path of no route's shape (/aggregates/cart) is a 404.

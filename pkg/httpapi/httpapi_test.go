@@ -203,7 +203,8 @@ func TestBadInput(t *testing.T) {
 		code   string
 		msg    string // a substring of the message, when checked
 		// eventsOnly: net/http's server refuses such a request line
-		// itself (400) before any handler runs.
+		// itself (400) before any handler runs; Listener turns that
+		// answer into the JSON error (TestListenerAnswersParseErrorsInJSON).
 		eventsOnly bool
 	}{
 		{"malformed JSON", call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"sku":`}, 400, "invalid", "", false},
