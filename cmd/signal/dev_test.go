@@ -55,3 +55,98 @@ func TestDevParseErrorsInJSON(t *testing.T) {
 		t.Errorf("headers %v", resp.Header)
 	}
 }
+
+// guardCall sends one request to the dev server at url with the given
+// Host (empty: the URL's) and headers.
+func guardCall(t *testing.T, method, url, host string, header map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if resp.StatusCode >= 400 && (resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff") {
+		t.Errorf("%s %s: a %d without the API's error headers: %v %s", method, url, resp.StatusCode, resp.Header, b)
+	}
+	return resp.StatusCode, m
+}
+
+func errorCode(m map[string]any) any {
+	e, _ := m["error"].(map[string]any)
+	return e["code"]
+}
+
+// TestDevLocalGuard: `signal dev` refuses what a web page could send
+// from another site (a form or text/plain POST, a request from another
+// origin, a rebound DNS name as Host) and nothing is written; the flags
+// -allow-origin and -allow-host widen it.
+func TestDevLocalGuard(t *testing.T) {
+	d := startDev(t, []string{"-data", t.TempDir(), "-allow-origin", "http://localhost:3000", "-allow-host", "cart.localtest"}, env(nil))
+	host := strings.TrimPrefix(d.URL, "http://")
+	_, port, _ := net.SplitHostPort(host)
+	jsonType := map[string]string{"Content-Type": "application/json"}
+	if status, body := guardCall(t, "POST", d.URL+"/aggregates/cart/g1/AddItem", "", jsonType, `{"sku":"apple","quantity":1,"price":50}`); status != 201 {
+		t.Fatalf("setup: %d %v", status, body)
+	}
+	cases := []struct {
+		name, method, path, host string
+		header                   map[string]string
+		body                     string
+		status                   int
+		code                     string
+	}{
+		{"a cross-site text/plain POST without a body", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "text/plain"}, "", 415, "unsupported_media_type"},
+		{"a POST with no Content-Type", "POST", "/aggregates/cart/g1/CompletePurchase", "", nil, "", 415, "unsupported_media_type"},
+		{"a cross-site form POST", "POST", "/aggregates/cart/g1/AddItem", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, "sku=x", 403, "forbidden"},
+		{"JSON from another origin", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, "", 403, "forbidden"},
+		{"a DELETE without Content-Type", "DELETE", "/aggregates/cart/g1", "", nil, "", 415, "unsupported_media_type"},
+		{"a rebound name reading", "GET", "/aggregates/cart/g1", "evil.example:" + port, nil, "", 421, "misdirected_request"},
+		{"a rebound name reading the page", "GET", "/", "evil.example:" + port, nil, "", 421, "misdirected_request"},
+		{"a rebound name writing", "POST", "/aggregates/cart/g1/CompletePurchase", "evil.example:" + port, jsonType, "", 421, "misdirected_request"},
+	}
+	for _, tc := range cases {
+		status, body := guardCall(t, tc.method, d.URL+tc.path, tc.host, tc.header, tc.body)
+		if status != tc.status || errorCode(body) != tc.code {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, status, body, tc.status, tc.code)
+		}
+	}
+	if _, body := guardCall(t, "GET", d.URL+"/aggregates/cart/g1", "", nil, ""); body["version"] != 1.0 {
+		t.Fatalf("refused requests changed the cart: %v", body)
+	}
+	// What the flags and the server's own names allow.
+	allowed := []struct {
+		name, method, path, host string
+		header                   map[string]string
+		status                   int
+	}{
+		{"localhost", "GET", "/aggregates/cart/g1", "localhost:" + port, nil, 200},
+		{"an -allow-host name", "GET", "/aggregates/cart/g1", "cart.localtest:" + port, nil, 200},
+		{"the page itself", "POST", "/aggregates/cart/g1/AddItem", "", map[string]string{"Content-Type": "application/json", "Origin": d.URL}, 200},
+		{"an -allow-origin page", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "application/json", "Origin": "http://localhost:3000"}, 200},
+	}
+	for _, tc := range allowed {
+		body := ""
+		if strings.HasSuffix(tc.path, "AddItem") {
+			body = `{"sku":"apple","quantity":1,"price":50}`
+		}
+		if status, b := guardCall(t, tc.method, d.URL+tc.path, tc.host, tc.header, body); status != tc.status {
+			t.Errorf("%s: %d %v, want %d", tc.name, status, b, tc.status)
+		}
+	}
+	if !strings.Contains(d.out.String(), "-H 'Content-Type: application/json'") {
+		t.Errorf("the printed curl example lacks the Content-Type: %s", d.out.String())
+	}
+}

@@ -78,6 +78,17 @@
 //     stage stripped by Lambda (it tells REST from HTTP APIs by the
 //     "version" field); HandleV1 assumes a REST API, whose path has no stage.
 //
+// # Local development
+//
+// A server on a developer's machine (signal dev) adds two pieces:
+// LocalGuard, which refuses what another site's web page could send it
+// (a Host that is not local: 421; a foreign Origin: 403; a command without
+// Content-Type: application/json: 415), and Listener, which answers in
+// JSON the requests net/http refuses before any handler:
+//
+//	srv := &http.Server{Handler: httpapi.LocalGuard(h, httpapi.LocalOptions{Addr: ln.Addr().String()})}
+//	srv.Serve(httpapi.Listener(ln))
+//
 // # Logging
 //
 // One line per request ("http request"), at Info below 500 and at Error
