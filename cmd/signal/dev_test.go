@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -148,5 +149,35 @@ func TestDevLocalGuard(t *testing.T) {
 	}
 	if !strings.Contains(d.out.String(), "-H 'Content-Type: application/json'") {
 		t.Errorf("the printed curl example lacks the Content-Type: %s", d.out.String())
+	}
+}
+
+// TestDevTooLargeAnswered: a body over the limit, sent whole by a client
+// that asked to close the connection, gets its 413 JSON from `signal dev`
+// every time, not a connection reset.
+func TestDevTooLargeAnswered(t *testing.T) {
+	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
+	host := strings.TrimPrefix(d.URL, "http://")
+	big := []byte(`{"sku":"apple","quantity":1,"price":1,"pad":"` + strings.Repeat("x", 2<<20) + `"}`)
+	for i := range 6 {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(conn, "POST /aggregates/cart/c1/AddItem HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n", host, len(big))
+		var werr error
+		for b := big; len(b) > 0 && werr == nil; b = b[min(len(b), 256<<10):] {
+			_, werr = conn.Write(b[:min(len(b), 256<<10)])
+			time.Sleep(time.Millisecond)
+		}
+		out, _ := io.ReadAll(conn)
+		conn.Close()
+		if werr != nil || !strings.HasPrefix(string(out), "HTTP/1.1 413 ") || !strings.Contains(string(out), `"code":"too_large"`) {
+			t.Errorf("try %d: %.120q; writing the body: %v", i, out, werr)
+		}
+	}
+	if status, body := call(t, "GET", d.URL+"/aggregates/cart/c1", ""); status != 404 {
+		t.Errorf("the refused command wrote: %d %s", status, body)
 	}
 }
