@@ -13,7 +13,8 @@ import (
 // TestDevInBrowser: headless Chromium against a `signal dev` started by the
 // test (embedded store; the views come from the in-process projector, not
 // from inline dispatch): fill a cart, check out, watch the views update,
-// travel back to version 1 in the event browser, and see an error shown.
+// travel back to version 1 in the event browser, see an error shown, and
+// discard a cart.
 func TestDevInBrowser(t *testing.T) {
 	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
 	ctx := browser.Context(t)
@@ -48,4 +49,10 @@ func TestDevInBrowser(t *testing.T) {
 	do(t, ctx, "open cart b2", fill("#cart-id", "b2"), click("#cart-open"))
 	do(t, ctx, "add a negative quantity", fill("#add-sku", "fig", "#add-quantity", "-1", "#add-price", "10"), click("#add-submit"))
 	wait(t, ctx, "#alert", "HTTP 422")
+
+	// Discarding sends a DELETE, which the local guard takes only as JSON.
+	do(t, ctx, "add a fig", fill("#add-sku", "fig", "#add-quantity", "1", "#add-price", "10"), click("#add-submit"))
+	wait(t, ctx, "#cart-version", "1")
+	do(t, ctx, "discard cart b2", click("#discard"))
+	wait(t, ctx, "#cart-status", "discarded")
 }

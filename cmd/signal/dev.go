@@ -26,6 +26,9 @@ import (
 type devOptions struct {
 	store storeOptions
 	addr  string
+	// allowHosts and allowOrigins widen the local guard (-allow-host,
+	// -allow-origin).
+	allowHosts, allowOrigins []string
 }
 
 // dev serves the HTTP API (the router the Lambda functions use) and the
@@ -58,11 +61,19 @@ func dev(ctx context.Context, o devOptions, out io.Writer, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// What net/http refuses before the router runs (an invalid percent
+	// escape, say) is answered with the API's JSON error too.
+	ln = httpapi.Listener(ln)
+	// Any web page the developer opens could otherwise write to the local
+	// store (a cross-site form post) and read it (DNS rebinding).
+	guarded := httpapi.LocalGuard(api, httpapi.LocalOptions{
+		Addr: ln.Addr().String(), AllowHosts: o.allowHosts, AllowOrigins: o.allowOrigins, Logger: logger,
+	})
+	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "signal dev: serving %s (the cart page at /, the API at /aggregates and /views)\n", url)
 	fmt.Fprintf(out, "signal dev: store: %s; projector and order policy running in-process\n", st.desc)
-	fmt.Fprintf(out, "signal dev: try  curl -X POST %s/aggregates/cart/c1/AddItem -d '{\"sku\":\"apple\",\"quantity\":1,\"price\":50}'\n", url)
+	fmt.Fprintf(out, "signal dev: try  curl -X POST %s/aggregates/cart/c1/AddItem -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"quantity\":1,\"price\":50}'\n", url)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -40,6 +42,12 @@ Store flags (dev, events, rebuild, table):
 
 dev flags:
   -addr HOST:PORT        listen address (default 127.0.0.1:8080; env SIGNAL_ADDR)
+  -allow-host NAME       also answer requests for this host name (repeatable); by
+                         default only loopback names and the -addr host are served
+  -allow-origin ORIGIN   also accept requests from pages of this origin, e.g.
+                         http://localhost:3000 (repeatable); by default only the
+                         server's own origin. Commands need
+                         Content-Type: application/json
 
 Environment:
   SIGNAL_LOG_LEVEL       debug, info, warn or error (default info for dev, warn otherwise)
@@ -78,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		var o devOptions
 		fs := storeFlags(args[0], &o.store, getenv)
 		fs.StringVar(&o.addr, "addr", or(getenv("SIGNAL_ADDR"), "127.0.0.1:8080"), "listen address")
+		fs.Var((*listFlag)(&o.allowHosts), "allow-host", "host name to answer for (repeatable)")
+		fs.Var((*originsFlag)(&o.allowOrigins), "allow-origin", "origin whose pages may call the API (repeatable)")
 		if err = parse(fs, args[1:], 0, stderr); err == nil {
 			err = dev(ctx, o, stdout, logger)
 		}
@@ -143,4 +153,32 @@ func or(s, def string) string {
 		return s
 	}
 	return def
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty value")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// originsFlag is a repeatable flag of web origins: scheme://host[:port].
+type originsFlag []string
+
+func (l *originsFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *originsFlag) Set(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an origin such as http://localhost:3000 (there is no wildcard)", s)
+	}
+	*l = append(*l, s)
+	return nil
 }

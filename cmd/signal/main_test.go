@@ -71,6 +71,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"rebuild", "no-such-view", "-data", t.TempDir()}, 2, "takes 1 argument"},
 		{[]string{"table"}, 2, "signal table create"},
 		{[]string{"dev", "-nope"}, 2, "flag provided but not defined"},
+		{[]string{"dev", "-allow-origin", "*"}, 2, "no wildcard"},
+		{[]string{"dev", "-allow-origin", "localhost:3000"}, 2, "not an origin"},
+		{[]string{"dev", "-allow-origin", "http://localhost:3000/app"}, 2, "not an origin"},
+		{[]string{"dev", "-allow-host", ""}, 2, "empty value"},
 		{[]string{"table", "create", "-data", t.TempDir()}, 2, "needs -dynamodb-endpoint"},
 	}
 	for _, c := range cases {
@@ -142,6 +146,9 @@ func call(t *testing.T, method, url, body string) (int, string) {
 	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json") // the local guard's rule for commands
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -20,9 +19,13 @@ import (
 var _ http.Handler = (*Handler)(nil)
 
 // ServeHTTP serves the API on net/http (signal dev, tests). Each request
-// gets a generated id, returned in the X-Request-Id header.
+// gets a generated id, returned in the X-Request-Id header. A body left
+// unread (too large, or sent where none is taken) is read and discarded,
+// up to 8 MiB within 5 s, before the answer is written, so a client
+// still sending it gets to read the answer instead of a connection reset.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, gw := requestID(r.Context(), "")
+	body := &httpBody{r: r}
 	req := &request{
 		method:    r.Method,
 		path:      r.URL.EscapedPath(),
@@ -30,9 +33,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header:    r.Header,
 		requestID: id,
 		gatewayID: gw,
-		body:      func(max int64) ([]byte, error) { return readBody(r, max) },
+		body:      body.read,
 	}
 	resp := h.serve(r.Context(), req)
+	body.discardRest(w)
 	hdr := w.Header()
 	for k, vs := range resp.header {
 		hdr[k] = vs
@@ -41,34 +45,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(resp.body) > 0 {
 		_, _ = w.Write(resp.body)
 	}
-}
-
-// readBody reads at most max bytes of the body: a Content-Length beyond
-// max is refused unread, and a body without one is read one byte past
-// max to tell.
-func readBody(r *http.Request, max int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	if r.ContentLength > max {
-		return nil, tooLarge(max)
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge(max)
-		}
-		return nil, invalid("the request body could not be read")
-	}
-	if int64(len(b)) > max {
-		return nil, tooLarge(max)
-	}
-	return b, nil
-}
-
-func tooLarge(max int64) error {
-	return signal.Errorf(signal.KindTooLarge, "httpapi", "the request body is larger than %d bytes", max)
 }
 
 // eventBody returns the body function of a Lambda event's body, decoding

@@ -12,7 +12,7 @@
 //
 // # Routes
 //
-//	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}); 201 created, else 200
+//	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}, null refused); 201 created, else 200
 //	DELETE /aggregates/{type}/{id}             close the aggregate; 200
 //	GET    /aggregates/{type}/{id}             current state; ?version=N replays to version N
 //	GET    /aggregates/{type}/{id}/events      history page: ?after=N&limit=M
@@ -42,19 +42,34 @@
 //     "%2F" arrives as a real '/' and the path matches no route (404),
 //     and an id holding a literal '%' cannot be addressed; REST APIs and
 //     function URLs pass the path still encoded, as net/http does.
+//   - net/http answers a request it cannot parse (an invalid percent
+//     escape in the path, say) itself, in plain text, before any handler
+//     runs. A server on Listener answers those with the JSON error too.
 //   - A path of a route's shape with an empty parameter is a 400 naming
 //     it ("missing id": /aggregates/cart//AddItem, /aggregates/cart/). A
 //     path of no route's shape (/aggregates/cart) is a 404.
 //   - A known path asked with another method is a 405 with Allow; a route
 //     not enabled by Config.Routes does not exist (404, and not in Allow).
 //   - Errors are {"error":{"code","message"}}, code being the signal.Kind's
-//     code ("method_not_allowed" for 405) and message signal.PublicMessage.
-//     StatusOf is the only map from errors to statuses. A 500 says
-//     "internal error" only; the full error goes to the log line. A 503
-//     carries Retry-After: 1.
+//     code ("method_not_allowed" for 405) and message signal.PublicMessage
+//     ("method not allowed" for 405, with Allow). StatusOf is the only map
+//     from errors to statuses. A 500 says "internal error" only; the full
+//     error goes to the log line. A 503 carries Retry-After: 1.
+//   - Every answer, pages included, carries X-Content-Type-Options:
+//     nosniff and X-Request-Id.
+//   - A command body is decoded by signal.Service.HandleJSON, strictly:
+//     null, invalid UTF-8, escaped lone surrogates and repeated member
+//     names are a 400 (encoding/json alone would take null for {} and
+//     silently rewrite or drop the rest, so two different bodies could
+//     become one command).
 //   - The body limit (Config.MaxBodyBytes) is checked before decoding:
 //     from Content-Length, by reading one byte past it, or on the decoded
 //     base64 of a Lambda event. Only routes that take a body read it.
+//     On net/http, a body left unread (too large, or sent to a route that
+//     takes none) is then read and discarded, up to 8 MiB within 5 s,
+//     before the answer is written: otherwise the server closes with
+//     unread data, the client's upload is reset, and most clients report
+//     the reset instead of reading the 413.
 //   - Event times are answered in UTC to the millisecond, the precision
 //     stores keep, so a duplicate read back from the store answers the
 //     same bytes as the original command did.
@@ -62,6 +77,17 @@
 //   - A payload 1.0 event from an HTTP API with a named stage has the
 //     stage stripped by Lambda (it tells REST from HTTP APIs by the
 //     "version" field); HandleV1 assumes a REST API, whose path has no stage.
+//
+// # Local development
+//
+// A server on a developer's machine (signal dev) adds two pieces:
+// LocalGuard, which refuses what another site's web page could send it
+// (a Host that is not local: 421; a foreign Origin: 403; a command without
+// Content-Type: application/json: 415), and Listener, which answers in
+// JSON the requests net/http refuses before any handler:
+//
+//	srv := &http.Server{Handler: httpapi.LocalGuard(h, httpapi.LocalOptions{Addr: ln.Addr().String()})}
+//	srv.Serve(httpapi.Listener(ln))
 //
 // # Logging
 //
@@ -72,4 +98,9 @@
 // path, status, duration_ms, aggregate (type#id) or view (name/key),
 // version, created/duplicate, and error_kind and error on failures. Then
 // Config.OnRequest, if set, gets the same facts as a RequestInfo.
+//
+// Client input is echoed only in part: error messages quote at most 128
+// bytes of a name or path, log fields and RequestInfo hold at most 256
+// bytes of the path, type, id or view (32 of the method), each cut at a
+// character boundary and ended with "…".
 package httpapi

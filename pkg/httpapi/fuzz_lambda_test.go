@@ -23,6 +23,9 @@ func FuzzLambdaPayload(f *testing.F) {
 	f.Add([]byte(`{"version":"2.0","requestContext":{"http":{"method":"GET","path":"/healthz"}}}`), "OPTIONS", "*", "\x00\xff", false, uint8(2))
 	f.Add([]byte(`{"httpMethod":"GET","body":5}`), "", "", "", false, uint8(0))
 	f.Add([]byte(`"x"`), "GET", "/views/cart-summary/c1", "", false, uint8(4))
+	f.Add([]byte(`{}`), "POST", "/aggregates/cart/c1/AddItem", `{"sku":"\ud800","quantity":1,"price":1}`, false, uint8(1))
+	f.Add([]byte(`{}`), "POST", "/aggregates/cart/c1/AddItem", base64.StdEncoding.EncodeToString([]byte("{\"sku\":\"\xff\xfe\",\"quantity\":1,\"price\":1}")), true, uint8(2))
+	f.Add([]byte(`{}`), "POST", "/aggregates/cart/%2e%2e/CompletePurchase", `null`, false, uint8(3))
 	fx := newFixture(f, withConfig(func(c *Config) { c.MaxBodyBytes = 4096 }))
 	check := func(t *testing.T, payload []byte, mustBeHTTP bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

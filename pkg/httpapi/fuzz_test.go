@@ -30,6 +30,10 @@ func FuzzRequest(f *testing.F) {
 		{"", "", "", "", "", ""},
 		{"GET", "*", "", "", "", ""},
 		{"POST", "/aggregates/order/o1/OpenOrder", "", "", "", `{"lines":[{"sku":"a","quantity":1,"price":1}]}`},
+		{"POST", "/aggregates/cart/c1/CompletePurchase", "", "", "", `null`},
+		{"POST", "/aggregates/cart/c1/AddItem", "", "", "", "{\"sku\":\"\xff\xfe\",\"quantity\":1,\"price\":1}"},
+		{"POST", "/aggregates/cart/c1/AddItem", "", "", "", `{"sku":"\ud800","quantity":1,"price":1}`},
+		{"POST", "/aggregates/cart/c1/AddItem", "", "", "", `{"sku":"a","sku":"b","quantity":1,"price":1}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.hname, s.hvalue, s.body)

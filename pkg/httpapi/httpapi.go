@@ -58,6 +58,9 @@ type CORS struct {
 }
 
 // RequestInfo describes one served request, for OnRequest (metrics).
+// Fields taken from the request (Method, Path, AggregateType,
+// AggregateID) are cut to 256 bytes (Method to 32), ending in "…" when
+// cut, as in the log line.
 type RequestInfo struct {
 	Method string
 	// Route is the matched pattern, e.g. "POST /aggregates/{type}/{id}/{command}";

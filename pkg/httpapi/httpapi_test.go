@@ -203,7 +203,8 @@ func TestBadInput(t *testing.T) {
 		code   string
 		msg    string // a substring of the message, when checked
 		// eventsOnly: net/http's server refuses such a request line
-		// itself (400) before any handler runs.
+		// itself (400) before any handler runs; Listener turns that
+		// answer into the JSON error (TestListenerAnswersParseErrorsInJSON).
 		eventsOnly bool
 	}{
 		{"malformed JSON", call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"sku":`}, 400, "invalid", "", false},
@@ -316,14 +317,43 @@ func TestBodyLimit(t *testing.T) {
 		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
 	})
 	t.Run("net/http with Content-Length", func(t *testing.T) {
+		// Refused from Content-Length, then read only to be discarded
+		// (so the client can read the answer), never decoded.
 		body := &countingReader{r: strings.NewReader(pad)}
 		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
 		r.ContentLength = int64(len(pad))
 		w := httptest.NewRecorder()
 		f.h.ServeHTTP(w, r)
 		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
+		if body.n != len(pad) {
+			t.Errorf("discarded %d of %d bytes", body.n, len(pad))
+		}
+		if n := f.feedLen(t); n != 0 {
+			t.Errorf("%d commits", n)
+		}
+	})
+	t.Run("net/http with a Content-Length past what is discarded", func(t *testing.T) {
+		huge := strings.Repeat("x", maxDiscardBytes+1)
+		body := &countingReader{r: strings.NewReader(huge)}
+		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
+		r.ContentLength = int64(len(huge))
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
 		if body.n != 0 {
-			t.Errorf("read %d bytes of a body announced too large", body.n)
+			t.Errorf("read %d bytes of a body announced too large to discard", body.n)
+		}
+	})
+	t.Run("net/http waiting for 100 Continue", func(t *testing.T) {
+		body := &countingReader{r: strings.NewReader(pad)}
+		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
+		r.ContentLength = int64(len(pad))
+		r.Header.Set("Expect", "100-continue")
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
+		if body.n != 0 {
+			t.Errorf("read %d bytes of a body the client has not been asked for", body.n)
 		}
 	})
 	t.Run("exactly the limit", func(t *testing.T) {

@@ -121,6 +121,9 @@ func (h *Handler) serve(ctx context.Context, req *request) *response {
 	if req.requestID != "" {
 		resp.header.Set("X-Request-Id", req.requestID)
 	}
+	// Browsers must take every answer for what its Content-Type says: a
+	// JSON error echoing client input must never be sniffed as HTML.
+	resp.header.Set("X-Content-Type-Options", "nosniff")
 	if h.cors != nil {
 		h.cors.apply(resp.header, req.header.Get("Origin"), x.route == preflightRoute)
 	}
@@ -181,7 +184,7 @@ func (h *Handler) match(req *request) (*route, []string, error) {
 			allow = append(allow, http.MethodOptions)
 		}
 		slices.Sort(allow)
-		return nil, nil, &methodError{method: truncate(req.method, 32), allow: slices.Compact(allow)}
+		return nil, nil, &methodError{method: truncate(req.method, maxMethodBytes), allow: slices.Compact(allow)}
 	}
 	var params []string
 	for i, s := range found.segs {
@@ -207,7 +210,7 @@ var errNoRoute = errors.New("no route")
 
 func notFound(req *request) error {
 	return &signal.Error{Kind: signal.KindNotFound, Op: "httpapi",
-		Message: fmt.Sprintf("no route for %s %s", truncate(req.method, 32), truncate(req.path, 128)), Err: errNoRoute}
+		Message: fmt.Sprintf("no route for %s %s", truncate(req.method, maxMethodBytes), truncate(req.path, maxEchoBytes)), Err: errNoRoute}
 }
 
 // pageRoute is the route name of requests answered by Config.Pages.
@@ -253,13 +256,6 @@ func (w *pageWriter) WriteHeader(status int) {
 func (w *pageWriter) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return w.body.Write(b)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // Bodies.
@@ -465,8 +461,12 @@ func (h *Handler) fail(x *exchange, err error) *response {
 	x.err = err
 	status := StatusOf(err)
 	msg := signal.PublicMessage(err)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		msg = "internal error"
+	case http.StatusMethodNotAllowed:
+		// methodError has no signal.Kind, so PublicMessage cannot name it.
+		msg = "method not allowed"
 	}
 	b, merr := json.Marshal(errorBody{Error: errorDetail{Code: errorCode(err), Message: msg}})
 	if merr != nil { // cannot happen: two strings
@@ -611,15 +611,15 @@ func intParam(q url.Values, name string, min int64) (n int64, ok bool, err error
 // record writes the request's log line and calls OnRequest.
 func (h *Handler) record(ctx context.Context, req *request, x *exchange, resp *response, d time.Duration, cold bool) {
 	info := RequestInfo{
-		Method:        req.method,
+		Method:        truncate(req.method, maxMethodBytes),
 		Route:         x.route,
-		Path:          req.path,
+		Path:          truncate(req.path, maxLogBytes),
 		Status:        resp.status,
 		Duration:      d,
 		RequestID:     req.requestID,
 		ColdStart:     cold,
-		AggregateType: x.typ,
-		AggregateID:   x.id,
+		AggregateType: truncate(x.typ, maxLogBytes),
+		AggregateID:   truncate(x.id, maxLogBytes),
 		Version:       x.version,
 		Created:       x.created,
 		Duplicate:     x.duplicate,
@@ -631,9 +631,9 @@ func (h *Handler) record(ctx context.Context, req *request, x *exchange, resp *r
 	attrs = append(attrs,
 		slog.String("request_id", req.requestID),
 		slog.Bool("cold_start", cold),
-		slog.String("method", truncate(req.method, 32)),
+		slog.String("method", info.Method),
 		slog.String("route", x.route),
-		slog.String("path", truncate(req.path, 256)),
+		slog.String("path", info.Path),
 		slog.Int("status", resp.status),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 	)
@@ -642,9 +642,9 @@ func (h *Handler) record(ctx context.Context, req *request, x *exchange, resp *r
 	}
 	switch {
 	case x.view:
-		attrs = append(attrs, slog.String("view", x.typ+"/"+x.id))
+		attrs = append(attrs, slog.String("view", info.AggregateType+"/"+info.AggregateID))
 	case x.typ != "":
-		attrs = append(attrs, slog.String("aggregate", x.typ+"#"+x.id))
+		attrs = append(attrs, slog.String("aggregate", info.AggregateType+"#"+info.AggregateID))
 	}
 	if x.version > 0 {
 		attrs = append(attrs, slog.Int64("version", x.version))

@@ -27,6 +27,24 @@ func BenchmarkWarmCommand(b *testing.B) {
 	}
 }
 
+// BenchmarkWarmCommandJSON: BenchmarkWarmCommand with the command decoded
+// from a JSON body by name, as the HTTP API does (strict validation, then
+// encoding/json).
+func BenchmarkWarmCommandJSON(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	if _, err := f.svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}); err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"amount":1}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.svc.HandleJSON(ctx, "account", "a1", "Deposit", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // seed appends n events to account id directly through the store, as
 // prior history, and returns the store.
 func seed(b *testing.B, n int) *memstore.Store {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -18,6 +20,13 @@ func FuzzHandleJSON(f *testing.F) {
 	f.Add("Nope", []byte(`{}`))
 	f.Add("Deposit", []byte(`[`))
 	f.Add("", []byte(nil))
+	f.Add("Noop", []byte(`null`))
+	f.Add("Open", []byte("{\"owner\":\"\xff\xfe\"}"))
+	f.Add("Open", []byte(`{"owner":"\ud800"}`))
+	f.Add("Open", []byte(`{"owner":"\udc00x"}`))
+	f.Add("Open", []byte(`{"owner":"\ud83d\uded2"}`))
+	f.Add("Open", []byte(`{"owner":"a","owner":"b"}`))
+	f.Add("Deposit", []byte(`{"amount":1,"x":[{"k":1,"k":2}]}`))
 	f.Fuzz(func(t *testing.T, command string, body []byte) {
 		fx := newFixture(t)
 		mustHandle(t, fx, "a1", Open{Owner: "ann"})
@@ -41,19 +50,24 @@ func FuzzHandleJSON(f *testing.F) {
 		if r.Version < 1 {
 			t.Fatalf("result %+v", r)
 		}
+		// What is accepted is no body, or one strict JSON value (valid
+		// UTF-8, no lone surrogate, no repeated name) other than null.
+		if len(body) > 0 && (!jsontext.Value(body).IsValid() || jsontext.Value(body).Kind() == 'n') {
+			t.Fatalf("%s accepted the body %q", command, body)
+		}
 	})
 }
 
 // FuzzValidateID: accepted ids are valid, bounded and free of separators.
 func FuzzValidateID(f *testing.F) {
-	for _, s := range []string{"cart-1", "a#b", "ü", "", "a/b", "\x00", "\xff"} {
+	for _, s := range []string{"cart-1", "a#b", "ü", "", "a/b", "\x00", "\xff", ".", "..", "..."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
 		if signal.ValidateID(id) != nil {
 			return
 		}
-		if id == "" || len(id) > signal.MaxIDBytes {
+		if id == "" || len(id) > signal.MaxIDBytes || id == "." || id == ".." {
 			t.Fatalf("accepted %q", id)
 		}
 		for _, r := range id {

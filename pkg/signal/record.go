@@ -99,12 +99,17 @@ const (
 
 // ValidateID reports whether id can name an aggregate or view key: 1 to
 // MaxIDBytes bytes of valid UTF-8 with no control characters, '#' (the key
-// separator of stores) or '/' (the path separator of the HTTP API).
-// Unicode letters, spaces and punctuation are otherwise fine.
+// separator of stores) or '/' (the path separator of the HTTP API), and
+// not "." or ".." (URL resolution removes those path segments, so no
+// client or gateway could address them). Unicode letters, spaces and
+// punctuation are otherwise fine, dots included ("...", "a.b"). The
+// error is ErrInvalid.
 func ValidateID(id string) error {
 	switch {
 	case id == "":
 		return Errorf(KindInvalid, "", "id is empty")
+	case id == "." || id == "..":
+		return Errorf(KindInvalid, "", `id may not be "." or ".."`)
 	case len(id) > MaxIDBytes:
 		return Errorf(KindInvalid, "", "id is longer than %d bytes", MaxIDBytes)
 	case !utf8.ValidString(id):

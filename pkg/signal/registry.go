@@ -1,9 +1,14 @@
 package signal
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // EventType registers a Go type as an event of an aggregate type, under a
@@ -67,6 +72,9 @@ type CommandType struct {
 }
 
 // CommandOf registers C, a plain Go type decoded from JSON, as the command `name`.
+// Service.HandleJSON and DecodeCommand decode its bodies with encoding/json
+// after a strict check: an empty body is {}, and null, invalid UTF-8,
+// escaped lone surrogates and repeated member names are ErrInvalid.
 func CommandOf[C any](name string) CommandType {
 	return CommandType{
 		name:   name,
@@ -187,22 +195,65 @@ func upcast(fn Upcaster, data []byte) (out json.RawMessage, err error) {
 	return fn(data)
 }
 
-// decodeCommand decodes a command from its HTTP name and JSON body.
+// decodeCommand decodes a command from its HTTP name and JSON body. An
+// empty body is the command {}; any other body must be one JSON value
+// that is strict (see strictProblem) and not null, else ErrInvalid.
+// Strictness is checked by a validation pass over the body before
+// encoding/json decodes it: cheap for command-sized bodies.
 func (r *registry) decodeCommand(name string, body []byte) (any, error) {
 	t := r.commands[name]
 	if t == nil {
 		return nil, &Error{Kind: KindUnknownCommand, Op: "decode",
-			Message: fmt.Sprintf("%s has no command %q", r.typeName, name)}
+			Message: fmt.Sprintf("%s has no command %q", r.typeName, truncate(name, maxEchoBytes))}
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
+	malformed := func(problem string, err error) error {
+		return &Error{Kind: KindInvalid, Op: "decode",
+			Message: fmt.Sprintf("malformed %s command: %s", name, problem), Err: err}
+	}
+	strict := jsontext.Value(body).IsValid()
 	c, err := t.decode(body)
-	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Op: "decode",
-			Message: fmt.Sprintf("malformed %s command: %s", name, jsonProblem(err)), Err: err}
+	switch {
+	case err != nil:
+		return nil, malformed(jsonProblem(err), err)
+	case !strict:
+		// encoding/json took it, but only by replacing text with U+FFFD
+		// or dropping a repeated member: two different inputs would
+		// become one command.
+		return nil, malformed(strictProblem(body), nil)
+	case jsontext.Value(body).Kind() == 'n':
+		// encoding/json decodes null as the zero command, as if {} was
+		// sent: a client bug, or a body lost on its way, must not run.
+		return nil, malformed("must be a JSON object, not null", nil)
 	}
 	return c, nil
+}
+
+// maxEchoBytes bounds how much of a client's name an error message repeats.
+const maxEchoBytes = 128
+
+// strictProblem describes why body, which encoding/json decodes, is not
+// strict JSON (RFC 7493, I-JSON): invalid UTF-8, an escape that is not a
+// Unicode character (a lone surrogate), or an object member name given
+// twice. It says where, and repeats at most maxEchoBytes of a name (the
+// jsontext error is not kept: it would repeat the whole name).
+func strictProblem(body []byte) string {
+	_, err := jsontext.NewDecoder(bytes.NewReader(body)).ReadValue()
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) || se.Err == nil {
+		return "invalid JSON"
+	}
+	switch msg := se.Err.Error(); {
+	case errors.Is(se.Err, jsontext.ErrDuplicateName):
+		return fmt.Sprintf("field %q is given more than once", truncate(se.JSONPointer.LastToken(), maxEchoBytes))
+	case strings.Contains(msg, "UTF-8"):
+		return fmt.Sprintf("invalid UTF-8 in a string after byte %d", se.ByteOffset)
+	case strings.Contains(msg, "escape sequence") || strings.Contains(msg, "surrogate"):
+		return fmt.Sprintf("a \\u escape after byte %d is a lone surrogate, not a character", se.ByteOffset)
+	}
+	return fmt.Sprintf("invalid JSON after byte %d", se.ByteOffset)
 }
 
 // commandName returns the registered name of a command value, or ErrUnknownCommand.

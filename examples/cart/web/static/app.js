@@ -72,7 +72,10 @@
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), REQUEST_TIMEOUT_MS);
     const h = Object.assign({ Accept: "application/json" }, headers);
-    if (body !== undefined) h["Content-Type"] = "application/json";
+    // Every command says it is JSON, a body or not (a DELETE): a local
+    // server refuses commands without it, since a cross-site form cannot
+    // send that type.
+    if (body !== undefined || method !== "GET") h["Content-Type"] = "application/json";
     let res, text;
     try {
       res = await fetch(path, {
