@@ -26,11 +26,16 @@ Usage:
                                      projector and the order policy running in-process
   signal events [flags] <type> <id>  print an aggregate's events, one JSON object a line
   signal rebuild [flags] <view>      drop a view and rebuild it from the full event log
+  signal parked [flags]              list subscribers that keep failing on a stream, and
+                                     those parked (skipped until replayed)
+  signal parked replay [flags] [<subscriber> <type> <id>]
+                                     replay one parked subscriber, or every one, once the
+                                     cause is fixed
   signal table create [flags]        create the DynamoDB tables (local endpoints)
   signal demo                        run a scripted cart session in memory and print it
   signal help                        this text
 
-Store flags (dev, events, rebuild, table):
+Store flags (dev, events, rebuild, parked, table):
   -data DIR              embedded store directory (default ./.signal; env SIGNAL_DATA_DIR)
   -postgres URL          use Postgres instead (env DATABASE_URL; pool settings such as
                          pool_max_conns go in the URL); the schema is created on start
@@ -103,6 +108,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err = parse(fs, args[1:], 1, stderr); err == nil {
 			err = rebuild(ctx, o, fs.Arg(0), stdout, logger)
 		}
+	case "parked":
+		var o storeOptions
+		if len(args) > 1 && args[1] == "replay" {
+			fs := storeFlags("parked replay", &o, getenv)
+			if err = parseReplay(fs, args[2:], stderr); err == nil {
+				err = replayParked(ctx, o, fs.Args(), stdout, logger)
+			}
+			break
+		}
+		fs := storeFlags(args[0], &o, getenv)
+		if err = parse(fs, args[1:], 0, stderr); err == nil {
+			err = listParked(ctx, o, stdout, logger)
+		}
 	case "table":
 		var o storeOptions
 		fs := storeFlags("table create", &o, getenv)
@@ -144,6 +162,19 @@ func parse(fs *flag.FlagSet, args []string, nargs int, stderr io.Writer) error {
 	}
 	if fs.NArg() != nargs {
 		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
+	}
+	return nil
+}
+
+// parseReplay takes either no argument (replay every parked subscriber)
+// or three: subscriber, type, id.
+func parseReplay(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if n := fs.NArg(); n != 0 && n != 3 {
+		return fmt.Errorf("%w: signal parked replay takes no argument (all) or <subscriber> <type> <id>, got %d", errUsage, n)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -14,7 +15,10 @@ import (
 // rebuild drops a view and rebuilds it from the full event log: the
 // embedded store's change feed from the beginning, or a parallel Scan of
 // the DynamoDB events table (the stream keeps only 24 hours). Only the
-// view's projection runs: policies and other views are left alone.
+// view's projection runs: policies and other views are left alone. A
+// stream the projection fails on is parked at once (there is no later
+// delivery to wait for) and the rebuild goes on; failures of the store
+// are retried a few times.
 func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, logger *slog.Logger) error {
 	var proj *signal.Projection
 	var names []string
@@ -38,7 +42,7 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 	if !ok {
 		return fmt.Errorf("the store keeps no views")
 	}
-	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: []signal.Subscriber{proj}, Logger: logger})
+	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: []signal.Subscriber{proj}, Logger: logger, ParkAfter: 1})
 	if err != nil {
 		return err
 	}
@@ -50,17 +54,57 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 		var count atomic.Int64
 		err = st.dyn.ScanCommits(ctx, 4, func(ctx context.Context, commits []signal.Commit) error {
 			count.Add(int64(len(commits)))
-			return svc.Dispatch(ctx, commits)
+			return dispatchRetrying(ctx, svc, commits)
 		})
 		n = count.Load()
 	} else {
-		var dispatched int
-		_, dispatched, err = svc.DispatchChanges(ctx, st.feed, 0, 500)
-		n = int64(dispatched)
+		// Resume where a failed page stopped, a few times.
+		var last uint64
+		for attempt := 1; attempt <= 5; attempt++ {
+			var dispatched int
+			last, dispatched, err = svc.DispatchChanges(ctx, st.feed, last, 500)
+			n += int64(dispatched)
+			if err == nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "rebuilt view %s from %d commits\n", view, n)
+	fs, err := svc.Failures(ctx)
+	if err != nil {
+		return err
+	}
+	parked := 0
+	for _, f := range fs {
+		if f.Subscriber == proj.Name && f.Parked {
+			parked++
+		}
+	}
+	if parked > 0 {
+		return fmt.Errorf("%d stream(s) of view %s are parked: list them with signal parked, replay them once fixed", parked, view)
+	}
 	return nil
+}
+
+// dispatchRetrying runs the subscribers over commits, retrying what
+// failed a few times with a growing pause: a rebuild must not stop at a
+// throttled request. Checkpoints make the repeats harmless.
+func dispatchRetrying(ctx context.Context, svc *signal.Service, commits []signal.Commit) error {
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := svc.Dispatch(ctx, commits)
+		if err == nil || attempt == 5 {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+			wait *= 2
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

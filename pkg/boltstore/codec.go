@@ -15,22 +15,27 @@ import (
 // Commit value (the stream and first version are in the keys):
 //
 //	byte     encoding version (1)
-//	byte     flags (bit 0: Final)
+//	byte     flags (bit 0: Final; bit 1: a fingerprint follows the ids)
 //	uvarint  number of events
 //	varint   time, Unix milliseconds
 //	str      command id, correlation id, causation id
+//	str      fingerprint, only when flag bit 1 is set
 //	per event: str id, str name, varint schema version,
 //	           uvarint len(data)+1 (0: nil) and the data
 //
 // The flags and the event count come first so the stream's head (current
 // version, closed) is read from the last commit without decoding it.
+// The fingerprint is behind a flag so that a commit without one (every
+// commit written before fingerprints existed, and those of generated
+// command ids) keeps exactly its old bytes.
 //
 // Snapshot value: be64 version, varint schema version, varint time (Unix
 // ms), then the data to the end of the value.
 
 const (
-	commitEncoding = 1
-	flagFinal      = 1 << 0
+	commitEncoding  = 1
+	flagFinal       = 1 << 0
+	flagFingerprint = 1 << 1
 )
 
 var errMalformed = errors.New("malformed value")
@@ -87,7 +92,7 @@ func appendStr(b []byte, s string) []byte {
 
 // encodeCommit encodes c's value (all but its stream and version).
 func encodeCommit(c *signal.Commit) []byte {
-	n := 2 + 3*binary.MaxVarintLen64 + len(c.CommandID) + len(c.CorrelationID) + len(c.CausationID) + binary.MaxVarintLen64
+	n := 2 + 4*binary.MaxVarintLen64 + len(c.CommandID) + len(c.CorrelationID) + len(c.CausationID) + len(c.Fingerprint) + binary.MaxVarintLen64
 	for i := range c.Events {
 		e := &c.Events[i]
 		n += 4*binary.MaxVarintLen64 + len(e.ID) + len(e.Name) + len(e.Data)
@@ -97,12 +102,18 @@ func encodeCommit(c *signal.Commit) []byte {
 	if c.Final {
 		flags |= flagFinal
 	}
+	if c.Fingerprint != "" {
+		flags |= flagFingerprint
+	}
 	b = append(b, commitEncoding, flags)
 	b = binary.AppendUvarint(b, uint64(len(c.Events)))
 	b = binary.AppendVarint(b, unixMilli(c.Time))
 	b = appendStr(b, c.CommandID)
 	b = appendStr(b, c.CorrelationID)
 	b = appendStr(b, c.CausationID)
+	if c.Fingerprint != "" {
+		b = appendStr(b, c.Fingerprint)
+	}
 	for i := range c.Events {
 		e := &c.Events[i]
 		b = appendStr(b, e.ID)
@@ -194,6 +205,9 @@ func decodeCommit(stream signal.StreamID, version int64, v []byte) (signal.Commi
 	c.CommandID = r.str()
 	c.CorrelationID = r.str()
 	c.CausationID = r.str()
+	if v[1]&flagFingerprint != 0 {
+		c.Fingerprint = r.str()
+	}
 	if nev > int64(len(v)) { // every event takes at least 4 bytes
 		return signal.Commit{}, errMalformed
 	}

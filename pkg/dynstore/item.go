@@ -33,6 +33,7 @@ const (
 	attrKind     = "kind"
 	attrLast     = "last"
 	attrCommand  = "cmd"
+	attrFinger   = "fp"
 	attrCorr     = "corr"
 	attrCause    = "cause"
 	attrTime     = "ts"
@@ -99,6 +100,9 @@ func commitItem(c *signal.Commit) map[string]types.AttributeValue {
 	item[attrTime] = num(c.Time.UnixMilli())
 	if c.CommandID != "" {
 		item[attrCommand] = str(c.CommandID)
+	}
+	if c.Fingerprint != "" {
+		item[attrFinger] = str(c.Fingerprint)
 	}
 	if c.CorrelationID != "" {
 		item[attrCorr] = str(c.CorrelationID)
@@ -167,6 +171,7 @@ func DecodeCommit(item map[string]types.AttributeValue) (signal.Commit, error) {
 	}
 	c.Time = timeFromMillis(ms)
 	c.CommandID, _ = getS(item, attrCommand)
+	c.Fingerprint, _ = getS(item, attrFinger)
 	c.CorrelationID, _ = getS(item, attrCorr)
 	c.CausationID, _ = getS(item, attrCause)
 	if f, ok := item[attrFinal].(*types.AttributeValueMemberBOOL); ok {

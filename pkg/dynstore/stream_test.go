@@ -25,7 +25,7 @@ import (
 
 // streamSampleCommits covers what an item can hold: several events, unicode
 // ids and payloads, non-UTF-8 payloads (stored as B), Final, and the
-// optional ids both present and absent.
+// optional ids and fingerprint both present and absent.
 func streamSampleCommits() []signal.Commit {
 	at := time.UnixMilli(1_700_000_000_123).UTC()
 	return []signal.Commit{
@@ -34,7 +34,7 @@ func streamSampleCommits() []signal.Commit {
 			Events: []signal.RawEvent{{ID: "e-1", Name: "CartOpened", SchemaVersion: 1, Data: []byte(`{"owner":"ann"}`)}},
 		},
 		{
-			Stream: signal.StreamID{Type: "cart", ID: "ünïcødé 🛒 Ω"}, Version: 7, CommandID: "cmd-2",
+			Stream: signal.StreamID{Type: "cart", ID: "ünïcødé 🛒 Ω"}, Version: 7, CommandID: "cmd-2", Fingerprint: "q1Zb0yJ4dXvWk3-_8aQy7w",
 			CorrelationID: "corr-ä", CausationID: "cause-1", Time: at.Add(time.Millisecond),
 			Events: []signal.RawEvent{
 				{ID: "e-2", Name: "ItemAdded", SchemaVersion: 2, Data: []byte(`{"sku":"tée","name":"日本語 ✓"}`)},
@@ -235,7 +235,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 			"Keys":{"pk":{"S":"blob#b-9"},"sk":{"N":"4"}},
 			"NewImage":{
 				"pk":{"S":"blob#b-9"},"sk":{"N":"4"},"kind":{"S":"commit"},"last":{"N":"5"},
-				"ts":{"N":"1700000000123"},"cmd":{"S":"cmd-9"},"corr":{"S":"corr-9"},"final":{"BOOL":true},
+				"ts":{"N":"1700000000123"},"cmd":{"S":"cmd-9"},"fp":{"S":"q1Zb0yJ4dXvWk3-_8aQy7w"},"corr":{"S":"corr-9"},"final":{"BOOL":true},
 				"ev":{"L":[
 					{"M":{"id":{"S":"e-1"},"n":{"S":"Stored"},"v":{"N":"1"},"d":{"B":"/wD+"}}},
 					{"M":{"id":{"S":"e-2"},"n":{"S":"Noted"},"v":{"N":"2"},"d":{"S":"{\"ü\":1}"}}}
@@ -252,7 +252,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 	want := []DecodedRecord{{
 		EventID: "c4ca4238a0b923820dcc509a6f75849b", SequenceNumber: "4421584500000000017450439091", IsCommit: true,
 		Commit: signal.Commit{
-			Stream: signal.StreamID{Type: "blob", ID: "b-9"}, Version: 4, CommandID: "cmd-9", CorrelationID: "corr-9",
+			Stream: signal.StreamID{Type: "blob", ID: "b-9"}, Version: 4, CommandID: "cmd-9", Fingerprint: "q1Zb0yJ4dXvWk3-_8aQy7w", CorrelationID: "corr-9",
 			Time: time.UnixMilli(1700000000123).UTC(), Final: true,
 			Events: []signal.RawEvent{
 				{ID: "e-1", Name: "Stored", SchemaVersion: 1, Data: []byte{0xff, 0x00, 0xfe}},

@@ -187,6 +187,7 @@ func (e *methodError) Error() string {
 //	KindPrecondition                  412
 //	KindTooLarge                      413
 //	KindRejected                      422
+//	KindIdempotencyKeyReused          422
 //	KindUnavailable                   503
 //	anything else                     500
 func StatusOf(err error) int {
@@ -210,7 +211,7 @@ func StatusOf(err error) int {
 		return http.StatusPreconditionFailed
 	case signal.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case signal.KindRejected:
+	case signal.KindRejected, signal.KindIdempotencyKeyReused:
 		return http.StatusUnprocessableEntity
 	case signal.KindUnavailable:
 		return http.StatusServiceUnavailable

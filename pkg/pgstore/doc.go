@@ -27,9 +27,10 @@
 //
 //	signal.events       one row per commit: PRIMARY KEY (stream_type, stream_id, version),
 //	                    last_version, xid (xid8, UNIQUE: the feed position), command_id,
-//	                    correlation_id, causation_id, recorded_at (timestamptz), final,
-//	                    and the events as parallel arrays: event_ids text[],
-//	                    event_names text[], schema_versions integer[], payloads bytea[]
+//	                    fingerprint ('' when none), correlation_id, causation_id,
+//	                    recorded_at (timestamptz), final, and the events as parallel
+//	                    arrays: event_ids text[], event_names text[], schema_versions
+//	                    integer[], payloads bytea[]
 //	signal.snapshots    PRIMARY KEY (stream_type, stream_id): version, schema_version,
 //	                    data bytea, recorded_at
 //	signal.checkpoints  PRIMARY KEY (subscriber, stream_type, stream_id): version

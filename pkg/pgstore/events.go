@@ -14,7 +14,7 @@ import (
 )
 
 // commitColumns are the columns a Commit is read from, in scanCommit's order.
-const commitColumns = `version, command_id, correlation_id, causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads`
+const commitColumns = `version, command_id, fingerprint, correlation_id, causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads`
 
 // appendSQL writes a commit if, and only if, it continues its stream: it
 // is the stream's first commit (version 1), or the commit before it ends
@@ -32,9 +32,9 @@ const commitColumns = `version, command_id, correlation_id, causation_id, record
 // committed yet) is refused rather than let through.
 const appendSQL = `
 INSERT INTO signal.events (stream_type, stream_id, version, last_version, command_id, correlation_id,
-	causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads)
+	causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads, fingerprint)
 SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
-	$7::text, $8::timestamptz, $9::boolean, $10::text[], $11::text[], $12::integer[], $13::bytea[]
+	$7::text, $8::timestamptz, $9::boolean, $10::text[], $11::text[], $12::integer[], $13::bytea[], $14::text
 WHERE $3::bigint = 1 OR EXISTS (
 	SELECT FROM (
 		SELECT p.last_version, p.final FROM signal.events p
@@ -57,9 +57,10 @@ ORDER BY version DESC LIMIT 1`
 //
 // Besides the contract's outcomes it returns ErrInvalid for a commit that
 // would leave a gap or start inside another commit, and for strings that
-// PostgreSQL text cannot hold: CommandID, CorrelationID, CausationID and
-// event ids and names must be valid UTF-8 without NUL characters (ids
-// valid for signal.ValidateID always are).
+// PostgreSQL text cannot hold: CommandID, Fingerprint, CorrelationID,
+// CausationID and event ids and names must be valid UTF-8 without NUL
+// characters (ids valid for signal.ValidateID and the Service's
+// fingerprints always are).
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	const op = "pgstore.append"
 	if err := s.checkOpen(op, ctx); err != nil {
@@ -69,7 +70,8 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 		return err
 	}
 	for _, f := range []struct{ what, s string }{
-		{"the command id", c.CommandID}, {"the correlation id", c.CorrelationID}, {"the causation id", c.CausationID},
+		{"the command id", c.CommandID}, {"the fingerprint", c.Fingerprint},
+		{"the correlation id", c.CorrelationID}, {"the causation id", c.CausationID},
 	} {
 		if err := checkText(op, c.Stream, f.what, f.s); err != nil {
 			return err
@@ -99,7 +101,7 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	// not yet have read.
 	for attempt := 0; ; attempt++ {
 		tag, err := s.pool.Exec(ctx, appendSQL, c.Stream.Type, c.Stream.ID, c.Version, last,
-			c.CommandID, c.CorrelationID, c.CausationID, c.Time, c.Final, ids, names, schemas, payloads)
+			c.CommandID, c.CorrelationID, c.CausationID, c.Time, c.Final, ids, names, schemas, payloads, c.Fingerprint)
 		if err != nil {
 			return mapErr(op, c.Stream, err)
 		}
@@ -247,7 +249,7 @@ func scanCommit(row pgx.Row, c *signal.Commit, extra ...any) error {
 		schemas  []int32
 		payloads [][]byte
 	)
-	dest := append(extra, &c.Version, &c.CommandID, &c.CorrelationID, &c.CausationID, &at, &c.Final,
+	dest := append(extra, &c.Version, &c.CommandID, &c.Fingerprint, &c.CorrelationID, &c.CausationID, &at, &c.Final,
 		&ids, &names, &schemas, &payloads)
 	if err := row.Scan(dest...); err != nil {
 		return err

@@ -280,6 +280,7 @@ func TestBadInput(t *testing.T) {
 		before := count()
 		for name, mutate := range map[string]func(c *signal.Commit){
 			"NUL in the command id":        func(c *signal.Commit) { c.CommandID = "a\x00b" },
+			"NUL in the fingerprint":       func(c *signal.Commit) { c.Fingerprint = "f\x00" },
 			"invalid UTF-8 in correlation": func(c *signal.Commit) { c.CorrelationID = "a\xffb" },
 			"NUL in the causation id":      func(c *signal.Commit) { c.CausationID = "\x00" },
 			"NUL in an event id":           func(c *signal.Commit) { c.Events[0].ID = "e\x00" },

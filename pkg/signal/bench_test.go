@@ -45,6 +45,51 @@ func BenchmarkWarmCommandJSON(b *testing.B) {
 	}
 }
 
+// BenchmarkWarmCommandKeyed: BenchmarkWarmCommand with a caller-supplied
+// command id (an HTTP Idempotency-Key), new for every command: the keyed
+// path pays for the request fingerprint, the unkeyed one must not.
+func BenchmarkWarmCommandKeyed(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	if _, err := f.svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 1<<12) // reused only far outside the window
+	for i := range keys {
+		keys[i] = fmt.Sprint("key-", i)
+	}
+	var cmd any = Deposit{Amount: 1}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := f.svc.Handle(ctx, "account", "a1", cmd, signal.WithCommandID(keys[i%len(keys)])); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkDuplicateCommand: a retry of the latest keyed command, answered
+// from the window (one read of the original commit, nothing appended).
+func BenchmarkDuplicateCommand(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	if _, err := f.svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}); err != nil {
+		b.Fatal(err)
+	}
+	var cmd any = Deposit{Amount: 1}
+	if _, err := f.svc.Handle(ctx, "account", "a1", cmd, signal.WithCommandID("retried")); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := f.svc.Handle(ctx, "account", "a1", cmd, signal.WithCommandID("retried"))
+		if err != nil || !r.Duplicate {
+			b.Fatal(r, err)
+		}
+	}
+}
+
 // seed appends n events to account id directly through the store, as
 // prior history, and returns the store.
 func seed(b *testing.B, n int) *memstore.Store {

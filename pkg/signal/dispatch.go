@@ -456,7 +456,10 @@ func (d *dispatcher) react(ctx context.Context, p *Policy, ev Event) error {
 		id := policyCommandID(p.Name, ev.ID, i)
 		_, err := d.svc.Handle(ctx, snd.Type, snd.ID, snd.Command, WithCommandID(id), WithCorrelation(correlation, ev.ID))
 		switch KindOf(err) {
-		case KindRejected, KindClosed, KindExists, KindNotFound, KindPrecondition:
+		// KindIdempotencyKeyReused: the id was applied before, to a
+		// command of another shape (a deployment changed the command
+		// type since); its effect took place once.
+		case KindRejected, KindClosed, KindExists, KindNotFound, KindPrecondition, KindIdempotencyKeyReused:
 			if err != nil {
 				d.svc.log.WarnContext(ctx, "signal: policy command refused", "policy", p.Name,
 					"event_id", ev.ID, "target", snd.Type+"#"+snd.ID, "error", err)

@@ -312,3 +312,42 @@ func TestDispatchChanges(t *testing.T) {
 		t.Fatalf("bad's balance view %+v, want 105 (deposit + bonus)", b)
 	}
 }
+
+// TestPolicyCommandOfAnotherShapeIsNotRetried: a policy redelivered after
+// a deployment changed the command it sends finds its deterministic id
+// applied to the old command (idempotency_key_reused): the effect took
+// place once, so it is logged and the policy moves on instead of failing
+// that event forever.
+func TestPolicyCommandOfAnotherShapeIsNotRetried(t *testing.T) {
+	f, _ := dispatchFixture(t, false, nil)
+	mustHandle(t, f, "a", Open{Owner: "a"})
+	if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
+		t.Fatal(err)
+	}
+	// The next deployment pays another bonus; the policy's checkpoints
+	// are reset, so the old Opened is delivered to it again.
+	if err := f.store.DropView(t.Context(), "no-view", "welcome-bonus"); err != nil {
+		t.Fatal(err)
+	}
+	changed := &signal.Policy{Name: "welcome-bonus", Types: []string{"account"},
+		React: func(ctx context.Context, ev signal.Event) ([]signal.Send, error) {
+			if _, ok := ev.Data.(Opened); ok {
+				return []signal.Send{{Type: "account", ID: ev.AggregateID, Command: Deposit{Amount: 200}}}, nil
+			}
+			return nil, nil
+		}}
+	svc, err := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}, Subscribers: []signal.Subscriber{changed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
+		t.Fatalf("redelivery to the changed policy: %v", err)
+	}
+	acc, _, err := f.typ.Get(t.Context(), f.svc, "a", signal.Fresh())
+	if err != nil || acc.Balance != 100 {
+		t.Fatalf("balance %d (%v), want 100: the bonus applies once", acc.Balance, err)
+	}
+	if fs, _ := svc.Failures(t.Context()); len(fs) != 0 {
+		t.Fatalf("failures %+v", fs)
+	}
+}

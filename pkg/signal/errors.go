@@ -44,6 +44,12 @@ const (
 	// KindUnavailable: a dependency is throttled, down or out of time; the
 	// operation may be retried as a whole. Nothing partial was committed.
 	KindUnavailable
+	// KindIdempotencyKeyReused: the command id (an HTTP Idempotency-Key)
+	// was already used on the aggregate for a different request (another
+	// command, or the same command with other content). Nothing was
+	// written. Send the new request with a new id; the original request
+	// with its id still replays the original outcome.
+	KindIdempotencyKeyReused
 )
 
 var kindCodes = [...]string{
@@ -60,6 +66,8 @@ var kindCodes = [...]string{
 	KindTooLarge:       "too_large",
 	KindRejected:       "rejected",
 	KindUnavailable:    "unavailable",
+
+	KindIdempotencyKeyReused: "idempotency_key_reused",
 }
 
 // String returns the stable, snake_case code of the kind, used in API error bodies.
@@ -101,6 +109,8 @@ var (
 	ErrTooLarge       = &Error{Kind: KindTooLarge}
 	ErrRejected       = &Error{Kind: KindRejected}
 	ErrUnavailable    = &Error{Kind: KindUnavailable}
+
+	ErrIdempotencyKeyReused = &Error{Kind: KindIdempotencyKeyReused}
 )
 
 func (e *Error) Error() string {

@@ -192,25 +192,30 @@ func (p *pool) stats() PoolStats {
 }
 
 // recentCommands remembers the ids of an aggregate's latest commits, the
-// window inside which a repeated command id is recognised without a read.
+// window inside which a repeated command id is recognised without a read,
+// with the fingerprints of their requests, so that the same id with
+// another request is recognised too.
 type recentCommands struct {
 	buf  []recentCommand
 	next int
 }
 
 type recentCommand struct {
-	id          string
+	id string
+	// fingerprint is the commit's Fingerprint: "" for generated ids and
+	// for commits and snapshots from before fingerprints existed.
+	fingerprint string
 	first, last int64
 }
 
-func (r *recentCommands) add(window int, id string, first, last int64) {
+func (r *recentCommands) add(window int, id, fingerprint string, first, last int64) {
 	if window <= 0 || id == "" {
 		return
 	}
 	if r.buf == nil {
 		r.buf = make([]recentCommand, 0, window)
 	}
-	c := recentCommand{id, first, last}
+	c := recentCommand{id, fingerprint, first, last}
 	if len(r.buf) < cap(r.buf) {
 		r.buf = append(r.buf, c)
 		return

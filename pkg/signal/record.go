@@ -29,7 +29,15 @@ type Commit struct {
 	Version int64
 	// CommandID identifies the command that produced the commit. Handling
 	// the same command id again appends nothing.
-	CommandID     string
+	CommandID string
+	// Fingerprint identifies the request behind a command id the caller
+	// chose (an HTTP Idempotency-Key, a policy's deterministic id): a short
+	// hash of the command's name and canonical JSON, so that the same id
+	// sent with another request is refused instead of answered as a
+	// repeat. Empty for ids the Service generated (they are unique) and in
+	// commits written before fingerprints existed. Stores keep it byte for
+	// byte, as they keep CommandID.
+	Fingerprint   string
 	CorrelationID string
 	CausationID   string
 	Time          time.Time
@@ -46,7 +54,7 @@ func (c *Commit) LastVersion() int64 { return c.Version + int64(len(c.Events)) -
 // Size is the number of bytes the commit's strings and payloads take, the
 // figure compared with MaxCommitBytes.
 func (c *Commit) Size() int {
-	n := len(c.Stream.Type) + len(c.Stream.ID) + len(c.CommandID) + len(c.CorrelationID) + len(c.CausationID) + 64
+	n := len(c.Stream.Type) + len(c.Stream.ID) + len(c.CommandID) + len(c.Fingerprint) + len(c.CorrelationID) + len(c.CausationID) + 64
 	for i := range c.Events {
 		e := &c.Events[i]
 		n += len(e.ID) + len(e.Name) + len(e.Data) + 16

@@ -158,8 +158,11 @@ type CommandOption func(*commandOptions)
 
 type commandOptions struct {
 	commandID, correlationID, causationID string
-	ifVersion                             int64 // -1: none
-	create                                bool
+	// fingerprint names the request behind a caller-chosen commandID
+	// (fingerprint.go); "" for generated ids.
+	fingerprint string
+	ifVersion   int64 // -1: none
+	create      bool
 }
 
 // newCommandOptions applies opts. The options live on the heap only when
@@ -176,9 +179,13 @@ func newCommandOptions(opts []CommandOption) commandOptions {
 }
 
 // WithCommandID sets the command's id (an HTTP Idempotency-Key, a policy's
-// deterministic id). Handling the same id twice on an aggregate appends
-// nothing the second time and returns the original outcome. Without it
-// the Service generates one.
+// deterministic id). The id names one request on one aggregate: handling
+// the same request (same command name and the same command value, or
+// Close) with the same id again appends nothing and returns the original
+// outcome; the same id with a different request fails with
+// ErrIdempotencyKeyReused and appends nothing. The same id on another
+// aggregate is a command of its own there. Without it the Service
+// generates a unique id.
 func WithCommandID(id string) CommandOption { return func(o *commandOptions) { o.commandID = id } }
 
 // WithCorrelation sets the correlation and causation ids recorded with the events.
@@ -196,9 +203,13 @@ func IfVersion(v int64) CommandOption { return func(o *commandOptions) { o.ifVer
 // Outcomes:
 //   - nil error: the events are committed; Result describes them.
 //     Result.Created is set when a Genesis command created the aggregate,
-//     Result.Duplicate when the command id was already handled.
+//     Result.Duplicate when the command id was already handled for the
+//     same request (see WithCommandID).
 //   - ErrUnknownType, ErrUnknownCommand, ErrInvalid (bad id or command
-//     id): nothing read or written.
+//     id, or a command given a command id that JSON cannot encode):
+//     nothing read or written.
+//   - ErrIdempotencyKeyReused: the command id was already used on the
+//     aggregate for a different request; nothing written.
 //   - ErrNotFound: the aggregate does not exist and Genesis does not
 //     accept cmd.
 //   - ErrRejected: Decide refused the command (message safe to show).
@@ -216,8 +227,15 @@ func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...C
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := t.reg.commandName(cmd); err != nil {
+	name, err := t.reg.commandName(cmd)
+	if err != nil {
 		return Result{}, err
+	}
+	if o.commandID != "" {
+		if o.fingerprint, err = commandFingerprint(name, cmd); err != nil {
+			return Result{}, &Error{Kind: KindInvalid, Op: "handle", Stream: stream,
+				Message: fmt.Sprintf("the %s command cannot be encoded as JSON, which a command id needs to recognise a repeat", name), Err: err}
+		}
 	}
 	genesis := t.genesis != nil && t.genesis(cmd)
 	return s.run(ctx, t, stream, &o, genesis, func(h stateHolder) ([]any, error) { return h.decide(cmd) })
@@ -275,6 +293,9 @@ func (s *Service) Close(ctx context.Context, typ, id string, opts ...CommandOpti
 	}
 	if !t.canClose {
 		return Result{}, Errorf(KindInvalid, "close", "%s aggregates cannot be closed", typ)
+	}
+	if o.commandID != "" {
+		o.fingerprint = closeFingerprint
 	}
 	return s.run(ctx, t, stream, &o, false, func(h stateHolder) ([]any, error) {
 		e, err := h.closeEvent()
@@ -370,7 +391,10 @@ func (s *Service) decideAndAppend(ctx context.Context, t *typeRuntime, e *entry,
 			return nil
 		}
 		if rc, ok := e.recent.find(o.commandID); ok {
-			r, err := s.duplicate(ctx, t, e, rc)
+			if !sameRequest(rc.fingerprint, o.fingerprint) {
+				return Result{}, false, keyReused(stream, o.commandID)
+			}
+			r, err := s.duplicate(ctx, t, e, rc, o.fingerprint)
 			return r, false, err
 		}
 		switch {
@@ -520,6 +544,7 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		Stream:        stream,
 		Version:       version,
 		CommandID:     o.commandID,
+		Fingerprint:   o.fingerprint,
 		CorrelationID: o.correlationID,
 		CausationID:   o.causationID,
 		// Milliseconds: what every store keeps, so the answer to a command
@@ -578,7 +603,7 @@ func (s *Service) applyLoaded(t *typeRuntime, e *entry, c *Commit) error {
 
 func (s *Service) committed(e *entry, c *Commit) {
 	e.version = c.LastVersion()
-	e.recent.add(s.window, c.CommandID, c.Version, e.version)
+	e.recent.add(s.window, c.CommandID, c.Fingerprint, c.Version, e.version)
 	if c.Final {
 		e.closed = true
 	}
@@ -702,12 +727,18 @@ func (s *Service) decodeCommit(c *Commit) ([]Event, error) {
 	return out, nil
 }
 
-// duplicate answers a repeated command id with its original outcome.
-func (s *Service) duplicate(ctx context.Context, t *typeRuntime, e *entry, rc recentCommand) (Result, error) {
+// duplicate answers a repeated command id with its original outcome. It
+// reads the original commit for its events, and so also checks the
+// commit's fingerprint against the request's (fp), which the window may
+// not have known (a snapshot of a build before fingerprints).
+func (s *Service) duplicate(ctx context.Context, t *typeRuntime, e *entry, rc recentCommand, fp string) (Result, error) {
 	r := Result{Type: e.stream.Type, ID: e.stream.ID, Version: rc.last, Duplicate: true, Created: rc.first == 1}
 	for c, err := range s.store.Load(ctx, e.stream, rc.first-1) {
 		if err != nil {
 			return Result{}, storeError("load", e.stream, err)
+		}
+		if !sameRequest(c.Fingerprint, fp) {
+			return Result{}, keyReused(e.stream, rc.id)
 		}
 		if r.Events, err = s.decodeCommit(&c); err != nil {
 			return Result{}, err

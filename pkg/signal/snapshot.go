@@ -8,18 +8,23 @@ import (
 
 // snapshotBody is the encoded form of a snapshot: the state, plus what the
 // Service must know beyond it to behave as if it had read every event:
-// whether the aggregate is closed and its latest command ids.
+// whether the aggregate is closed and its latest command ids with their
+// requests' fingerprints.
 type snapshotBody struct {
 	State  json.RawMessage `json:"state"`
 	Closed bool            `json:"closed,omitempty"`
-	// Recent holds [id, first version, last version] of the latest commits.
+	// Recent holds the command id, fingerprint, first and last version of
+	// the latest commits.
 	Recent []snapshotCommand `json:"recent,omitempty"`
 }
 
 type snapshotCommand struct {
-	ID    string `json:"id"`
-	First int64  `json:"first"`
-	Last  int64  `json:"last"`
+	ID string `json:"id"`
+	// Fingerprint is absent for generated ids, and in snapshots written
+	// before fingerprints existed (which then match any request).
+	Fingerprint string `json:"fp,omitempty"`
+	First       int64  `json:"first"`
+	Last        int64  `json:"last"`
 }
 
 // Snapshot takes a snapshot of an aggregate's current state now, whatever
@@ -68,7 +73,7 @@ func (s *Service) writeSnapshot(ctx context.Context, t *typeRuntime, e *entry) e
 	}
 	body := snapshotBody{State: state, Closed: e.closed}
 	for _, rc := range e.recent.ordered() {
-		body.Recent = append(body.Recent, snapshotCommand{rc.id, rc.first, rc.last})
+		body.Recent = append(body.Recent, snapshotCommand{rc.id, rc.fingerprint, rc.first, rc.last})
 	}
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -97,7 +102,7 @@ func (s *Service) restore(e *entry, snap *Snapshot) error {
 	e.version, e.closed = snap.Version, body.Closed
 	e.recent = recentCommands{}
 	for _, rc := range body.Recent {
-		e.recent.add(s.window, rc.ID, rc.First, rc.Last)
+		e.recent.add(s.window, rc.ID, rc.Fingerprint, rc.First, rc.Last)
 	}
 	return nil
 }

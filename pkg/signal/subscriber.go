@@ -38,8 +38,10 @@ type Policy struct {
 	Name  string
 	Types []string
 	// React returns the commands to send for ev. A command refused by its
-	// aggregate (rejected, closed, exists) is logged and not retried;
-	// any other failure makes the event be delivered again.
+	// aggregate (rejected, closed, exists, not found, or its id already
+	// applied to a command of another shape) is logged and not retried;
+	// any other failure makes the event be delivered again, and after
+	// Config.ParkAfter deliveries parks the policy on that aggregate.
 	React func(ctx context.Context, ev Event) ([]Send, error)
 }
 

@@ -638,6 +638,7 @@ func (s *suite) feedTests() []namedTest {
 		{"AllInOrder", s.testFeedAllInOrder},
 		{"Resume", s.testFeedResume},
 		{"Limit", s.testFeedLimit},
+		{"Fingerprint", s.testFeedFingerprint},
 		{"WaitReturnsAtOnce", s.testFeedWaitAtOnce},
 		{"WaitBlocksUntilAppend", s.testFeedWaitBlocks},
 		{"WaitCancelled", s.testFeedWaitCancelled},
@@ -722,6 +723,17 @@ func (s *suite) testFeedAllInOrder(t *testing.T) {
 	}
 	add(commit(c, 4, 1))
 
+	assertFeed(t, "Changes(after 0, limit 100)", changes(t, f, 0, 100), want)
+}
+
+// testFeedFingerprint: the feed carries Commit.Fingerprint, so a
+// dispatcher or a copy of the log keeps it.
+func (s *suite) testFeedFingerprint(t *testing.T) {
+	st, f := ability[signal.ChangeFeed](t, s)
+	want := fingerprinted(signal.StreamID{Type: "cart", ID: "fingerprint"})
+	for _, c := range want {
+		mustAppend(t, st, c)
+	}
 	assertFeed(t, "Changes(after 0, limit 100)", changes(t, f, 0, 100), want)
 }
 

@@ -22,6 +22,7 @@ func (s *suite) storeTests() []namedTest {
 		{"ContiguousVersions", s.testContiguousVersions},
 		{"Conflict", s.testConflict},
 		{"ConflictSameCommandID", s.testConflictSameCommandID},
+		{"Fingerprint", s.testFingerprint},
 		{"AtomicCommits", s.testAtomic},
 		{"TooLarge", s.testTooLarge},
 		{"LargeCommitFits", s.testLargeCommitFits},
@@ -353,6 +354,35 @@ func (s *suite) testConflictSameCommandID(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fingerprinted returns commits with and without a Fingerprint, as the
+// Service writes them: a base64url hash for caller-chosen command ids, none
+// for generated ones; a final one too (DynamoDB writes those in a
+// transaction, with a tombstone).
+func fingerprinted(stream signal.StreamID) []signal.Commit {
+	c1, c2, c3, c4 := commit(stream, 1, 1), commit(stream, 2, 2), commit(stream, 4, 1), commit(stream, 5, 1)
+	c1.Fingerprint = "q1Zb0yJ4dXvWk3-_8aQy7w"
+	c3.Fingerprint = "odd fingerprint: ünïcødé #/ \"quoted\""
+	c4.Fingerprint, c4.Final = "AAAAAAAAAAAAAAAAAAAAAA", true
+	return []signal.Commit{c1, c2, c3, c4}
+}
+
+// testFingerprint: Commit.Fingerprint survives Append and Load, and comes
+// back in a conflict's Existing, where the Service compares it with the
+// request of a command id another process used first.
+func (s *suite) testFingerprint(t *testing.T) {
+	st := s.store(t)
+	stream := signal.StreamID{Type: "cart", ID: "fingerprint"}
+	want := fingerprinted(stream)
+	for _, c := range want {
+		mustAppend(t, st, c)
+	}
+	assertHistory(t, st, stream, want)
+	loser := commit(stream, 1, 1)
+	loser.CommandID, loser.Fingerprint = want[0].CommandID, "another request"
+	checkConflict(t, st.Append(t.Context(), loser), loser, want[0])
+	assertHistory(t, st, stream, want)
 }
 
 func commandIDs(cs []signal.Commit) []string {

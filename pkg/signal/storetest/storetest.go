@@ -255,6 +255,9 @@ func diffCommit(want, got signal.Commit) string {
 	if got.CommandID != want.CommandID {
 		add("CommandID: got %q, want %q", got.CommandID, want.CommandID)
 	}
+	if got.Fingerprint != want.Fingerprint {
+		add("Fingerprint: got %q, want %q", got.Fingerprint, want.Fingerprint)
+	}
 	if got.CorrelationID != want.CorrelationID {
 		add("CorrelationID: got %q, want %q", got.CorrelationID, want.CorrelationID)
 	}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// parkedService opens the store and a Service with every subscriber, the
+// ones whose failures are listed and replayed.
+func parkedService(ctx context.Context, o storeOptions, logger *slog.Logger) (*openedStore, *signal.Service, error) {
+	st, err := openStore(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: cart.Subscribers(), Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, svc, nil
+}
+
+// listParked prints the subscribers that failed on a stream: parked ones
+// (skipped until replayed) and those still being retried.
+func listParked(ctx context.Context, o storeOptions, out io.Writer, logger *slog.Logger) error {
+	st, svc, err := parkedService(ctx, o, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fs, err := svc.Failures(ctx)
+	if err != nil {
+		return err
+	}
+	if len(fs) == 0 {
+		fmt.Fprintln(out, "no subscriber is failing or parked")
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SUBSCRIBER\tSTREAM\tVERSION\tATTEMPTS\tSTATE\tLAST FAILED\tERROR")
+	for _, f := range fs {
+		state := "retrying"
+		if f.Parked {
+			state = "parked"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", f.Subscriber, f.Stream, f.Version, f.Attempts, state,
+			f.Time.UTC().Format(time.RFC3339), oneLine(f.Error))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nreplay once fixed: signal parked replay [<subscriber> <type> <id>]")
+	return nil
+}
+
+// replayParked replays one (subscriber, stream), or every parked one
+// when args is empty, and says how each went. On DynamoDB it first
+// resolves projection runs interrupted mid-way, whose locks would hold
+// the replays back.
+func replayParked(ctx context.Context, o storeOptions, args []string, out io.Writer, logger *slog.Logger) error {
+	st, svc, err := parkedService(ctx, o, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.dyn != nil {
+		if rs, err := st.dyn.ResolveRuns(ctx); err != nil {
+			return err
+		} else if rs.Completed+rs.Aborted+rs.Released > 0 {
+			fmt.Fprintf(out, "resolved interrupted projection runs: %d completed, %d aborted, %d locks released\n", rs.Completed, rs.Aborted, rs.Released)
+		}
+	}
+	var todo []signal.Failure
+	if len(args) == 3 {
+		todo = []signal.Failure{{Subscriber: args[0], Stream: signal.StreamID{Type: args[1], ID: args[2]}}}
+	} else {
+		all, err := svc.Failures(ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range all {
+			if f.Parked {
+				todo = append(todo, f)
+			}
+		}
+		if len(todo) == 0 {
+			fmt.Fprintln(out, "nothing is parked")
+			return nil
+		}
+	}
+	failed := 0
+	for _, f := range todo {
+		cp, err := svc.Replay(ctx, f.Subscriber, f.Stream)
+		if err != nil {
+			if errors.Is(err, signal.ErrNotFound) || errors.Is(err, signal.ErrInvalid) {
+				return fmt.Errorf("%w: %s", errUsage, signal.PublicMessage(err))
+			}
+			failed++
+			fmt.Fprintf(out, "%s on %s: failed again, still parked: %s\n", f.Subscriber, f.Stream, oneLine(err.Error()))
+			continue
+		}
+		fmt.Fprintf(out, "%s on %s: replayed, now at version %d\n", f.Subscriber, f.Stream, cp.Version)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d replays failed; see signal parked", failed, len(todo))
+	}
+	return nil
+}
+
+// oneLine keeps an error on one line of a table.
+func oneLine(s string) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r == '\n' || r == '\t' || r == '\r' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
