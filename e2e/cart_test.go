@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/signalforgo/signal/internal/rie"
+	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
+	"github.com/signalforgo/signal/pkg/signal"
 )
 
 type sender func(testing.TB, *rie.Function, request) response
@@ -205,7 +210,9 @@ func TestBadInput(t *testing.T) {
 
 // TestProjectorFaults: a batch delivered twice, a batch reversed, and a
 // poison record (an event this build does not know) leave the views exact;
-// the poison record's sequence number is reported, and nothing else is lost.
+// the poison record's sequence number is reported until its subscribers
+// park on it, then the batch succeeds and the dead-letter queue names each
+// of them; nothing else is lost.
 func TestProjectorFaults(t *testing.T) {
 	s := newStack(t)
 	for i := range 3 {
@@ -257,12 +264,39 @@ func TestProjectorFaults(t *testing.T) {
 	poison.Change.NewImage = img
 	batch := append(slices.Clone(delivered[:2]), poison)
 	batch = append(batch, delivered[2:]...)
-	failed := s.esm.Invoke(batch)
-	if len(failed) != 1 || !failed[poison.Change.SequenceNumber] {
-		t.Fatalf("failed %v, want only the poison record", failed)
+	for attempt := 1; attempt < signal.DefaultParkAfter; attempt++ {
+		failed := s.esm.Invoke(batch)
+		if len(failed) != 1 || !failed[poison.Change.SequenceNumber] {
+			t.Fatalf("delivery %d: failed %v, want only the poison record", attempt, failed)
+		}
+	}
+	// The last attempt parks the poison's subscribers: the batch succeeds
+	// (the shard moves on) and each parked subscriber is announced on the
+	// dead-letter queue, naming stream, version and error.
+	if failed := s.esm.Invoke(batch); len(failed) != 0 {
+		t.Fatalf("delivery %d: failed %v, want none (parked)", signal.DefaultParkAfter, failed)
 	}
 	if got := viewsOf(t, s); got != want {
 		t.Fatalf("the poison record changed other views:\n%s\nwant\n%s", got, want)
+	}
+	out, err := s.sqs.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.dlq), MaxNumberOfMessages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parked []string
+	for _, m := range out.Messages {
+		var pm lambdastream.ParkedMessage
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &pm); err != nil || pm.Kind != lambdastream.ParkedKind {
+			t.Fatalf("dead-letter message %s: %v", aws.ToString(m.Body), err)
+		}
+		if pm.Stream != "cart#poisoned" || pm.Version != 1 || !strings.Contains(pm.Error, "ItemTeleported") {
+			t.Errorf("parked notice %+v, want cart#poisoned at 1 with the unknown event named", pm)
+		}
+		parked = append(parked, pm.Subscriber)
+	}
+	slices.Sort(parked)
+	if w := []string{"cart-summary", "open-order", "sku-sales"}; !slices.Equal(parked, w) {
+		t.Fatalf("parked notices for %v, want %v", parked, w)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/internal/rie"
 	"github.com/signalforgo/signal/pkg/dynstore"
@@ -65,6 +66,8 @@ type stack struct {
 	t         testing.TB
 	tables    dynstore.Tables
 	client    *dynamodb.Client
+	sqs       *sqs.Client
+	dlq       string // the dead-letter queue's URL
 	env       map[string]string
 	command   *rie.Function
 	query     *rie.Function
@@ -83,8 +86,14 @@ func newStack(t testing.TB) *stack {
 	if err := dynstore.CreateTables(t.Context(), s.client, s.tables); err != nil {
 		t.Fatal(err)
 	}
+	s.sqs = sqs.NewFromConfig(cfg)
+	q, err := s.sqs.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("e2e-dlq-%d-%d", os.Getpid(), n))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.dlq = aws.ToString(q.QueueUrl)
 	s.env = map[string]string{
-		"EVENTS_TABLE": s.tables.Events, "VIEWS_TABLE": s.tables.Views,
+		"EVENTS_TABLE": s.tables.Events, "VIEWS_TABLE": s.tables.Views, "DEAD_LETTER_QUEUE_URL": s.dlq,
 		"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 	}
