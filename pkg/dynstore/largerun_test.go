@@ -292,3 +292,48 @@ func scanRunLeftovers(t *testing.T, st *testStore) runLeftovers {
 	}
 	return l
 }
+
+// TestLargeRunCost: the requests of a projection run, by the meter. One
+// that fits a transaction is its reads and one TransactWriteItems; one
+// over 99 documents adds a run item, a journal page, a lock transaction
+// per 100 documents, the commit transaction, a write per document and
+// the clean-up (viewrun.go, docs/TABLE.md).
+func TestLargeRunCost(t *testing.T) {
+	for _, tc := range []struct {
+		docs int
+		want map[string]int64
+	}{
+		{99, map[string]int64{"GetItem": 1 + 99, "TransactWriteItems": 1}},
+		{250, map[string]int64{"GetItem": 1 + 250, "PutItem": 1 + 1, "TransactWriteItems": 3 + 1, "UpdateItem": 250 + 1, "DeleteItem": 1 + 1}},
+	} {
+		t.Run(fmt.Sprint(tc.docs, " documents"), func(t *testing.T) {
+			st := newTestStore(t)
+			svc, err := signal.New(signal.Config{Store: st.Store, Types: []signal.AggregateType{ledgerType}, Subscribers: []signal.Subscriber{balancesProjection()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := post{Amount: 1}
+			for i := range tc.docs {
+				p.Accounts = append(p.Accounts, fmt.Sprint("acct-", i))
+			}
+			if _, err := svc.Handle(t.Context(), "batch", "b0", p); err != nil {
+				t.Fatal(err)
+			}
+			commits := loadAllCommits(t, st, 1)
+			st.meter.Reset()
+			if err := svc.Dispatch(t.Context(), commits); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for op, s := range st.meter.Stats() {
+				got[op] = s.Calls
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("requests %v, want %v", got, tc.want)
+			}
+			if l := scanRunLeftovers(t, st); l != (runLeftovers{}) {
+				t.Fatalf("left behind: %+v", l)
+			}
+		})
+	}
+}
