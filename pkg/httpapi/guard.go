@@ -55,6 +55,10 @@ type LocalOptions struct {
 //     older browser that omits Origin can run a command either, not even
 //     a bodiless one such as CompletePurchase.
 //
+// net/http's CrossOriginProtection is not enough here: it lets every
+// GET through and compares hosts without the scheme, while a local API
+// has no reason to answer other origins' pages at all.
+//
 // Everything else goes to next unchanged. A refused request's body is
 // discarded as the Handler discards it, so the client reads the answer.
 // LocalGuard is for local development: deployed functions sit behind API
