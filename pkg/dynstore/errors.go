@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -15,8 +18,10 @@ import (
 // mapError gives an AWS failure its signal kind. The AWS text stays in
 // Err (for logs); Message is generic, so nothing from AWS reaches clients.
 //
-//   - throttling, 5xx, network errors, timeouts, exhausted retries:
-//     KindUnavailable (the SDK's retryer has already retried them).
+//   - throttling, 5xx, network errors, timeouts, exhausted retries, a
+//     transaction canceled because it was throttled: KindUnavailable (the
+//     SDK's retryer has already retried them).
+//   - a transaction canceled by a concurrent one: KindConflict.
 //   - "item size has exceeded": KindTooLarge.
 //   - anything else (access denied, missing table, validation): KindInternal.
 func mapError(op string, stream signal.StreamID, err error) error {
@@ -35,6 +40,10 @@ func mapError(op string, stream signal.StreamID, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		kind, msg = signal.KindUnavailable, "DynamoDB did not answer in time; try again"
+	case canceledFor(err, "ThrottlingError", "ProvisionedThroughputExceeded"):
+		kind, msg = signal.KindUnavailable, "DynamoDB is throttling; try again"
+	case canceledFor(err, "TransactionConflict"):
+		kind, msg = signal.KindConflict, "a concurrent transaction changed the same items; try again"
 	case errors.As(err, &api) && isThrottle(api.ErrorCode()):
 		kind, msg = signal.KindUnavailable, "DynamoDB is throttling; try again"
 	case errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(strings.ToLower(api.ErrorMessage()), "item size"):
@@ -52,6 +61,21 @@ func isThrottle(code string) bool {
 	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
 		"LimitExceededException", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException":
 		return true
+	}
+	return false
+}
+
+// canceledFor reports whether err is a canceled transaction with one of
+// the given cancellation reasons.
+func canceledFor(err error, codes ...string) bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	for _, r := range tce.CancellationReasons {
+		if slices.Contains(codes, aws.ToString(r.Code)) {
+			return true
+		}
 	}
 	return false
 }

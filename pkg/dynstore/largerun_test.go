@@ -337,3 +337,59 @@ func TestLargeRunCost(t *testing.T) {
 		})
 	}
 }
+
+// throttledLocks cancels the first lock transaction of a run as DynamoDB
+// does when it throttles one: TransactionCanceledException with the
+// reason ThrottlingError, nothing written. (moto_server never throttles,
+// and the fault proxy throttles requests, not transactions' items.)
+type throttledLocks struct {
+	API
+	done atomic.Bool
+}
+
+func (a *throttledLocks) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if u := in.TransactItems[0].Update; u != nil && u.ExpressionAttributeNames["#lk"] == attrLock && a.done.CompareAndSwap(false, true) {
+		reasons := make([]types.CancellationReason, len(in.TransactItems))
+		for i := range reasons {
+			reasons[i].Code = aws.String("ThrottlingError")
+		}
+		return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: reasons}
+	}
+	return a.API.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestLockTransactionThrottled: a lock transaction canceled by throttling
+// took no lock; the run must fail (unavailable, nothing written), not go
+// on as if it held the documents.
+func TestLockTransactionThrottled(t *testing.T) {
+	st := newTestStore(t)
+	api := &throttledLocks{API: st.client}
+	s, err := New(api, st.tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := signal.StreamID{Type: "batch", ID: "b0"}
+	writes := make([]signal.ViewWrite, 150)
+	for i := range writes {
+		writes[i] = signal.ViewWrite{Name: "balance", Key: fmt.Sprint("acct-", i), Data: []byte(`{"total":1,"posts":1}`)}
+	}
+	c := signal.ViewCommit{Subscriber: "balances", Stream: stream, From: 0, To: 1, Writes: writes}
+	err = s.CommitViews(t.Context(), c)
+	if signal.KindOf(err) != signal.KindUnavailable {
+		t.Fatalf("CommitViews with a throttled lock transaction = %v, want unavailable", err)
+	}
+	if cp, err := s.LoadCheckpoint(t.Context(), "balances", stream); err != nil || cp.Version != 0 {
+		t.Fatalf("checkpoint %+v %v, want 0", cp, err)
+	}
+	for _, w := range writes {
+		if _, err := s.LoadView(t.Context(), w.Name, w.Key); signal.KindOf(err) != signal.KindNotFound {
+			t.Fatalf("%s/%s after a failed run: %v, want not found", w.Name, w.Key, err)
+		}
+	}
+	if err := s.CommitViews(t.Context(), c); err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if v, err := s.LoadView(t.Context(), "balance", "acct-149"); err != nil || v.Version != 1 {
+		t.Fatalf("after the retry: %+v %v", v, err)
+	}
+}

@@ -102,9 +102,7 @@ type viewRun struct {
 // past the commit, completed by whoever meets it next.
 func (s *Store) commitRun(ctx context.Context, c *signal.ViewCommit) error {
 	const op = "dynstore.commit views"
-	// Every run locks documents in the same order, so two runs that want
-	// the same documents tend to meet on the first of them, and one
-	// gets through instead of each holding half.
+	// Every run locks documents in the same order (see lock).
 	writes := slices.Clone(c.Writes)
 	slices.SortFunc(writes, func(a, b signal.ViewWrite) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key, b.Key))
@@ -214,19 +212,23 @@ func (s *Store) lock(ctx context.Context, r *viewRun) error {
 			// An SDK retry of a transaction that landed succeeds.
 			ClientRequestToken: aws.String(requestToken(r.id, start))})
 		var tce *types.TransactionCanceledException
-		if errors.As(err, &tce) && !ownLocks(tce, r.id) {
+		switch {
+		case err == nil:
+			continue
+		case errors.As(err, &tce) && ownLocks(tce, r.id):
+			continue // an earlier attempt of this transaction landed
+		case tce != nil:
 			for i, reason := range tce.CancellationReasons {
-				switch aws.ToString(reason.Code) {
-				case "ConditionalCheckFailed", "TransactionConflict":
+				if aws.ToString(reason.Code) == "ConditionalCheckFailed" {
 					s.resolveRunOf(ctx, reason.Item)
 					return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: r.c.Stream,
 						Message: fmt.Sprintf("view %s/%s changed", chunk[i].Name, chunk[i].Key), Err: err}
 				}
 			}
 		}
-		if err != nil && tce == nil {
-			return mapError(op, r.c.Stream, err)
-		}
+		// Canceled for another reason (throttled, a concurrent
+		// transaction) or not sent: no lock of this transaction is held.
+		return mapError(op, r.c.Stream, err)
 	}
 	return nil
 }
@@ -310,7 +312,8 @@ func (s *Store) decide(ctx context.Context, r *viewRun) error {
 	case err == nil:
 		r.state = runCommitted
 		return nil
-	case canceled && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None":
+	case canceled && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None" &&
+		aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed":
 		// The checkpoint moved: another worker got there first.
 		return s.abandon(ctx, r, &signal.Error{Kind: signal.KindConflict, Op: op, Stream: r.c.Stream, Message: "checkpoint moved", Err: err})
 	}
@@ -321,15 +324,16 @@ func (s *Store) decide(ctx context.Context, r *viewRun) error {
 	got, gerr := s.loadRun(ctx, r.id)
 	switch {
 	case gerr != nil: // still unknown; whoever meets the run next resolves it
-		return mapError(op, r.c.Stream, err)
+		return &signal.Error{Kind: signal.KindUnavailable, Op: op, Stream: r.c.Stream,
+			Message: "DynamoDB did not say whether the projection run committed; try again", Err: errors.Join(err, gerr)}
 	case got != nil && got.state == runCommitted:
 		r.state = runCommitted
 		return nil
 	case got == nil:
 		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: r.c.Stream, Message: "the run was aborted", Err: err}
-	case canceled:
-		return s.abandon(ctx, r, &signal.Error{Kind: signal.KindConflict, Op: op, Stream: r.c.Stream, Message: "the commit was refused", Err: err})
 	}
+	// Still pending: the commit did not happen (throttled, a concurrent
+	// transaction, not sent).
 	return s.abandon(ctx, r, mapError(op, r.c.Stream, err))
 }
 
@@ -389,7 +393,7 @@ func (s *Store) finish(ctx context.Context, r *viewRun) {
 	if err != nil && !errors.As(err, &ccf) {
 		return // the run item stays, for the mark to find
 	}
-	s.deleteRun(ctx, r, "")
+	_ = s.deleteRun(ctx, r, "") // what stays is found by ResolveRuns, or expires
 }
 
 // abandon aborts the run the caller owns and returns cause; or, should
