@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -649,38 +650,30 @@ type RunStats struct {
 func (s *Store) ResolveRuns(ctx context.Context) (RunStats, error) {
 	const op = "dynstore.resolve runs"
 	var st RunStats
-	p := dynamodb.NewScanPaginator(s.api, &dynamodb.ScanInput{
-		TableName:                 aws.String(s.tables.Views),
-		FilterExpression:          aws.String("#kind = :run OR attribute_exists(#lk)"),
-		ExpressionAttributeNames:  map[string]string{"#kind": attrKind, "#lk": attrLock},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":run": str(KindRun)},
-		ConsistentRead:            aws.Bool(true),
-	})
 	var locked []map[string]types.AttributeValue
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return st, mapError(op, signal.StreamID{}, err)
-		}
-		for _, item := range page.Items {
+	err := s.scanViews(ctx, "#kind = :run OR attribute_exists(#lk)", map[string]string{"#kind": attrKind, "#lk": attrLock},
+		map[string]types.AttributeValue{":run": str(KindRun)}, func(item map[string]types.AttributeValue) error {
 			if kind, _ := getS(item, attrKind); kind != KindRun {
 				locked = append(locked, item)
-				continue
+				return nil
 			}
 			pk, _ := getS(item, attrPK)
 			state, _ := getS(item, attrState)
-			err := s.resolveRun(ctx, pk[len("r#"):])
+			err := s.resolveRun(ctx, strings.TrimPrefix(pk, "r#"))
 			switch {
 			case errors.Is(err, signal.ErrConflict):
 				st.Waiting++
 			case err != nil:
-				return st, err
+				return err
 			case state == runCommitted:
 				st.Completed++
 			default:
 				st.Aborted++
 			}
-		}
+			return nil
+		})
+	if err != nil {
+		return st, mapError(op, signal.StreamID{}, err)
 	}
 	// Locks found before their runs ended are released by those runs;
 	// what is still locked by a run that is gone is released here.

@@ -176,31 +176,48 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 // is fine for an operator's listing and nothing else.
 func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
 	const op = "dynstore.failures"
-	p := dynamodb.NewScanPaginator(s.api, &dynamodb.ScanInput{
-		TableName:                 aws.String(s.tables.Views),
-		FilterExpression:          aws.String("#kind = :cp AND attribute_exists(#fail)"),
-		ExpressionAttributeNames:  map[string]string{"#kind": attrKind, "#fail": attrFailure},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":cp": str(KindCheckpoint)},
-		ConsistentRead:            aws.Bool(true),
-	})
 	var out []signal.Failure
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, mapError(op, signal.StreamID{}, err)
-		}
-		for _, item := range page.Items {
+	err := s.scanViews(ctx, "#kind = :cp AND attribute_exists(#fail)", map[string]string{"#kind": attrKind, "#fail": attrFailure},
+		map[string]types.AttributeValue{":cp": str(KindCheckpoint)}, func(item map[string]types.AttributeValue) error {
 			sub, _ := getS(item, attrSub)
 			sk, _ := getS(item, attrStream)
 			id, ok := parseStreamKey(sk)
 			cp, err := decodeCheckpoint(sub, id, item)
 			if !ok || err != nil || cp.Failure == nil {
-				return nil, &signal.Error{Kind: signal.KindInternal, Op: op, Message: "malformed checkpoint item", Err: err}
+				return &signal.Error{Kind: signal.KindInternal, Op: op, Message: "malformed checkpoint item", Err: err}
 			}
 			out = append(out, *cp.Failure)
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, mapError(op, signal.StreamID{}, err)
 	}
 	return out, nil
+}
+
+// scanViews hands fn every item of the views table that filter selects,
+// read strongly consistent, page by page; it stops at fn's first error.
+// It reads the whole table: for operations, never for request paths.
+func (s *Store) scanViews(ctx context.Context, filter string, names map[string]string, values map[string]types.AttributeValue, fn func(map[string]types.AttributeValue) error) error {
+	p := dynamodb.NewScanPaginator(s.api, &dynamodb.ScanInput{
+		TableName:                 aws.String(s.tables.Views),
+		FilterExpression:          aws.String(filter),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			if err := fn(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LoadView implements signal.ViewStore: one strongly consistent GetItem.
@@ -308,50 +325,39 @@ func viewItem(w signal.ViewWrite) map[string]types.AttributeValue {
 // 25. It reads the whole table, which is fine for a rebuild and nothing else.
 func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
 	const op = "dynstore.drop view"
-	p := dynamodb.NewScanPaginator(s.api, &dynamodb.ScanInput{
-		TableName:                aws.String(s.tables.Views),
-		FilterExpression:         aws.String("(#kind = :view AND #view = :name) OR (#kind = :cp AND #sub = :sub)"),
-		ProjectionExpression:     aws.String("#pk"),
-		ExpressionAttributeNames: map[string]string{"#kind": attrKind, "#view": attrViewName, "#sub": attrSub, "#pk": attrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":view": str(KindView), ":name": str(name), ":cp": str(KindCheckpoint), ":sub": str(subscriber),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
 	var batch []types.WriteRequest
 	flush := func() error {
 		for len(batch) > 0 {
 			out, err := s.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 				RequestItems: map[string][]types.WriteRequest{s.tables.Views: batch}})
 			if err != nil {
-				return mapError(op, signal.StreamID{}, err)
+				return err
 			}
 			batch = out.UnprocessedItems[s.tables.Views]
 			if len(batch) > 0 {
 				select {
 				case <-time.After(50 * time.Millisecond):
 				case <-ctx.Done():
-					return mapError(op, signal.StreamID{}, ctx.Err())
+					return ctx.Err()
 				}
 			}
 		}
 		return nil
 	}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return mapError(op, signal.StreamID{}, err)
-		}
-		for _, item := range page.Items {
+	err := s.scanViews(ctx, "(#kind = :view AND #view = :name) OR (#kind = :cp AND #sub = :sub)",
+		map[string]string{"#kind": attrKind, "#view": attrViewName, "#sub": attrSub},
+		map[string]types.AttributeValue{":view": str(KindView), ":name": str(name), ":cp": str(KindCheckpoint), ":sub": str(subscriber)},
+		func(item map[string]types.AttributeValue) error {
 			batch = append(batch, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{attrPK: item[attrPK]}}})
 			if len(batch) == 25 {
-				if err := flush(); err != nil {
-					return err
-				}
+				return flush()
 			}
-		}
+			return nil
+		})
+	if err == nil {
+		err = flush()
 	}
-	return flush()
+	return mapError(op, signal.StreamID{}, err)
 }
 
 var (
