@@ -29,6 +29,8 @@ func (s *suite) storeTests() []namedTest {
 		{"Invalid", s.testInvalid},
 		{"Closed", s.testClosed},
 		{"ClosedAndTaken", s.testClosedAndTaken},
+		{"InvalidMetadata", s.testInvalidMetadata},
+		{"MetadataLimits", s.testMetadataLimits},
 		{"ConcurrentAppenders", s.testConcurrentAppenders},
 		{"StreamIDs", s.testStreamIDs},
 	}
