@@ -2,6 +2,8 @@ package dynstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"iter"
 	"time"
@@ -76,9 +78,9 @@ func (s *Store) appendFinal(ctx context.Context, c *signal.Commit) error {
 				ConditionExpression: aws.String(condNew)}},
 		},
 		// The SDK may retry a transaction whose first attempt landed; the
-		// token (the commit's first event id, unique per attempt) makes
-		// that retry a no-op for 10 minutes instead of a failure.
-		ClientRequestToken: aws.String(c.Events[0].ID),
+		// token (from the commit's first event id, unique per attempt)
+		// makes that retry a no-op for 10 minutes instead of a failure.
+		ClientRequestToken: aws.String(finalToken(c)),
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
@@ -97,6 +99,30 @@ func (s *Store) appendFinal(ctx context.Context, c *signal.Commit) error {
 		}
 	}
 	return mapError("dynstore.append", c.Stream, err)
+}
+
+// finalToken is the ClientRequestToken of a final commit's transaction:
+// its first event id when that fits DynamoDB's token (1 to 36 characters;
+// a generated id, a UUID, always does), else a digest of it of 36 hex
+// digits. Event ids may be up to signal.MaxIDBytes of any Unicode, which
+// DynamoDB would refuse as a token (a ValidationException: the close
+// would fail as internal).
+func finalToken(c *signal.Commit) string {
+	id := c.Events[0].ID
+	if len(id) <= 36 && printableASCII(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:18])
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // conflict turns the item found at the commit's key into the contract's error.

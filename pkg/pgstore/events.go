@@ -55,39 +55,27 @@ ORDER BY version DESC LIMIT 1`
 // collided with in a second statement, so a *signal.ConflictError
 // carries the stored commit at c.Version in Existing.
 //
-// Besides the contract's outcomes it returns ErrInvalid for a commit that
-// would leave a gap or start inside another commit, and for strings that
-// PostgreSQL text cannot hold: CommandID, Fingerprint, CorrelationID,
-// CausationID and event ids and names must be valid UTF-8 without NUL
-// characters (ids valid for signal.ValidateID and the Service's
-// fingerprints always are).
+// Besides the contract's outcomes (signal.ValidateCommit's refusals
+// among them, which keep out every string PostgreSQL text cannot hold) it
+// returns ErrInvalid for a commit that would leave a gap or start inside
+// another commit, and for a schema version outside PostgreSQL's integer.
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	const op = "pgstore.append"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
+	// ValidateCommit refuses every string PostgreSQL text cannot hold
+	// (ids and the fingerprint are valid UTF-8 without control
+	// characters, names are ASCII), so only the schema version's range is
+	// this store's own check.
 	if err := signal.ValidateCommit(op, &c); err != nil {
 		return err
-	}
-	for _, f := range []struct{ what, s string }{
-		{"the command id", c.CommandID}, {"the fingerprint", c.Fingerprint},
-		{"the correlation id", c.CorrelationID}, {"the causation id", c.CausationID},
-	} {
-		if err := checkText(op, c.Stream, f.what, f.s); err != nil {
-			return err
-		}
 	}
 	n := len(c.Events)
 	ids, names := make([]string, n), make([]string, n)
 	schemas, payloads := make([]int32, n), make([][]byte, n)
 	for i := range c.Events {
 		e := &c.Events[i]
-		if !storable(e.ID) {
-			return checkText(op, c.Stream, fmt.Sprintf("event %d's id", i), e.ID)
-		}
-		if !storable(e.Name) {
-			return checkText(op, c.Stream, fmt.Sprintf("event %d's name", i), e.Name)
-		}
 		if err := checkInt32(op, c.Stream, "schema version", e.SchemaVersion); err != nil {
 			return err
 		}

@@ -99,7 +99,8 @@ const (
 	MaxCommitBytes = 350 * 1024
 	// MaxEventsPerCommit bounds the events one command may produce.
 	MaxEventsPerCommit = 100
-	// MaxIDBytes bounds aggregate ids.
+	// MaxIDBytes bounds ids: aggregate ids and view keys (ValidateID)
+	// and the ids and fingerprint a commit records (ValidateCommit).
 	MaxIDBytes = 256
 	// MaxNameBytes bounds aggregate type, command, event and view names.
 	MaxNameBytes = 64
@@ -124,9 +125,49 @@ func ValidateID(id string) error {
 		return Errorf(KindInvalid, "", "id is not valid UTF-8")
 	}
 	for _, r := range id {
-		if r == '#' || r == '/' || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r == '#' || r == '/' || isControl(r) {
 			return Errorf(KindInvalid, "", "id contains %q, which ids may not contain", r)
 		}
+	}
+	return nil
+}
+
+// isControl reports whether r is a control character: C0 (NUL included),
+// DEL or C1. Ids never hold one: they are invisible or rewrite the line
+// in logs and consoles, and PostgreSQL text cannot hold NUL.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// recordedIDProblem says why s cannot be an id a commit records (command,
+// correlation, causation or event id) or its fingerprint, "" when it can:
+// at most MaxIDBytes of valid UTF-8 without control characters, and not
+// empty when required. Unlike ValidateID it allows '#', '/', "." and "..":
+// these ids are never a store key or a path segment, and ids chosen by
+// other systems (an Idempotency-Key, a trace id) may hold them.
+func recordedIDProblem(s string, required bool) string {
+	switch {
+	case s == "":
+		if required {
+			return "it is empty"
+		}
+		return ""
+	case len(s) > MaxIDBytes:
+		return fmt.Sprintf("it is longer than %d bytes", MaxIDBytes)
+	case !utf8.ValidString(s):
+		return "it is not valid UTF-8"
+	}
+	for _, r := range s {
+		if isControl(r) {
+			return fmt.Sprintf("it contains the control character %q", r)
+		}
+	}
+	return ""
+}
+
+// checkRecordedID refuses s as the named recorded id with ErrInvalid
+// attributed to op, nil when recordedIDProblem finds nothing.
+func checkRecordedID(op string, stream StreamID, what, s string, required bool) error {
+	if p := recordedIDProblem(s, required); p != "" {
+		return &Error{Kind: KindInvalid, Op: op, Stream: stream, Message: "invalid " + what + ": " + p}
 	}
 	return nil
 }
@@ -164,10 +205,25 @@ func ValidateStream(op string, id StreamID) error {
 	return nil
 }
 
-// ValidateCommit checks what every store must refuse before writing: an
-// invalid stream or a commit without events or with a version below 1
-// (ErrInvalid), more than MaxEventsPerCommit events or more than
-// MaxCommitBytes (ErrTooLarge). Errors are attributed to op.
+// ValidateCommit checks what every store must refuse before writing
+// anything, so that a commit one store takes every store takes. Errors are
+// attributed to op and name the field; the first problem found, in this
+// order, is returned:
+//   - an invalid stream (ValidateStream): ErrInvalid;
+//   - no events, or a Version below 1: ErrInvalid;
+//   - more than MaxEventsPerCommit events or a Size over MaxCommitBytes:
+//     ErrTooLarge;
+//   - an empty CommandID, or a CommandID, Fingerprint, CorrelationID or
+//     CausationID longer than MaxIDBytes, not valid UTF-8 or holding a
+//     control character (NUL included): ErrInvalid. Fingerprint,
+//     CorrelationID and CausationID may be empty; '#', '/', "." and ".."
+//     are fine in all four (they are never keys or paths);
+//   - an event whose ID breaks the same rules (empty included) or whose
+//     Name fails ValidateName: ErrInvalid.
+//
+// nil means the commit may be written. Everything the Service writes
+// passes: generated ids are UUIDs, caller-chosen ids are checked with
+// the same rules before any I/O, and event names are registered names.
 func ValidateCommit(op string, c *Commit) error {
 	if err := ValidateStream(op, c.Stream); err != nil {
 		return err
@@ -178,6 +234,28 @@ func ValidateCommit(op string, c *Commit) error {
 	if len(c.Events) > MaxEventsPerCommit || c.Size() > MaxCommitBytes {
 		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
 			Message: fmt.Sprintf("commit of %d events and %d bytes exceeds the limits (%d events, %d bytes)", len(c.Events), c.Size(), MaxEventsPerCommit, MaxCommitBytes)}
+	}
+	for _, f := range [...]struct {
+		what, s  string
+		required bool
+	}{
+		{"command id", c.CommandID, true},
+		{"fingerprint", c.Fingerprint, false},
+		{"correlation id", c.CorrelationID, false},
+		{"causation id", c.CausationID, false},
+	} {
+		if err := checkRecordedID(op, c.Stream, f.what, f.s, f.required); err != nil {
+			return err
+		}
+	}
+	for i := range c.Events {
+		e := &c.Events[i]
+		if p := recordedIDProblem(e.ID, true); p != "" {
+			return &Error{Kind: KindInvalid, Op: op, Stream: c.Stream, Message: fmt.Sprintf("invalid id of event %d: %s", i, p)}
+		}
+		if err := ValidateName(e.Name); err != nil {
+			return &Error{Kind: KindInvalid, Op: op, Stream: c.Stream, Message: fmt.Sprintf("invalid name of event %d: %s", i, PublicMessage(err))}
+		}
 	}
 	return nil
 }

@@ -184,11 +184,18 @@ func newCommandOptions(opts []CommandOption) commandOptions {
 // Close) with the same id again appends nothing and returns the original
 // outcome; the same id with a different request fails with
 // ErrIdempotencyKeyReused and appends nothing. The same id on another
-// aggregate is a command of its own there. Without it the Service
-// generates a unique id.
+// aggregate is a command of its own there. Without it (or with "") the
+// Service generates a unique id.
+//
+// The id is at most MaxIDBytes of valid UTF-8 without control characters
+// ('#', '/' and dots are fine); any other id fails the command with
+// ErrInvalid before anything is read or written.
 func WithCommandID(id string) CommandOption { return func(o *commandOptions) { o.commandID = id } }
 
-// WithCorrelation sets the correlation and causation ids recorded with the events.
+// WithCorrelation sets the correlation and causation ids recorded with the
+// events. Either may be empty (nothing recorded); otherwise each is at
+// most MaxIDBytes of valid UTF-8 without control characters, or the
+// command fails with ErrInvalid before anything is read or written.
 func WithCorrelation(correlationID, causationID string) CommandOption {
 	return func(o *commandOptions) { o.correlationID, o.causationID = correlationID, causationID }
 }
@@ -205,9 +212,9 @@ func IfVersion(v int64) CommandOption { return func(o *commandOptions) { o.ifVer
 //     Result.Created is set when a Genesis command created the aggregate,
 //     Result.Duplicate when the command id was already handled for the
 //     same request (see WithCommandID).
-//   - ErrUnknownType, ErrUnknownCommand, ErrInvalid (bad id or command
-//     id, or a command given a command id that JSON cannot encode):
-//     nothing read or written.
+//   - ErrUnknownType, ErrUnknownCommand, ErrInvalid (bad id, command id,
+//     correlation or causation id, or a command given a command id that
+//     JSON cannot encode): nothing read or written.
 //   - ErrIdempotencyKeyReused: the command id was already used on the
 //     aggregate for a different request; nothing written.
 //   - ErrNotFound: the aggregate does not exist and Genesis does not
@@ -336,11 +343,17 @@ func truncate(s string, n int) string {
 // pooled aggregate, decide, append with the version condition, and on a
 // conflict fold the newer commits and decide again.
 func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (Result, error) {
-	if o.commandID != "" {
-		if err := ValidateID(o.commandID); err != nil {
-			return Result{}, Errorf(KindInvalid, "handle", "invalid command id: %s", PublicMessage(err))
+	// Caller-chosen ids are held to the rules every store applies
+	// (ValidateCommit), here, before any I/O: a store would refuse them
+	// only after the aggregate was loaded and decided.
+	for _, f := range [...]struct{ what, s string }{
+		{"command id", o.commandID}, {"correlation id", o.correlationID}, {"causation id", o.causationID},
+	} {
+		if err := checkRecordedID("handle", stream, f.what, f.s, false); err != nil {
+			return Result{}, err
 		}
-	} else {
+	}
+	if o.commandID == "" {
 		// Every command has an id before its first attempt, so a retry
 		// inside this call recognises its own write if an earlier
 		// attempt landed after all (a lost response, the SDK's retry).

@@ -173,7 +173,7 @@ func TestUnknownEventType(t *testing.T) {
 		t.Fatalf("unregistered event: got %v, want ErrUnknownEvent", err)
 	}
 	// An unknown name in the log is an error on load, never a silent drop.
-	err := f.store.Append(t.Context(), signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 2,
+	err := f.store.Append(t.Context(), signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 2, CommandID: "c2",
 		Events: []signal.RawEvent{{ID: "e", Name: "Vanished", SchemaVersion: 1, Data: []byte(`{}`)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestClosure(t *testing.T) {
 		t.Fatalf("closed aggregate stays readable: %+v, %v", st, err)
 	}
 	// The store enforces it too, against writers that missed the close.
-	err = f.store.Append(ctx, signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 5,
+	err = f.store.Append(ctx, signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 5, CommandID: "late",
 		Events: []signal.RawEvent{{ID: "e", Name: "Deposited", SchemaVersion: 2, Data: []byte(`{"amount":1}`)}}})
 	if !errors.Is(err, signal.ErrClosed) {
 		t.Fatalf("store append after close: got %v", err)
@@ -294,7 +294,7 @@ func TestUpcastOnLoad(t *testing.T) {
 		{ID: "e2", Name: "Deposited", SchemaVersion: 1, Data: []byte(`{"amt":5}`)},
 		{ID: "e3", Name: "Deposited", SchemaVersion: 2, Data: []byte(`{"amount":7}`)},
 	} {
-		if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: int64(i + 1), Events: []signal.RawEvent{raw}}); err != nil {
+		if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: int64(i + 1), CommandID: raw.ID, Events: []signal.RawEvent{raw}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -306,7 +306,7 @@ func TestUpcastOnLoad(t *testing.T) {
 	if err != nil || page.Events[1].Data.(Deposited).Amount != 5 || page.Events[1].SchemaVersion != 1 {
 		t.Fatalf("history shows the upcast payload and the stored schema version: %+v %v", page, err)
 	}
-	if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: 4,
+	if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: 4, CommandID: "c4",
 		Events: []signal.RawEvent{{ID: "e4", Name: "Deposited", SchemaVersion: 3, Data: []byte(`{}`)}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -725,7 +725,7 @@ func TestPanickingUpcasterIsAnError(t *testing.T) {
 		{ID: "e1", Name: "Opened", SchemaVersion: 1, Data: []byte(`{"owner":"ann"}`)},
 		{ID: "e2", Name: "Deposited", SchemaVersion: 1, Data: []byte(`null`)},
 	} {
-		if err := f.store.Append(t.Context(), signal.Commit{Stream: stream, Version: int64(i + 1), Events: []signal.RawEvent{raw}}); err != nil {
+		if err := f.store.Append(t.Context(), signal.Commit{Stream: stream, Version: int64(i + 1), CommandID: raw.ID, Events: []signal.RawEvent{raw}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,13 +28,27 @@ type Store interface {
 	//
 	// Outcomes:
 	//   - nil: the commit is durable; Load will return it.
+	//   - ErrInvalid or ErrTooLarge: ValidateCommit refuses c, before
+	//     anything else is looked at: an invalid stream, no events, a
+	//     Version below 1, a command id, fingerprint, correlation,
+	//     causation or event id or an event name that some store could
+	//     not hold (ErrInvalid); more than MaxEventsPerCommit events or
+	//     MaxCommitBytes (ErrTooLarge). Nothing written.
 	//   - *ConflictError (errors.Is ErrConflict; also ErrExists when
-	//     c.Version is 1): a commit already exists at c.Version. Nothing written.
-	//   - ErrClosed: the stream ended with a Final commit. Nothing written.
-	//   - ErrTooLarge: c.Size() exceeds MaxCommitBytes or c holds more than
-	//     MaxEventsPerCommit events. Nothing written.
-	//   - ErrInvalid: c has no events, a Version below 1, or a stream whose
-	//     Type fails ValidateName or whose ID fails ValidateID. Nothing written.
+	//     c.Version is 1): a commit already exists at c.Version, with
+	//     that commit in Existing where the store has it. Nothing written.
+	//     This is the answer also when the stream has been closed since
+	//     (or by that very commit): a taken version is a conflict, never
+	//     ErrClosed. It is what the write itself reveals (DynamoDB's
+	//     conditional PutItem sees only the item at its own key, and the
+	//     tombstone marking closure is after the final commit), so no
+	//     store needs another read to answer. And it is what the Service
+	//     needs: it folds Existing and, once it reaches the final commit,
+	//     refuses with ErrClosed itself, unless that commit is the
+	//     command's own (a repeated request, or a write whose answer was
+	//     lost), which it answers as the success it was.
+	//   - ErrClosed: no commit is at c.Version, and the stream ended
+	//     with a Final commit before it. Nothing written.
 	//   - ErrUnavailable: the store could not be reached or timed out; the
 	//     commit may or may not have been written (the Service resolves
 	//     this by CommandID on its next read).

@@ -28,6 +28,9 @@ func (s *suite) storeTests() []namedTest {
 		{"LargeCommitFits", s.testLargeCommitFits},
 		{"Invalid", s.testInvalid},
 		{"Closed", s.testClosed},
+		{"ClosedAndTaken", s.testClosedAndTaken},
+		{"InvalidMetadata", s.testInvalidMetadata},
+		{"MetadataLimits", s.testMetadataLimits},
 		{"ConcurrentAppenders", s.testConcurrentAppenders},
 		{"StreamIDs", s.testStreamIDs},
 	}
@@ -264,10 +267,29 @@ func (s *suite) testContiguousVersions(t *testing.T) {
 	}
 }
 
-// checkConflict checks err is the conflict of c against winner.
+// checkConflict checks err is the conflict of c against winner on an
+// open stream.
 func checkConflict(t *testing.T, err error, c, winner signal.Commit) {
 	t.Helper()
+	checkConflictOn(t, err, c, winner, false)
+}
+
+// checkConflictOn checks err is the conflict of c against winner; closed
+// says the stream was closed since (the conflict wins: ErrClosed must not
+// match either way).
+func checkConflictOn(t *testing.T, err error, c, winner signal.Commit, closed bool) {
+	t.Helper()
 	what := fmt.Sprintf("Append(%s, version %d) over an existing commit", sname(c.Stream), c.Version)
+	if closed {
+		what += " of a closed stream"
+	}
+	if errors.Is(err, signal.ErrClosed) {
+		if closed {
+			t.Errorf("%s = %v matches signal.ErrClosed: a taken version is a conflict carrying the commit there, closed or not (signal.Store.Append)", what, err)
+		} else {
+			t.Errorf("%s = %v matches signal.ErrClosed, but the stream is open", what, err)
+		}
+	}
 	if !wantErr(t, err, signal.ErrConflict, "%s", what) {
 		return
 	}
@@ -275,9 +297,6 @@ func checkConflict(t *testing.T, err error, c, winner signal.Commit) {
 		wantErr(t, err, signal.ErrExists, "%s (version 1)", what)
 	} else if errors.Is(err, signal.ErrExists) {
 		t.Errorf("%s = %v matches signal.ErrExists; only a conflict at version 1 (a create) may", what, err)
-	}
-	if errors.Is(err, signal.ErrClosed) {
-		t.Errorf("%s = %v matches signal.ErrClosed, but the stream is open", what, err)
 	}
 	var ce *signal.ConflictError
 	if !errors.As(err, &ce) {

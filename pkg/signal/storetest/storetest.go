@@ -28,7 +28,13 @@
 //     signal.MaxIDBytes bytes, any Unicode, spaces, punctuation) and any
 //     type valid for signal.ValidateName round-trips unchanged, and streams
 //     whose keys are prefixes of each other, or whose type and id
-//     concatenate to the same string, stay apart.
+//     concatenate to the same string, stay apart. Command, correlation,
+//     causation and event ids and fingerprints of up to signal.MaxIDBytes
+//     round-trip with any Unicode but control characters, '#', '/' and
+//     dot segments included, in final commits too; whatever
+//     signal.ValidateCommit refuses is refused with ErrInvalid (or
+//     ErrTooLarge) and leaves the store, its change feed included,
+//     unchanged.
 //   - Visibility: a commit is returned by Load, and by the change feed, as
 //     soon as Append has returned nil.
 //
