@@ -448,13 +448,21 @@ func (d *dispatcher) react(ctx context.Context, p *Policy, ev Event) error {
 	if err != nil {
 		return err
 	}
-	correlation := ev.CorrelationID
+	correlation, causation := ev.CorrelationID, ev.ID
 	if correlation == "" {
 		correlation = ev.CommandID
 	}
+	// Ids recorded before every store checked them may break today's
+	// rules; the command must not fail for its metadata.
+	if recordedIDProblem(correlation, false) != "" {
+		correlation = ""
+	}
+	if recordedIDProblem(causation, false) != "" {
+		causation = ""
+	}
 	for i, snd := range sends {
 		id := policyCommandID(p.Name, ev.ID, i)
-		_, err := d.svc.Handle(ctx, snd.Type, snd.ID, snd.Command, WithCommandID(id), WithCorrelation(correlation, ev.ID))
+		_, err := d.svc.Handle(ctx, snd.Type, snd.ID, snd.Command, WithCommandID(id), WithCorrelation(correlation, causation))
 		switch KindOf(err) {
 		// KindIdempotencyKeyReused: the id was applied before, to a
 		// command of another shape (a deployment changed the command

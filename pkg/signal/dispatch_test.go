@@ -351,3 +351,20 @@ func TestPolicyCommandOfAnotherShapeIsNotRetried(t *testing.T) {
 		t.Fatalf("failures %+v", fs)
 	}
 }
+
+// TestPolicyDropsRecordedIDsOfOldRules: an event recorded before every
+// store checked ids may carry a correlation id today's rules refuse; the
+// policy's command goes out without it rather than failing forever.
+func TestPolicyDropsRecordedIDsOfOldRules(t *testing.T) {
+	f, _ := dispatchFixture(t, false, nil)
+	mustHandle(t, f, "a", Open{Owner: "a"})
+	commits := allCommits(t, f.store)
+	commits[0].CorrelationID = "old\x01correlation"
+	if err := f.svc.Dispatch(t.Context(), commits); err != nil {
+		t.Fatalf("dispatch of an event with an old-rules correlation id: %v", err)
+	}
+	acc, _, err := f.typ.Get(t.Context(), f.svc, "a", signal.Fresh())
+	if err != nil || acc.Balance != 100 {
+		t.Fatalf("balance %d (%v), want the bonus of 100", acc.Balance, err)
+	}
+}
