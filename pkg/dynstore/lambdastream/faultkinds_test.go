@@ -36,11 +36,13 @@ var everyKind = faultproxy.Rates{
 const (
 	// Latency delays a request up to faultMaxLatency, SlowResponse holds
 	// an answer back for half that or more, past the client's timeout per
-	// attempt: a write that landed and timed out.
+	// attempt: a write that landed and timed out. (A real answer slower
+	// than the timeout, on a loaded machine, is one more ambiguous
+	// failure, which the tests must tolerate anyway.)
 	faultMaxLatency = 600 * time.Millisecond
 	faultTimeout    = 250 * time.Millisecond
-	// faultAttempts: the SDK retries a fault once; the rest reach the
-	// dispatcher and Lambda's redelivery.
+	// faultAttempts: the SDK retries a fault once; a second fault in a
+	// row reaches the dispatcher and Lambda's redelivery.
 	faultAttempts = 2
 	batchSize     = 10
 )
