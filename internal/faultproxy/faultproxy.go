@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -139,6 +140,21 @@ type Stats struct {
 	Faults map[Kind]int64
 	// ByOperation counts injected faults by operation.
 	ByOperation map[string]int64
+	// Lost counts by operation the requests the upstream processed and
+	// answered with a 2xx whose answer never reached the client: dropped
+	// (DropResponse), replaced by a 500 (ErrorAfter), or held back
+	// (SlowResponse) until the client gave up. For a write, each is one
+	// that happened while its client heard of a failure or of nothing.
+	Lost map[string]int64
+}
+
+// TotalLost is the number of successful answers lost, all operations.
+func (s Stats) TotalLost() int64 {
+	var n int64
+	for _, v := range s.Lost {
+		n += v
+	}
+	return n
 }
 
 // TotalFaults is the number of faults injected, all kinds.
@@ -156,6 +172,7 @@ func (s Stats) String() string {
 	for _, k := range Kinds() {
 		fmt.Fprintf(&b, " %s=%d", k, s.Faults[k])
 	}
+	fmt.Fprintf(&b, "; %d successful answers lost", s.TotalLost())
 	return b.String()
 }
 
@@ -175,8 +192,8 @@ type Proxy struct {
 
 	requests, api, eligible atomic.Int64
 	faults                  [numKinds]atomic.Int64
-	opMu                    sync.Mutex
-	byOp                    map[string]int64
+	opMu                    sync.Mutex // guards byOp and lost
+	byOp, lost              map[string]int64
 	closed                  atomic.Bool
 }
 
@@ -210,6 +227,7 @@ func New(cfg Config) (*Proxy, error) {
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		rates:    cfg.Rates,
 		byOp:     map[string]int64{},
+		lost:     map[string]int64{},
 		client: &http.Client{
 			Transport: &http.Transport{
 				// Never follow the environment's proxies: upstream only.
@@ -259,13 +277,16 @@ func (p *Proxy) SetRates(r Rates) error {
 // Stats returns a copy of the counters.
 func (p *Proxy) Stats() Stats {
 	s := Stats{Requests: p.requests.Load(), API: p.api.Load(), Eligible: p.eligible.Load(),
-		Faults: map[Kind]int64{}, ByOperation: map[string]int64{}}
+		Faults: map[Kind]int64{}, ByOperation: map[string]int64{}, Lost: map[string]int64{}}
 	for _, k := range Kinds() {
 		s.Faults[k] = p.faults[k].Load()
 	}
 	p.opMu.Lock()
 	for k, v := range p.byOp {
 		s.ByOperation[k] = v
+	}
+	for k, v := range p.lost {
+		s.Lost[k] = v
 	}
 	p.opMu.Unlock()
 	return s
@@ -357,16 +378,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		hangUp(w)
 	case DropResponse:
-		if _, _, err := p.roundTrip(r); err != nil {
+		resp, _, err := p.roundTrip(r)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
+		p.lose(op, resp)
 		hangUp(w)
 	case ErrorAfter:
-		if _, _, err := p.roundTrip(r); err != nil {
+		resp, _, err := p.roundTrip(r)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
+		p.lose(op, resp)
 		awsError(w, http.StatusInternalServerError, "com.amazonaws.dynamodb.v20120810#InternalServerError", "injected by faultproxy: internal server error after the request was processed")
 	case SlowResponse:
 		resp, data, err := p.roundTrip(r)
@@ -379,19 +404,34 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
+			p.lose(op, resp)
 			return
 		}
 		reply(w, resp, data)
 	}
 }
 
-// awsError answers the way the DynamoDB JSON protocol reports an error.
+// lose counts a successful upstream answer the client does not get.
+func (p *Proxy) lose(op string, resp *http.Response) {
+	if resp.StatusCode/100 != 2 {
+		return
+	}
+	p.opMu.Lock()
+	p.lost[op]++
+	p.opMu.Unlock()
+}
+
+// awsError answers the way the DynamoDB JSON protocol reports an error,
+// with the body's CRC32 as DynamoDB sends it (the SDK checks it).
 func awsError(w http.ResponseWriter, status int, typ, msg string) {
+	body := fmt.Sprintf(`{"__type":%q,"message":%q}`, typ, msg)
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("X-Amzn-Requestid", "faultproxy")
+	h.Set("X-Amz-Crc32", fmt.Sprint(crc32.ChecksumIEEE([]byte(body))))
+	h.Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"__type":%q,"message":%q}`, typ, msg)
+	_, _ = io.WriteString(w, body)
 }
 
 // hangUp closes the client's connection without an answer, with a TCP

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -131,7 +132,65 @@ func TestEachKind(t *testing.T) {
 			if st.Requests != n || st.API != n || st.Eligible != n || st.Faults[tt.kind] != n || st.TotalFaults() != n || st.ByOperation["PutItem"] != n {
 				t.Fatalf("stats %v", st)
 			}
+			// The upstream's answers the client never got: the client
+			// here waits for a held-back answer, so only drops and
+			// replaced answers are lost.
+			lost := int64(0)
+			if tt.kind == DropResponse || tt.kind == ErrorAfter {
+				lost = n
+			}
+			if st.Lost["PutItem"] != lost || st.TotalLost() != lost {
+				t.Fatalf("lost %v, want %d", st.Lost, lost)
+			}
 		})
+	}
+}
+
+// TestSlowResponseLostWhenClientGivesUp: a held-back answer whose client
+// gives up first counts as lost; the write reached the upstream.
+func TestSlowResponseLostWhenClientGivesUp(t *testing.T) {
+	up := newUpstream(t)
+	p := newProxy(t, Config{Upstream: up.URL, Rates: Rates{SlowResponse: 1}, MaxLatency: 400 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.URL()+"/", strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.UpdateItem")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d before the client's deadline", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Lost["UpdateItem"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %v, upstream %d", p.Stats(), up.hits.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if up.hits.Load() != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", up.hits.Load())
+	}
+}
+
+// TestInjectedAnswersCarryCRC32: an injected error carries the CRC32 of
+// its body in X-Amz-Crc32, as DynamoDB's answers do (the SDK checks it).
+func TestInjectedAnswersCarryCRC32(t *testing.T) {
+	up := newUpstream(t)
+	for _, r := range []Rates{{Throttle: 1}, {ServerError: 1}, {ErrorAfter: 1}} {
+		p := newProxy(t, Config{Upstream: up.URL, Seed: 2, Rates: r})
+		req, _ := http.NewRequest(http.MethodPost, p.URL()+"/", strings.NewReader(`{}`))
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.PutItem")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := resp.Header.Get("X-Amz-Crc32"), fmt.Sprint(crc32.ChecksumIEEE(body)); got != want {
+			t.Errorf("%+v: X-Amz-Crc32 %q, want %q (body %s)", r, got, want, body)
+		}
 	}
 }
 

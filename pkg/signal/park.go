@@ -35,7 +35,7 @@ func (d *dispatcher) failed(ctx context.Context, name string, stream StreamID, c
 		rec.Attempts = prior.Attempts + 1
 	}
 	rec.Parked = replay || rec.Attempts >= d.parkAfter
-	if rerr := d.checkpoints.RecordFailure(ctx, rec); rerr != nil {
+	if rerr := d.checkpoints.RecordFailure(ctx, rec); rerr != nil && !d.parkedAnyway(ctx, rec, rerr) {
 		d.svc.log.WarnContext(ctx, "signal: could not record a subscriber's failure", "subscriber", name,
 			"stream", stream.String(), "version", rec.Version, "error", rerr)
 		return f
@@ -52,6 +52,23 @@ func (d *dispatcher) failed(ctx context.Context, name string, stream StreamID, c
 		return f
 	}
 	return nil
+}
+
+// parkedAnyway tells whether a park whose write failed with err landed
+// all the same: a store failure may hide a write that was applied and
+// whose answer was lost, and a park that happened must be announced
+// (later deliveries find the subscriber parked and say nothing). It reads
+// the checkpoint back. A lost race (ErrConflict) wrote nothing.
+func (d *dispatcher) parkedAnyway(ctx context.Context, rec Failure, err error) bool {
+	if !rec.Parked || KindOf(err) != KindUnavailable {
+		return false
+	}
+	cp, lerr := d.checkpoints.LoadCheckpoint(ctx, rec.Subscriber, rec.Stream)
+	if lerr != nil || cp.Failure == nil {
+		return false
+	}
+	got := cp.Failure
+	return got.Parked && got.Version == rec.Version && got.Attempts == rec.Attempts && got.Time.Equal(rec.Time)
 }
 
 // failureText is err's text as a Failure keeps it: valid UTF-8 without

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ type failureLog struct {
 type loggedFailure struct {
 	aggregate, subscriber string
 	version               int64
+	kind                  signal.Kind // of the error
 }
 
 func (l *failureLog) Enabled(context.Context, slog.Level) bool { return true }
@@ -59,6 +61,9 @@ func (l *failureLog) Handle(_ context.Context, r slog.Record) error {
 			f.subscriber = a.Value.String()
 		case "version":
 			f.version = a.Value.Int64()
+		case "error":
+			err, _ := a.Value.Any().(error)
+			f.kind = signal.KindOf(err)
 		}
 		return true
 	})
@@ -103,9 +108,15 @@ func cartSession() []sessionCommand {
 	return out
 }
 
-func runSession(t *testing.T, svc *signal.Service) {
+// runSession sends the cart session's commands to svc; between, when
+// set, runs before the i-th command and after the last (i = len).
+func runSession(t *testing.T, svc *signal.Service, between func(i int)) {
 	ctx := t.Context()
-	for i, c := range cartSession() {
+	session := cartSession()
+	for i, c := range session {
+		if between != nil {
+			between(i)
+		}
 		var err error
 		if c.cmd == nil {
 			_, err = svc.Close(ctx, "cart", c.cart, signal.WithCommandID(fmt.Sprint("s-", i)))
@@ -116,13 +127,34 @@ func runSession(t *testing.T, svc *signal.Service) {
 			t.Fatalf("command %d on %s: %v", i, c.cart, err)
 		}
 	}
+	if between != nil {
+		between(len(session))
+	}
 }
 
-// sessionViews reads the cart-summary and sku-sales documents, decoded.
-func sessionViews(t *testing.T, svc *signal.Service) map[string]any {
+// referenceViews runs the session in process (memstore, subscribers
+// inline; between as for runSession) and returns its views.
+func referenceViews(t *testing.T, between func(svc *signal.Service, i int), carts ...string) map[string]any {
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hook func(int)
+	if between != nil {
+		hook = func(i int) { between(ref, i) }
+	}
+	runSession(t, ref, hook)
+	return sessionViews(t, ref, carts...)
+}
+
+// sessionViews reads the cart-summary documents of the session's carts
+// and of carts, and the sku-sales documents, decoded.
+func sessionViews(t *testing.T, svc *signal.Service, carts ...string) map[string]any {
 	out := map[string]any{}
 	for i := range 5 {
-		k := fmt.Sprint("cart-", i)
+		carts = append(carts, fmt.Sprint("cart-", i))
+	}
+	for _, k := range carts {
 		v, err := svc.View(t.Context(), cart.CartSummaryView, k)
 		var doc cart.CartSummary
 		if err == nil {
@@ -140,6 +172,139 @@ func sessionViews(t *testing.T, svc *signal.Service) map[string]any {
 		out["sales/"+k] = fmt.Sprintf("%+v %v", doc, errKind(err))
 	}
 	return out
+}
+
+// compareViews reports every view that differs from the reference's.
+func compareViews(t *testing.T, got, want map[string]any) {
+	t.Helper()
+	if reflect.DeepEqual(got, want) {
+		return
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("%s: projected %v, reference %v", k, got[k], want[k])
+		}
+	}
+}
+
+// faultSeed is the proxy's schedule seed: SIGNAL_FAULT_SEED (as in
+// dynstore's fault tests), or 1.
+func faultSeed(t *testing.T) uint64 {
+	v := os.Getenv("SIGNAL_FAULT_SEED")
+	if v == "" {
+		return 1
+	}
+	seed, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
+	}
+	return seed
+}
+
+// streamEnv is a pair of tables in moto_server, written directly (no
+// faults), with the events table's stream read as Lambda's batches.
+type streamEnv struct {
+	cfg         aws.Config
+	tables      dynstore.Tables
+	directStore *dynstore.Store
+	// writer writes commands directly; reader reads views, checkpoints
+	// and failures directly (neither has subscribers).
+	writer, reader *signal.Service
+	arn            string
+	streams        *dynamodbstreams.Client
+	iters          map[string]*string
+}
+
+var tableSeq atomic.Int64
+
+func newStreamEnv(t *testing.T, ctx context.Context) *streamEnv {
+	e := &streamEnv{cfg: moto.Config(t), iters: map[string]*string{}}
+	direct := dynamodb.NewFromConfig(e.cfg, dynstore.ClientOptions(nil))
+	n := tableSeq.Add(1)
+	e.tables = dynstore.Tables{Events: fmt.Sprintf("ls-events-%d-%d-%d", os.Getpid(), n, time.Now().UnixNano()),
+		Views: fmt.Sprintf("ls-views-%d-%d-%d", os.Getpid(), n, time.Now().UnixNano())}
+	if err := dynstore.CreateTables(ctx, direct, e.tables); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.directStore, err = dynstore.New(direct, e.tables); err != nil {
+		t.Fatal(err)
+	}
+	if e.writer, err = signal.New(signal.Config{Store: e.directStore, Types: cart.Types()}); err != nil {
+		t.Fatal(err)
+	}
+	if e.reader, err = signal.New(signal.Config{Store: e.directStore, Types: cart.Types()}); err != nil {
+		t.Fatal(err)
+	}
+	if e.arn, err = dynstore.StreamARN(ctx, direct, e.tables.Events); err != nil {
+		t.Fatal(err)
+	}
+	e.streams = dynamodbstreams.NewFromConfig(e.cfg)
+	return e
+}
+
+// read returns the stream's commit records (INSERTs) written since the
+// last read, in Lambda's shape.
+func (e *streamEnv) read(t *testing.T, ctx context.Context) []events.DynamoDBEventRecord {
+	desc, err := e.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(e.arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []events.DynamoDBEventRecord
+	for _, sh := range desc.StreamDescription.Shards {
+		id := aws.ToString(sh.ShardId)
+		if e.iters[id] == nil {
+			it, err := e.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(e.arn), ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.iters[id] = it.ShardIterator
+		}
+		for e.iters[id] != nil {
+			o, err := e.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: e.iters[id]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.iters[id] = o.NextShardIterator
+			if len(o.Records) == 0 {
+				break
+			}
+			for _, r := range o.Records {
+				if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
+					continue
+				}
+				if k, ok := r.Dynamodb.NewImage["kind"].(*streamtypes.AttributeValueMemberS); !ok || k.Value != dynstore.KindCommit {
+					continue
+				}
+				lr, err := dynstore.LambdaRecord(r, e.arn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, lr)
+			}
+		}
+	}
+	return out
+}
+
+// faultyStore is a Store on the env's tables whose client goes through
+// the proxy, with SDK retries of attempts attempts 1 ms apart and an HTTP
+// timeout per attempt.
+func (e *streamEnv) faultyStore(t *testing.T, p *faultproxy.Proxy, attempts int, timeout time.Duration) *dynstore.Store {
+	client := dynamodb.NewFromConfig(e.cfg, dynstore.ClientOptions(nil), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(p.URL())
+		o.Retryer = retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = attempts
+			o.RateLimiter = ratelimit.None
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+		})
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+	})
+	s, err := dynstore.New(client, e.tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // errKind is "ok" or the error's kind (stores word their errors differently).
@@ -167,78 +332,10 @@ func TestProjectorUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	start := time.Now()
-	cfg := moto.Config(t)
-	direct := dynamodb.NewFromConfig(cfg, dynstore.ClientOptions(nil))
-	tables := dynstore.Tables{Events: fmt.Sprintf("ls-events-%d-%d", os.Getpid(), time.Now().UnixNano()), Views: fmt.Sprintf("ls-views-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	if err := dynstore.CreateTables(ctx, direct, tables); err != nil {
-		t.Fatal(err)
-	}
-	directStore, err := dynstore.New(direct, tables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writer, err := signal.New(signal.Config{Store: directStore, Types: cart.Types()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runSession(t, writer)
-
-	// The reference: the same session in process, subscribers inline.
-	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runSession(t, ref)
-	want := sessionViews(t, ref)
-
-	// The stream's commit records, in Lambda's shape.
-	arn, err := dynstore.StreamARN(ctx, direct, tables.Events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams := dynamodbstreams.NewFromConfig(cfg)
-	iters := map[string]*string{}
-	read := func() []events.DynamoDBEventRecord {
-		desc, err := streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []events.DynamoDBEventRecord
-		for _, sh := range desc.StreamDescription.Shards {
-			id := aws.ToString(sh.ShardId)
-			if iters[id] == nil {
-				it, err := streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
-				if err != nil {
-					t.Fatal(err)
-				}
-				iters[id] = it.ShardIterator
-			}
-			for iters[id] != nil {
-				o, err := streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iters[id]})
-				if err != nil {
-					t.Fatal(err)
-				}
-				iters[id] = o.NextShardIterator
-				if len(o.Records) == 0 {
-					break
-				}
-				for _, r := range o.Records {
-					if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
-						continue
-					}
-					if k, ok := r.Dynamodb.NewImage["kind"].(*streamtypes.AttributeValueMemberS); !ok || k.Value != dynstore.KindCommit {
-						continue
-					}
-					lr, err := dynstore.LambdaRecord(r, arn)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out = append(out, lr)
-				}
-			}
-		}
-		return out
-	}
+	env := newStreamEnv(t, ctx)
+	runSession(t, env.writer, nil)
+	want := referenceViews(t, nil)
+	read := func() []events.DynamoDBEventRecord { return env.read(t, ctx) }
 	first := read()
 	decodedFirst := dynstore.DecodeLambdaEvent(events.DynamoDBEvent{Records: first})
 
@@ -259,14 +356,8 @@ func TestProjectorUnderFaults(t *testing.T) {
 		t.Fatalf("no commit at version 3 of cart-1 among %d records", len(first))
 	}
 
-	// The projector, through the proxy; the schedule's seed is
-	// SIGNAL_FAULT_SEED (as in dynstore's fault tests), or 1.
-	seed := uint64(1)
-	if v := os.Getenv("SIGNAL_FAULT_SEED"); v != "" {
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
-		}
-	}
+	// The projector, through the proxy.
+	seed := faultSeed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{
 		Upstream:   moto.Endpoint(t),
 		Seed:       seed,
@@ -277,19 +368,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	client := dynamodb.NewFromConfig(cfg, dynstore.ClientOptions(nil), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(proxy.URL())
-		o.Retryer = retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = 3
-			o.RateLimiter = ratelimit.None
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-		})
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
-	})
-	projStore, err := dynstore.New(client, tables)
-	if err != nil {
-		t.Fatal(err)
-	}
+	projStore := env.faultyStore(t, proxy, 3, 5*time.Second)
 	const flakyTimes = 3
 	var flakyFailed int
 	flakySeen := map[string]int64{} // aggregate -> highest version handled
@@ -314,10 +393,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	}
 	logs := &failureLog{}
 	handler := New(Config{Service: projector, Logger: slog.New(logs)})
-	reader, err := signal.New(signal.Config{Store: directStore, Types: cart.Types()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := env.reader
 
 	summaryVersion := func(id string) int64 {
 		v, err := reader.View(ctx, cart.CartSummaryView, id)
@@ -436,14 +512,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
 		t.Fatal(err)
 	}
-	got := sessionViews(t, reader)
-	if !reflect.DeepEqual(got, want) {
-		for k := range want {
-			if got[k] != want[k] {
-				t.Errorf("%s: projected %v, reference %v", k, got[k], want[k])
-			}
-		}
-	}
+	compareViews(t, sessionViews(t, reader), want)
 	for i := range 3 {
 		if _, err := reader.Get(ctx, "order", fmt.Sprint("cart-", i)); err != nil {
 			t.Errorf("order cart-%d: %v", i, err)
