@@ -538,11 +538,6 @@ func (s *Service) jitter(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// sleep waits a jittered, exponentially growing time before retry n (n >= 2).
-func (s *Service) sleep(ctx context.Context, n int) error {
-	return s.jitter(ctx, s.backoff<<min(n-2, 6))
-}
-
 func (s *Service) evict(e *entry) {
 	s.pool.remove(e)
 }
