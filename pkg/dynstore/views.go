@@ -233,9 +233,8 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	if err != nil {
 		return signal.View{}, mapError(op, signal.StreamID{}, err)
 	}
-	_, placeholder := out.Item[attrLock]
-	placeholder = placeholder && out.Item[attrData] == nil
-	if len(out.Item) == 0 || placeholder {
+	// A run's placeholder for a document it creates has no data yet.
+	if len(out.Item) == 0 || out.Item[attrData] == nil && out.Item[attrLock] != nil {
 		return signal.View{}, signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
 	}
 	v := signal.View{Name: name, Key: key}
