@@ -1,6 +1,7 @@
 package lambdastream
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -49,15 +49,29 @@ func TestPoisonParkedAndNoticeSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A test domain of its own: notes, followed by a projection and a
+	// checkpointed handler.
+	type note struct{}
+	type noted struct{}
+	noteType := signal.MustDefine(signal.Spec[note]{Name: "note",
+		Decide:   func(note, any) ([]any, error) { return []any{noted{}}, nil },
+		Evolve:   func(s note, _ any) note { return s },
+		Commands: []signal.CommandType{signal.CommandOf[note]("Note")},
+		Events:   []signal.EventType{signal.EventOf[noted]("Noted")},
+		Genesis:  func(any) bool { return true }})
+	subs := []signal.Subscriber{
+		&signal.Projection{Name: "note-index", Apply: func(context.Context, *signal.ViewTx, signal.Event) error { return nil }},
+		&signal.Handler{Name: "note-mailer", Handle: func(context.Context, signal.Event) error { return nil }},
+	}
 	st := memstore.New()
-	svc, err := signal.New(signal.Config{Store: st, Types: cart.Types(), Subscribers: cart.Subscribers(),
+	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{noteType}, Subscribers: subs,
 		OnPark: ParkedNotifier(client, aws.ToString(q.QueueUrl), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := New(Config{Service: svc})
-	poison := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now().UTC(),
-		Events: []signal.RawEvent{{ID: "e", Name: "ItemTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
+	poison := signal.Commit{Stream: signal.StreamID{Type: "note", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now().UTC(),
+		Events: []signal.RawEvent{{ID: "e", Name: "NoteTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
 	if err := st.Append(ctx, poison); err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +99,13 @@ func TestPoisonParkedAndNoticeSent(t *testing.T) {
 		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &pm); err != nil {
 			t.Fatalf("message %q: %v", aws.ToString(m.Body), err)
 		}
-		if pm.Kind != ParkedKind || pm.Stream != "cart#poison" || pm.Type != "cart" || pm.ID != "poison" || pm.Version != 1 || pm.Attempts != signal.DefaultParkAfter || pm.Error == "" {
+		if pm.Kind != ParkedKind || pm.Stream != "note#poison" || pm.Type != "note" || pm.ID != "poison" || pm.Version != 1 || pm.Attempts != signal.DefaultParkAfter || pm.Error == "" {
 			t.Errorf("parked notice %+v", pm)
 		}
 		got = append(got, pm.Subscriber)
 	}
 	slices.Sort(got)
-	if want := []string{cart.CartSummaryView, cart.OpenOrderPolicyName, cart.SKUSalesView}; !slices.Equal(got, want) {
+	if want := []string{"note-index", "note-mailer"}; !slices.Equal(got, want) {
 		t.Errorf("parked notices for %v, want %v", got, want)
 	}
 }
