@@ -101,18 +101,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer proxy.Close()
-			var svcs []*signal.Service
-			for range 2 {
-				s, err := New(slowClient(t, proxy), st.tables)
-				if err != nil {
-					t.Fatal(err)
-				}
-				svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				svcs = append(svcs, svc)
-			}
+			svcs := cartContainers(t, 2, func() API { return slowClient(t, proxy) }, st.tables)
 			add := cart.AddItem{SKU: "sku-0", Quantity: 1, Price: 100}
 			// svcs[0] has the cart pooled at version 1; svcs[1] has not
 			// seen it (a cold container) unless warm.

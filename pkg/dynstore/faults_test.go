@@ -461,18 +461,7 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	var svcs []*signal.Service
-	for range 2 {
-		s, err := New(faultClient(t, proxy, nil, 5), st.tables)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svcs = append(svcs, svc)
-	}
+	svcs := cartContainers(t, 2, func() API { return faultClient(t, proxy, nil, 5) }, st.tables)
 	add := cart.AddItem{SKU: "sku-0", Quantity: 1, Price: 100}
 	for _, svc := range svcs { // both containers have the cart pooled at version 1
 		if _, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("genesis")); err != nil {
@@ -528,4 +517,23 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 	if st := proxy.Stats(); st.Faults[faultproxy.SlowResponse] != 1 {
 		t.Fatalf("proxy: %v", st)
 	}
+}
+
+// cartContainers returns n Services on the cart domain, each on its own
+// client from client: n Lambda containers.
+func cartContainers(t *testing.T, n int, client func() API, tables Tables) []*signal.Service {
+	t.Helper()
+	var svcs []*signal.Service
+	for range n {
+		s, err := New(client(), tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+	return svcs
 }
