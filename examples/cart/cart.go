@@ -143,103 +143,121 @@ var (
 // Type is the cart aggregate type. Register it with a Service through
 // Types, or on its own in signal.Config.Types.
 var Type = signal.MustDefine(signal.Spec[Cart]{
-	Name:     TypeName,
-	Initial:  func() Cart { return Cart{Status: StatusOpen} },
-	Decide:   decideCart,
-	Evolve:   evolveCart,
-	Genesis:  func(cmd any) bool { _, ok := cmd.(AddItem); return ok },
-	Terminal: isTerminal,
-	Close:    closeCart,
-	Commands: []signal.CommandType{
-		signal.CommandOf[AddItem]("AddItem"),
-		signal.CommandOf[RemoveItem]("RemoveItem"),
-		signal.CommandOf[CompletePurchase]("CompletePurchase"),
+	Name:    TypeName,
+	Initial: func(string) Cart { return Cart{Status: StatusOpen} },
+	Commands: []signal.CommandSpec[Cart]{
+		signal.Decide("AddItem", addItem, signal.Genesis),
+		signal.Decide("RemoveItem", removeItem),
+		signal.Decide("CompletePurchase", completePurchase),
 	},
-	Events: []signal.EventType{
-		signal.EventOf[ItemAdded]("ItemAdded"),
-		signal.EventOf[ItemRemoved]("ItemRemoved"),
-		signal.EventOf[PurchaseCompleted]("PurchaseCompleted"),
-		signal.EventOf[CartDiscarded]("CartDiscarded"),
+	Events: []signal.EventSpec[Cart]{
+		signal.Evolve("ItemAdded", itemAdded),
+		signal.Evolve("ItemRemoved", itemRemoved),
+		signal.Evolve("PurchaseCompleted", purchaseCompleted, signal.Terminal),
+		signal.Evolve("CartDiscarded", cartDiscarded, signal.Terminal),
 	},
+	End:           signal.EndWith(discard),
 	SnapshotEvery: 100,
 	StateVersion:  1,
 })
 
-func decideCart(s Cart, cmd any) ([]any, error) {
+func addItem(s Cart, c AddItem) ([]any, error) {
 	if s.Status != StatusOpen {
 		return nil, ErrNotOpen
 	}
-	switch c := cmd.(type) {
-	case AddItem:
-		if err := validLine(c.SKU, c.Quantity, c.Price); err != nil {
-			return nil, err
-		}
-		it, ok := s.Items[c.SKU]
-		switch {
-		case !ok && len(s.Items) >= MaxLines:
-			return nil, ErrTooManyLines
-		case ok && it.Price != c.Price:
-			return nil, fmt.Errorf("%w (%d cents)", ErrPriceMismatch, it.Price)
-		case it.Quantity+c.Quantity > MaxQuantity:
-			return nil, ErrTooManyUnits
-		}
-		return []any{ItemAdded{SKU: c.SKU, Quantity: c.Quantity, Price: c.Price}}, nil
-	case RemoveItem:
-		if err := validSKU(c.SKU); err != nil {
-			return nil, err
-		}
-		if c.Quantity < 1 || c.Quantity > MaxQuantity {
-			return nil, ErrInvalidQuantity
-		}
-		it, ok := s.Items[c.SKU]
-		switch {
-		case !ok:
-			return nil, ErrNotInCart
-		case c.Quantity > it.Quantity:
-			return nil, fmt.Errorf("%w (%d)", ErrRemoveTooMany, it.Quantity)
-		}
-		return []any{ItemRemoved{SKU: c.SKU, Quantity: c.Quantity}}, nil
-	case CompletePurchase:
-		if len(s.Items) == 0 {
-			return nil, ErrEmptyCart
-		}
-		return []any{PurchaseCompleted{Lines: s.Lines(), Total: s.Total}}, nil
+	if err := validLine(c.SKU, c.Quantity, c.Price); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("cart: unexpected command %T", cmd)
+	it, ok := s.Items[c.SKU]
+	switch {
+	case !ok && len(s.Items) >= MaxLines:
+		return nil, ErrTooManyLines
+	case ok && it.Price != c.Price:
+		return nil, fmt.Errorf("%w (%d cents)", ErrPriceMismatch, it.Price)
+	case it.Quantity+c.Quantity > MaxQuantity:
+		return nil, ErrTooManyUnits
+	}
+	return []any{ItemAdded(c)}, nil
 }
 
-// evolveCart folds one event into a copy of s; it never writes to s.Items.
-// It is total: an event that could not have been decided (removing what
-// is not there) changes as little as it can instead of panicking.
-func evolveCart(s Cart, event any) Cart {
-	switch e := event.(type) {
-	case ItemAdded:
-		items := cloneItems(s.Items)
-		it := items[e.SKU]
-		it.Quantity += e.Quantity
-		it.Price = e.Price
-		items[e.SKU] = it
-		s.Items = items
-		s.Total += e.Quantity * e.Price
-	case ItemRemoved:
-		it, ok := s.Items[e.SKU]
-		if !ok {
-			return s
-		}
-		items := cloneItems(s.Items)
-		n := min(e.Quantity, it.Quantity)
-		if it.Quantity -= n; it.Quantity == 0 {
-			delete(items, e.SKU)
-		} else {
-			items[e.SKU] = it
-		}
-		s.Items = items
-		s.Total -= n * it.Price
-	case PurchaseCompleted:
-		s.Status = StatusPurchased
-	case CartDiscarded:
-		s.Status = StatusDiscarded
+func removeItem(s Cart, c RemoveItem) ([]any, error) {
+	if s.Status != StatusOpen {
+		return nil, ErrNotOpen
 	}
+	if err := validSKU(c.SKU); err != nil {
+		return nil, err
+	}
+	if c.Quantity < 1 || c.Quantity > MaxQuantity {
+		return nil, ErrInvalidQuantity
+	}
+	it, ok := s.Items[c.SKU]
+	switch {
+	case !ok:
+		return nil, ErrNotInCart
+	case c.Quantity > it.Quantity:
+		return nil, fmt.Errorf("%w (%d)", ErrRemoveTooMany, it.Quantity)
+	}
+	return []any{ItemRemoved(c)}, nil
+}
+
+func completePurchase(s Cart, _ CompletePurchase) ([]any, error) {
+	if s.Status != StatusOpen {
+		return nil, ErrNotOpen
+	}
+	if len(s.Items) == 0 {
+		return nil, ErrEmptyCart
+	}
+	return []any{PurchaseCompleted{Lines: s.Lines(), Total: s.Total}}, nil
+}
+
+// discard is the End rule: an open cart is discarded.
+func discard(s Cart) (CartDiscarded, error) {
+	if s.Status != StatusOpen {
+		return CartDiscarded{}, ErrNotOpen
+	}
+	return CartDiscarded{}, nil
+}
+
+// The event handlers fold one event into a copy of s; they never write
+// to s.Items. They are total: an event that could not have been decided
+// (removing what is not there) changes as little as it can instead of
+// panicking.
+
+func itemAdded(s Cart, e ItemAdded) Cart {
+	items := cloneItems(s.Items)
+	it := items[e.SKU]
+	it.Quantity += e.Quantity
+	it.Price = e.Price
+	items[e.SKU] = it
+	s.Items = items
+	s.Total += e.Quantity * e.Price
+	return s
+}
+
+func itemRemoved(s Cart, e ItemRemoved) Cart {
+	it, ok := s.Items[e.SKU]
+	if !ok {
+		return s
+	}
+	items := cloneItems(s.Items)
+	n := min(e.Quantity, it.Quantity)
+	if it.Quantity -= n; it.Quantity == 0 {
+		delete(items, e.SKU)
+	} else {
+		items[e.SKU] = it
+	}
+	s.Items = items
+	s.Total -= n * it.Price
+	return s
+}
+
+func purchaseCompleted(s Cart, _ PurchaseCompleted) Cart {
+	s.Status = StatusPurchased
+	return s
+}
+
+func cartDiscarded(s Cart, _ CartDiscarded) Cart {
+	s.Status = StatusDiscarded
 	return s
 }
 
@@ -247,22 +265,6 @@ func cloneItems(m map[string]Item) map[string]Item {
 	out := make(map[string]Item, len(m)+1)
 	maps.Copy(out, m)
 	return out
-}
-
-func isTerminal(event any) bool {
-	switch event.(type) {
-	case PurchaseCompleted, CartDiscarded:
-		return true
-	}
-	return false
-}
-
-// closeCart is the Close rule: an open cart is discarded.
-func closeCart(s Cart) (any, error) {
-	if s.Status != StatusOpen {
-		return nil, ErrNotOpen
-	}
-	return CartDiscarded{}, nil
 }
 
 // validSKU checks a sku: it also keys the sku-sales view, so it must be a

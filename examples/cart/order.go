@@ -18,7 +18,8 @@ const OrderStatusOpen = "open"
 // Order is the state of an order: what a completed cart purchase bought.
 // Money is in integer cents.
 type Order struct {
-	// CartID is the id of the cart whose purchase opened the order.
+	// CartID is the id of the cart whose purchase opened the order, which
+	// is the order's own id.
 	CartID string `json:"cartId"`
 	Lines  []Line `json:"lines"`
 	// Total is the sum of quantity × price over Lines, in cents.
@@ -28,84 +29,70 @@ type Order struct {
 }
 
 // OpenOrder opens an order for the lines of a purchased cart; it creates
-// the order (genesis). Total, in cents, must be the sum of the lines.
+// the order (genesis). Total, in cents, must be the sum of the lines. It
+// is internal: only the OpenOrderPolicy sends it, never an HTTP client.
 type OpenOrder struct {
-	CartID string `json:"cartId"`
-	Lines  []Line `json:"lines"`
-	Total  int64  `json:"total"`
+	Lines []Line `json:"lines"`
+	Total int64  `json:"total"`
 }
 
 // OrderOpened records an opened order. Total is in cents.
 type OrderOpened struct {
-	CartID string `json:"cartId"`
-	Lines  []Line `json:"lines"`
-	Total  int64  `json:"total"`
+	Lines []Line `json:"lines"`
+	Total int64  `json:"total"`
 }
 
 // Order errors, shown to API clients like the cart's.
 var (
 	ErrOrderExists    = errors.New("the order is already open")
-	ErrInvalidCartID  = errors.New("cartId must be a valid aggregate id")
 	ErrEmptyOrder     = errors.New("an order needs at least one line")
 	ErrTooManyOrdered = fmt.Errorf("an order may hold at most %d lines", MaxLines)
 	ErrDuplicateSKU   = errors.New("an order may list each sku once")
 	ErrTotalMismatch  = errors.New("total is not the sum of the lines")
 )
 
-// OrderType is the order aggregate type.
+// OrderType is the order aggregate type. An order's id is its cart's id.
 var OrderType = signal.MustDefine(signal.Spec[Order]{
 	Name:    OrderTypeName,
-	Decide:  decideOrder,
-	Evolve:  evolveOrder,
-	Genesis: func(cmd any) bool { _, ok := cmd.(OpenOrder); return ok },
-	Commands: []signal.CommandType{
-		signal.CommandOf[OpenOrder]("OpenOrder"),
+	Initial: func(cartID string) Order { return Order{CartID: cartID} },
+	Commands: []signal.CommandSpec[Order]{
+		signal.Decide("OpenOrder", openOrder, signal.Genesis, signal.Internal),
 	},
-	Events: []signal.EventType{
-		signal.EventOf[OrderOpened]("OrderOpened"),
+	Events: []signal.EventSpec[Order]{
+		signal.Evolve("OrderOpened", orderOpened),
 	},
 })
 
-func decideOrder(s Order, cmd any) ([]any, error) {
-	switch c := cmd.(type) {
-	case OpenOrder:
-		if s.Status != "" {
-			return nil, ErrOrderExists
-		}
-		if signal.ValidateID(c.CartID) != nil {
-			return nil, ErrInvalidCartID
-		}
-		switch {
-		case len(c.Lines) == 0:
-			return nil, ErrEmptyOrder
-		case len(c.Lines) > MaxLines:
-			return nil, ErrTooManyOrdered
-		}
-		seen := make(map[string]bool, len(c.Lines))
-		var total int64
-		for _, l := range c.Lines {
-			if err := validLine(l.SKU, l.Quantity, l.Price); err != nil {
-				return nil, err
-			}
-			if seen[l.SKU] {
-				return nil, ErrDuplicateSKU
-			}
-			seen[l.SKU] = true
-			total += l.Quantity * l.Price
-		}
-		if total != c.Total {
-			return nil, ErrTotalMismatch
-		}
-		return []any{OrderOpened{CartID: c.CartID, Lines: slices.Clone(c.Lines), Total: c.Total}}, nil
+func openOrder(s Order, c OpenOrder) ([]any, error) {
+	if s.Status != "" {
+		return nil, ErrOrderExists
 	}
-	return nil, fmt.Errorf("order: unexpected command %T", cmd)
+	switch {
+	case len(c.Lines) == 0:
+		return nil, ErrEmptyOrder
+	case len(c.Lines) > MaxLines:
+		return nil, ErrTooManyOrdered
+	}
+	seen := make(map[string]bool, len(c.Lines))
+	var total int64
+	for _, l := range c.Lines {
+		if err := validLine(l.SKU, l.Quantity, l.Price); err != nil {
+			return nil, err
+		}
+		if seen[l.SKU] {
+			return nil, ErrDuplicateSKU
+		}
+		seen[l.SKU] = true
+		total += l.Quantity * l.Price
+	}
+	if total != c.Total {
+		return nil, ErrTotalMismatch
+	}
+	return []any{OrderOpened{Lines: slices.Clone(c.Lines), Total: c.Total}}, nil
 }
 
-// evolveOrder copies the event's lines, so the state shares no slice with
+// orderOpened copies the event's lines, so the state shares no slice with
 // the event values handed to subscribers.
-func evolveOrder(s Order, event any) Order {
-	if e, ok := event.(OrderOpened); ok {
-		s = Order{CartID: e.CartID, Lines: slices.Clone(e.Lines), Total: e.Total, Status: OrderStatusOpen}
-	}
-	return s
+func orderOpened(s Order, e OrderOpened) Order {
+	return Order{CartID: s.CartID, Lines: slices.Clone(e.Lines), Total: e.Total, Status: OrderStatusOpen}
 }

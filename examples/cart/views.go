@@ -40,36 +40,39 @@ type SKUSales struct {
 }
 
 // CartSummaryProjection returns a new projection building the
-// cart-summary view. It folds events with the cart's own Evolve, so the
-// summary cannot drift from the aggregate's state.
+// cart-summary view. It folds every cart event with the cart's own event
+// handlers (Type.Fold), so the summary cannot drift from the aggregate's
+// state.
 func CartSummaryProjection() *signal.Projection {
 	return &signal.Projection{
 		Name:  CartSummaryView,
 		Types: []string{TypeName},
-		Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-			var doc CartSummary
-			found, err := tx.Get(ctx, CartSummaryView, ev.AggregateID, &doc)
-			if err != nil {
-				return err
-			}
-			s := Type.Initial()
-			if found {
-				s = Cart{Items: doc.Items, Total: doc.Total, Status: doc.Status}
-			}
-			s = evolveCart(s, ev.Data)
-			items := s.Items
-			if items == nil {
-				items = map[string]Item{}
-			}
-			return tx.Put(ctx, CartSummaryView, ev.AggregateID, CartSummary{
-				CartID:  ev.AggregateID,
-				Items:   items,
-				Total:   s.Total,
-				Status:  s.Status,
-				Version: ev.Version,
-			})
-		},
+		On:    []signal.ProjectionHandler{signal.ProjectAll(summarize)},
 	}
+}
+
+func summarize(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
+	var doc CartSummary
+	found, err := tx.Get(ctx, CartSummaryView, ev.AggregateID, &doc)
+	if err != nil {
+		return err
+	}
+	s := Type.Initial(ev.AggregateID)
+	if found {
+		s = Cart{Items: doc.Items, Total: doc.Total, Status: doc.Status}
+	}
+	s = Type.Fold(s, ev.Data)
+	items := s.Items
+	if items == nil {
+		items = map[string]Item{}
+	}
+	return tx.Put(ctx, CartSummaryView, ev.AggregateID, CartSummary{
+		CartID:  ev.AggregateID,
+		Items:   items,
+		Total:   s.Total,
+		Status:  s.Status,
+		Version: ev.Version,
+	})
 }
 
 // SKUSalesProjection returns a new projection building the sku-sales
@@ -77,27 +80,24 @@ func CartSummaryProjection() *signal.Projection {
 // bought, so the projection reads no cart state.
 func SKUSalesProjection() *signal.Projection {
 	return &signal.Projection{
-		Name:  SKUSalesView,
-		Types: []string{TypeName},
-		Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-			e, ok := ev.Data.(PurchaseCompleted)
-			if !ok {
-				return nil
-			}
-			for _, l := range e.Lines {
-				var doc SKUSales
-				if _, err := tx.Get(ctx, SKUSalesView, l.SKU, &doc); err != nil {
-					return err
-				}
-				doc.SKU = l.SKU
-				doc.UnitsSold += l.Quantity
-				doc.Revenue += l.Quantity * l.Price
-				doc.Purchases++
-				if err := tx.Put(ctx, SKUSalesView, l.SKU, doc); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		Name: SKUSalesView,
+		On:   []signal.ProjectionHandler{signal.Project(countSales)},
 	}
+}
+
+func countSales(ctx context.Context, tx *signal.ViewTx, _ signal.Event, e PurchaseCompleted) error {
+	for _, l := range e.Lines {
+		var doc SKUSales
+		if _, err := tx.Get(ctx, SKUSalesView, l.SKU, &doc); err != nil {
+			return err
+		}
+		doc.SKU = l.SKU
+		doc.UnitsSold += l.Quantity
+		doc.Revenue += l.Quantity * l.Price
+		doc.Purchases++
+		if err := tx.Put(ctx, SKUSalesView, l.SKU, doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -181,6 +181,7 @@ func (e *methodError) Error() string {
 // for a method the path does not serve, and otherwise by signal.Kind:
 //
 //	KindInvalid, KindUnknownCommand   400
+//	KindForbidden                     403
 //	KindNotFound, KindUnknownType     404
 //	KindConflict, KindExists          409
 //	KindClosed                        410
@@ -201,6 +202,8 @@ func StatusOf(err error) int {
 	switch signal.KindOf(err) {
 	case signal.KindInvalid, signal.KindUnknownCommand:
 		return http.StatusBadRequest
+	case signal.KindForbidden:
+		return http.StatusForbidden
 	case signal.KindNotFound, signal.KindUnknownType:
 		return http.StatusNotFound
 	case signal.KindConflict, signal.KindExists:

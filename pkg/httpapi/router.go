@@ -89,7 +89,7 @@ func isParam(seg string) bool { return strings.HasPrefix(seg, "{") && strings.Ha
 // table is the routing table. Order matters only for Patterns.
 var table = []route{
 	{method: http.MethodPost, pattern: "POST /aggregates/{type}/{id}/{command}", set: CommandRoutes, serve: (*Handler).command},
-	{method: http.MethodDelete, pattern: "DELETE /aggregates/{type}/{id}", set: CommandRoutes, serve: (*Handler).close},
+	{method: http.MethodDelete, pattern: "DELETE /aggregates/{type}/{id}", set: CommandRoutes, serve: (*Handler).end},
 	{method: http.MethodGet, pattern: "GET /aggregates/{type}/{id}", set: QueryRoutes, serve: (*Handler).get},
 	{method: http.MethodGet, pattern: "GET /aggregates/{type}/{id}/events", set: QueryRoutes, serve: (*Handler).history},
 	{method: http.MethodGet, pattern: "GET /views/{view}/{key}", set: QueryRoutes, serve: (*Handler).view},
@@ -322,14 +322,14 @@ func (h *Handler) command(ctx context.Context, req *request, x *exchange, p []st
 	return h.commandResponse(x, res)
 }
 
-// close: DELETE /aggregates/{type}/{id}.
-func (h *Handler) close(ctx context.Context, req *request, x *exchange, p []string) *response {
+// end: DELETE /aggregates/{type}/{id}.
+func (h *Handler) end(ctx context.Context, req *request, x *exchange, p []string) *response {
 	x.typ, x.id = p[0], p[1]
 	opts, err := commandOptions(req)
 	if err != nil {
 		return h.fail(x, err)
 	}
-	res, err := h.svc.Close(ctx, p[0], p[1], opts...)
+	res, err := h.svc.End(ctx, p[0], p[1], opts...)
 	if err != nil {
 		return h.fail(x, err)
 	}

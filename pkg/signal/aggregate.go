@@ -1,50 +1,34 @@
 package signal
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Spec declares an aggregate type. The state S and the command and event
 // types are the user's plain Go types: nothing to embed, no methods to
-// implement. Only Name, Decide, Evolve, Commands and Events are required.
+// implement. Each command and each event is registered once, with its
+// stable name and its typed handler (Decide and Evolve build them), so
+// the compiler checks every handler against the state and the command or
+// event it takes. Name, Commands and Events are required.
 type Spec[S any] struct {
 	// Name is the stable type name used in stream keys and the HTTP API ("cart").
 	Name string
-	// Initial returns the state of an aggregate before its first event.
-	// Nil means the zero value of S.
-	Initial func() S
-	// Decide turns a command, given the current state, into events. An
-	// error refuses the command (ErrRejected, HTTP 422): its text is shown
-	// to clients, so keep it free of secrets. Returning no events and no
-	// error accepts the command without changing anything.
-	// Decide must be pure: no I/O, no clock, no randomness, so that
-	// retries after a conflict re-decide safely.
-	Decide func(state S, cmd any) ([]any, error)
-	// Evolve folds one event into the state and returns the new state. It
-	// must not modify the state it is given (copy maps and slices before
-	// changing them): earlier states are handed out to concurrent readers.
-	Evolve func(state S, event any) S
-	// Commands and Events register the types by stable name.
-	Commands []CommandType
-	Events   []EventType
-
-	// Genesis reports whether cmd may create a new aggregate. A command to
-	// an aggregate that does not exist is refused with ErrNotFound unless
-	// Genesis accepts it. Nil means no command creates implicitly; such
-	// aggregates are created only through Service.Create.
-	Genesis func(cmd any) bool
-	// Terminal reports whether an event ends the aggregate's life. The
-	// commit holding it is Final: the stream is closed, the aggregate is
-	// evicted from the pool and every later command fails with ErrClosed.
-	// Its history and state stay readable.
-	Terminal func(event any) bool
-	// Close returns the terminal event that Service.Close (HTTP DELETE)
-	// appends. Nil means the type cannot be closed from outside; an error
-	// refuses the close like Decide's errors refuse commands.
-	Close func(state S) (any, error)
+	// Initial returns the state of aggregate id before its first event:
+	// the way the aggregate's id reaches the domain. Nil means the zero
+	// value of S.
+	Initial func(id string) S
+	// Commands registers the commands: signal.Decide(name, handler, marks...).
+	Commands []CommandSpec[S]
+	// Events registers the events: signal.Evolve(name, handler, marks...).
+	Events []EventSpec[S]
+	// End is the rule Service.End (HTTP DELETE) applies to end an
+	// aggregate's life from outside: signal.EndWith(handler), whose event
+	// must be registered Terminal. The zero value means the type cannot
+	// be ended from outside.
+	End EndSpec[S]
 
 	// SnapshotEvery asks for a snapshot each time the version crosses a
 	// multiple of it; 0 disables snapshots.
@@ -56,10 +40,15 @@ type Spec[S any] struct {
 }
 
 // Type is a defined aggregate type with state S. Register it with a
-// Service through Config.Types; its methods give typed access to state.
+// Service through Config.Types; Bind gives typed access to its aggregates.
 type Type[S any] struct {
-	spec Spec[S]
-	reg  *registry
+	name          string
+	initial       func(id string) S
+	reg           *registry
+	evolvers      map[reflect.Type]func(S, any) S
+	end           func(S) (any, error)
+	snapshotEvery int
+	stateVersion  int
 }
 
 // AggregateType is an aggregate type of any state, as a Service holds it.
@@ -67,21 +56,21 @@ type Type[S any] struct {
 type AggregateType interface {
 	// Name is the type's stable name.
 	Name() string
-	// CommandNames lists the registered command names in declaration order.
-	CommandNames() []string
+	// Commands describes the registered commands in declaration order.
+	Commands() []CommandInfo
+	// Events describes the registered events in declaration order.
+	Events() []EventInfo
 	runtime() typeRuntime
 }
 
 // Define validates spec and returns the aggregate type. Errors name what
-// is missing or inconsistent: an invalid name, no Decide or Evolve, a
-// command or event registered twice, or an event schema version without
-// an upcaster chain.
+// is missing or inconsistent: an invalid name, no commands or events, a
+// command or event registered twice (by name or by Go type), an event
+// schema version without an upcaster chain, or an End rule whose event is
+// not a registered terminal event.
 func Define[S any](spec Spec[S]) (*Type[S], error) {
 	if err := ValidateName(spec.Name); err != nil {
 		return nil, fmt.Errorf("signal.Define: type name: %w", err)
-	}
-	if spec.Decide == nil || spec.Evolve == nil {
-		return nil, fmt.Errorf("signal.Define %s: Decide and Evolve are required", spec.Name)
 	}
 	if len(spec.Commands) == 0 || len(spec.Events) == 0 {
 		return nil, fmt.Errorf("signal.Define %s: at least one command and one event are required", spec.Name)
@@ -92,11 +81,40 @@ func Define[S any](spec Spec[S]) (*Type[S], error) {
 	if spec.StateVersion == 0 {
 		spec.StateVersion = 1
 	}
-	reg, err := newRegistry(spec.Name, spec.Commands, spec.Events)
+	cmds := make([]commandDef, len(spec.Commands))
+	for i, c := range spec.Commands {
+		if c.def.decide == nil {
+			return nil, fmt.Errorf("signal.Define %s: command %d has no handler; build it with signal.Decide", spec.Name, i)
+		}
+		cmds[i] = c.def
+	}
+	t := &Type[S]{
+		name:          spec.Name,
+		initial:       spec.Initial,
+		evolvers:      make(map[reflect.Type]func(S, any) S, len(spec.Events)),
+		end:           spec.End.fn,
+		snapshotEvery: spec.SnapshotEvery,
+		stateVersion:  spec.StateVersion,
+	}
+	evs := make([]eventDef, len(spec.Events))
+	for i, e := range spec.Events {
+		if e.evolve == nil {
+			return nil, fmt.Errorf("signal.Define %s: event %d has no handler; build it with signal.Evolve", spec.Name, i)
+		}
+		evs[i] = e.def
+		t.evolvers[e.def.goType] = e.evolve
+	}
+	reg, err := newRegistry(spec.Name, cmds, evs)
 	if err != nil {
 		return nil, fmt.Errorf("signal.Define %s: %w", spec.Name, err)
 	}
-	return &Type[S]{spec: spec, reg: reg}, nil
+	t.reg = reg
+	if spec.End.fn != nil {
+		if ev := reg.eventsByGo[spec.End.event]; ev == nil || !ev.terminal {
+			return nil, fmt.Errorf("signal.Define %s: the End rule returns %v, which is not an event registered Terminal", spec.Name, spec.End.event)
+		}
+	}
+	return t, nil
 }
 
 // MustDefine is Define for package-level variables; it panics on error.
@@ -108,119 +126,293 @@ func MustDefine[S any](spec Spec[S]) *Type[S] {
 	return t
 }
 
+// CommandSpec registers one command of an aggregate type with state S.
+// Build it with Decide.
+type CommandSpec[S any] struct{ def commandDef }
+
+// CommandMark is a property of a registered command: Genesis, Internal.
+type CommandMark struct{ genesis, internal bool }
+
+var (
+	// Genesis marks a command that may create its aggregate. A command to
+	// an aggregate that does not exist is refused with ErrNotFound unless
+	// it is marked Genesis (or sent with Service.Create).
+	Genesis = CommandMark{genesis: true}
+	// Internal marks a command that only Go code and policies may send:
+	// Service.HandleJSON, and so the HTTP API, refuses it with
+	// ErrForbidden before anything is read or written.
+	Internal = CommandMark{internal: true}
+)
+
+// Decide registers the command C under name (the last segment of its
+// HTTP path) with its handler. The handler turns the command, given the
+// current state, into events (values of the type's registered event
+// types). An error refuses the command (ErrRejected, HTTP 422): its text
+// is shown to clients, so keep it free of secrets. Returning no events
+// and no error accepts the command without changing anything.
+//
+// The handler must be pure: no I/O, no clock, no randomness, so that
+// retries after a conflict decide again safely.
+//
+// Bodies are decoded with encoding/json after a strict check: an empty
+// body is {}, and null, invalid UTF-8, escaped lone surrogates and
+// repeated member names are ErrInvalid.
+func Decide[S, C any](name string, handler func(state S, cmd C) ([]any, error), marks ...CommandMark) CommandSpec[S] {
+	d := commandDef{
+		name:   name,
+		goType: reflect.TypeFor[C](),
+		decide: func(s S, cmd any) ([]any, error) { return handler(s, cmd.(C)) },
+		decode: func(b []byte) (any, error) {
+			var c C
+			if err := json.Unmarshal(b, &c); err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+	if handler == nil {
+		d.decide = nil
+	}
+	for _, m := range marks {
+		d.genesis = d.genesis || m.genesis
+		d.internal = d.internal || m.internal
+	}
+	return CommandSpec[S]{def: d}
+}
+
+// EventSpec registers one event of an aggregate type with state S. Build
+// it with Evolve.
+type EventSpec[S any] struct {
+	def    eventDef
+	evolve func(S, any) S
+}
+
+// EventMark is a property of a registered event: Terminal, SchemaVersion,
+// UpcastFrom.
+type EventMark struct {
+	terminal bool
+	version  int
+	from     int
+	upcaster Upcaster
+}
+
+// Terminal marks an event that ends its aggregate's life. The commit
+// holding it is Final: the stream is closed, the aggregate leaves the
+// pool and every later command fails with ErrClosed. Its history and
+// state stay readable.
+var Terminal = EventMark{terminal: true}
+
+// Upcaster turns the JSON payload of an event stored at schema version N
+// into the payload of version N+1.
+type Upcaster func(old json.RawMessage) (json.RawMessage, error)
+
+// SchemaVersion sets the current schema version of an event (default 1).
+// Events are stored with it; older payloads go through the upcasters on load.
+func SchemaVersion(v int) EventMark { return EventMark{version: v} }
+
+// UpcastFrom registers the transform from schema version `from` to from+1.
+// A chain from every older version to the current one must exist.
+func UpcastFrom(from int, fn Upcaster) EventMark { return EventMark{from: from, upcaster: fn} }
+
+// Evolve registers the event E under name (stored with every event of
+// this type, so never change it) with its handler. The handler folds one
+// event into the state and returns the new state. It must not modify the
+// state it is given (copy maps and slices before changing them): earlier
+// states are handed out to concurrent readers.
+func Evolve[S, E any](name string, handler func(state S, event E) S, marks ...EventMark) EventSpec[S] {
+	d := eventDef{
+		name:    name,
+		version: 1,
+		goType:  reflect.TypeFor[E](),
+		decode: func(b []byte) (any, error) {
+			var e E
+			if err := json.Unmarshal(b, &e); err != nil {
+				return nil, err
+			}
+			return e, nil
+		},
+	}
+	for _, m := range marks {
+		d.terminal = d.terminal || m.terminal
+		if m.version != 0 {
+			d.version = m.version
+		}
+		if m.upcaster != nil {
+			if d.upcasters == nil {
+				d.upcasters = map[int]Upcaster{}
+			}
+			d.upcasters[m.from] = m.upcaster
+		}
+	}
+	spec := EventSpec[S]{def: d}
+	if handler != nil {
+		spec.evolve = func(s S, e any) S { return handler(s, e.(E)) }
+	}
+	return spec
+}
+
+// EndSpec is an aggregate type's End rule. Build it with EndWith.
+type EndSpec[S any] struct {
+	fn    func(S) (any, error)
+	event reflect.Type
+}
+
+// EndWith makes handler the type's End rule: given the current state, it
+// returns the terminal event Service.End appends, or an error that
+// refuses the end like a command handler's errors refuse commands.
+func EndWith[S, E any](handler func(state S) (E, error)) EndSpec[S] {
+	return EndSpec[S]{
+		fn: func(s S) (any, error) {
+			e, err := handler(s)
+			if err != nil {
+				return nil, err
+			}
+			return e, nil
+		},
+		event: reflect.TypeFor[E](),
+	}
+}
+
+// CommandInfo describes a registered command.
+type CommandInfo struct {
+	Name string
+	// GoType is the command's Go type; its JSON encoding is the body.
+	GoType   reflect.Type
+	Genesis  bool
+	Internal bool
+}
+
+// EventInfo describes a registered event.
+type EventInfo struct {
+	Name          string
+	GoType        reflect.Type
+	SchemaVersion int
+	Terminal      bool
+}
+
 // Name returns the type's stable name.
-func (t *Type[S]) Name() string { return t.spec.Name }
+func (t *Type[S]) Name() string { return t.name }
 
-// CommandNames lists the registered command names in declaration order.
-func (t *Type[S]) CommandNames() []string { return append([]string(nil), t.reg.commandNames...) }
+// Commands describes the registered commands in declaration order.
+func (t *Type[S]) Commands() []CommandInfo {
+	out := make([]CommandInfo, len(t.reg.commandOrder))
+	for i, c := range t.reg.commandOrder {
+		out[i] = CommandInfo{Name: c.name, GoType: c.goType, Genesis: c.genesis, Internal: c.internal}
+	}
+	return out
+}
 
-// Initial returns the state before the first event.
-func (t *Type[S]) Initial() S {
-	if t.spec.Initial != nil {
-		return t.spec.Initial()
+// Events describes the registered events in declaration order.
+func (t *Type[S]) Events() []EventInfo {
+	out := make([]EventInfo, len(t.reg.eventOrder))
+	for i, e := range t.reg.eventOrder {
+		out[i] = EventInfo{Name: e.name, GoType: e.goType, SchemaVersion: e.version, Terminal: e.terminal}
+	}
+	return out
+}
+
+// Initial returns the state of aggregate id before its first event.
+func (t *Type[S]) Initial(id string) S {
+	if t.initial != nil {
+		return t.initial(id)
 	}
 	var s S
 	return s
 }
 
 // Fold applies events (values of registered event types) to state in
-// order, as a load does. Handy in tests.
+// order, as a load does. It panics on a value of an unregistered type,
+// which a load can never hand it.
 func (t *Type[S]) Fold(state S, events ...any) S {
 	for _, e := range events {
-		state = t.spec.Evolve(state, e)
+		state = t.evolve(state, e)
 	}
 	return state
 }
 
-// Handle handles cmd on the aggregate id through s and returns the typed
-// new state with the result. Outcomes as Service.Handle.
-func (t *Type[S]) Handle(ctx context.Context, s *Service, id string, cmd any, opts ...CommandOption) (S, Result, error) {
-	r, err := s.Handle(ctx, t.spec.Name, id, cmd, opts...)
-	return stateAs[S](r.State), r, err
+func (t *Type[S]) evolve(s S, e any) S {
+	fn := t.evolvers[reflect.TypeOf(e)]
+	if fn == nil {
+		panic(fmt.Sprintf("signal: %s has no event of Go type %T", t.name, e))
+	}
+	return fn(s, e)
 }
 
-// Get returns the typed state of aggregate id and its version. Outcomes as Service.Get.
-func (t *Type[S]) Get(ctx context.Context, s *Service, id string, opts ...ReadOption) (S, int64, error) {
-	st, err := s.Get(ctx, t.spec.Name, id, opts...)
-	return stateAs[S](st.State), st.Version, err
-}
-
-// At returns the typed state of aggregate id as it was at version. Outcomes as Service.At.
-func (t *Type[S]) At(ctx context.Context, s *Service, id string, version int64) (S, error) {
-	st, err := s.At(ctx, t.spec.Name, id, version)
-	return stateAs[S](st.State), err
-}
-
-func stateAs[S any](v any) S {
-	s, _ := v.(S)
-	return s
-}
+// To addresses cmd to aggregate id of this type: what a policy returns
+// to send it. The command's type is checked when it is sent.
+func (t *Type[S]) To(id string, cmd any) Send { return Send{Type: t.name, ID: id, Command: cmd} }
 
 // typeRuntime is what the Service needs of a type, with S erased.
 type typeRuntime struct {
 	name          string
+	owner         any // the *Type[S], which Bind checks
 	reg           *registry
-	newHolder     func() stateHolder
-	genesis       func(cmd any) bool
-	terminal      func(e any) bool
-	canClose      bool
+	newHolder     func(id string) stateHolder
+	hasGenesis    bool
+	canEnd        bool
 	snapshotEvery int64
 	stateVersion  int
 }
 
 func (t *Type[S]) runtime() typeRuntime {
-	return typeRuntime{
-		name:          t.spec.Name,
+	rt := typeRuntime{
+		name:          t.name,
+		owner:         t,
 		reg:           t.reg,
-		newHolder:     func() stateHolder { return &holder[S]{t: t, s: t.Initial()} },
-		genesis:       t.spec.Genesis,
-		terminal:      t.spec.Terminal,
-		canClose:      t.spec.Close != nil,
-		snapshotEvery: int64(t.spec.SnapshotEvery),
-		stateVersion:  t.spec.StateVersion,
+		newHolder:     func(id string) stateHolder { return &holder[S]{t: t, id: id, s: t.Initial(id)} },
+		canEnd:        t.end != nil,
+		snapshotEvery: int64(t.snapshotEvery),
+		stateVersion:  t.stateVersion,
 	}
+	for _, c := range t.reg.commandOrder {
+		rt.hasGenesis = rt.hasGenesis || c.genesis
+	}
+	return rt
 }
 
 // stateHolder keeps one aggregate's typed state behind an interface, so
 // the Service and the pool handle every type without boxing on each event.
 type stateHolder interface {
-	decide(cmd any) ([]any, error)
+	decide(c *commandDef, cmd any) ([]any, error)
 	evolve(e any)
-	closeEvent() (any, error)
+	endEvent() (any, error)
 	state() any
 	encode() ([]byte, error)
 	decode([]byte) error
 }
 
 type holder[S any] struct {
-	t *Type[S]
-	s S
+	t  *Type[S]
+	id string
+	s  S
 }
 
-func (h *holder[S]) decide(cmd any) (events []any, err error) {
-	events, err = h.t.spec.Decide(h.s, cmd)
+func (h *holder[S]) decide(c *commandDef, cmd any) ([]any, error) {
+	events, err := c.decide.(func(S, any) ([]any, error))(h.s, cmd)
 	if err != nil {
-		var se *Error
-		if errors.As(err, &se) {
-			return nil, err
-		}
-		return nil, &Error{Kind: KindRejected, Op: "decide", Message: err.Error(), Err: err}
+		return nil, refusal("decide", err)
 	}
 	return events, nil
 }
 
-func (h *holder[S]) evolve(e any) { h.s = h.t.spec.Evolve(h.s, e) }
+func (h *holder[S]) evolve(e any) { h.s = h.t.evolve(h.s, e) }
 
-func (h *holder[S]) closeEvent() (any, error) {
-	e, err := h.t.spec.Close(h.s)
+func (h *holder[S]) endEvent() (any, error) {
+	e, err := h.t.end(h.s)
 	if err != nil {
-		var se *Error
-		if errors.As(err, &se) {
-			return nil, err
-		}
-		return nil, &Error{Kind: KindRejected, Op: "close", Message: err.Error(), Err: err}
+		return nil, refusal("end", err)
 	}
 	return e, nil
+}
+
+// refusal makes a domain's error an ErrRejected, keeping typed errors as
+// they are.
+func refusal(op string, err error) error {
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return &Error{Kind: KindRejected, Op: op, Message: err.Error(), Err: err}
 }
 
 func (h *holder[S]) state() any { return h.s }
@@ -228,7 +420,7 @@ func (h *holder[S]) state() any { return h.s }
 func (h *holder[S]) encode() ([]byte, error) { return json.Marshal(h.s) }
 
 func (h *holder[S]) decode(b []byte) error {
-	s := h.t.Initial()
+	s := h.t.Initial(h.id)
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}

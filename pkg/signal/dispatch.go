@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -23,7 +24,7 @@ import (
 type dispatcher struct {
 	svc         *Service
 	concurrency int
-	subs        []Subscriber
+	subs        []*subscription
 	checkpoints CheckpointStore
 	views       ViewStore
 	parkAfter   int
@@ -49,6 +50,9 @@ func newDispatcher(s *Service, cfg *Config) (*dispatcher, error) {
 	d.views, _ = s.store.(ViewStore)
 	names := map[string]bool{}
 	for _, sub := range cfg.Subscribers {
+		if sub == nil || reflect.ValueOf(sub).IsNil() {
+			return nil, errors.New("signal.New: a nil subscriber")
+		}
 		name := sub.SubscriberName()
 		if err := ValidateName(name); err != nil {
 			return nil, fmt.Errorf("signal.New: subscriber: %w", err)
@@ -60,7 +64,11 @@ func newDispatcher(s *Service, cfg *Config) (*dispatcher, error) {
 		if err := d.check(sub); err != nil {
 			return nil, err
 		}
-		d.subs = append(d.subs, sub)
+		resolved, err := s.subscribe(sub)
+		if err != nil {
+			return nil, err
+		}
+		d.subs = append(d.subs, resolved)
 	}
 	return d, nil
 }
@@ -70,25 +78,13 @@ func (d *dispatcher) check(sub Subscriber) error {
 	name := sub.SubscriberName()
 	switch sub := sub.(type) {
 	case *Projection:
-		if sub.Apply == nil {
-			return fmt.Errorf("signal.New: projection %q has no Apply", name)
-		}
 		if d.views == nil {
 			return fmt.Errorf("signal.New: projection %q needs a store with views (ViewStore)", name)
 		}
-	case *Policy:
-		if sub.React == nil {
-			return fmt.Errorf("signal.New: policy %q has no React", name)
-		}
-	case *Handler:
-		if sub.Handle == nil {
-			return fmt.Errorf("signal.New: handler %q has no Handle", name)
-		}
+	case *Observer:
 		if sub.Ephemeral {
 			return nil
 		}
-	default:
-		return fmt.Errorf("signal.New: subscriber %q is a %T; use *Projection, *Policy or *Handler", name, sub)
 	}
 	if d.checkpoints == nil {
 		return fmt.Errorf("signal.New: subscriber %q needs a store with checkpoints (CheckpointStore)", name)
@@ -208,7 +204,7 @@ func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []E
 	}
 	var first *DispatchFailure
 	for _, sub := range d.subs {
-		if !sub.Subscribes(stream.Type) {
+		if !sub.subscribes(stream.Type) {
 			continue
 		}
 		if f := d.deliver(ctx, sub, stream, events, bad, false); f != nil && (first == nil || f.Version < first.Version) {
@@ -222,9 +218,9 @@ func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []E
 // the poison after them, if any). It returns nil when the subscriber has
 // processed them, or is parked, and otherwise where it stopped. replay
 // runs a parked subscriber anyway.
-func (d *dispatcher) deliver(ctx context.Context, sub Subscriber, stream StreamID, events []Event, bad *poison, replay bool) *DispatchFailure {
-	if h, ok := sub.(*Handler); ok && h.Ephemeral {
-		d.handleEphemeral(ctx, h, events)
+func (d *dispatcher) deliver(ctx context.Context, sub *subscription, stream StreamID, events []Event, bad *poison, replay bool) *DispatchFailure {
+	if sub.ephemeral() {
+		d.observeEphemeral(ctx, sub.Subscriber.(*Observer), events)
 		return nil
 	}
 	name := sub.SubscriberName()
@@ -273,13 +269,13 @@ func firstVersion(events []Event, bad *poison) int64 {
 	return bad.version
 }
 
-// handleEphemeral runs a handler that keeps no checkpoint. It has no way
-// to resume, so a failure is logged and the handler is not retried: it
-// must never hold back the subscribers that keep state.
-func (d *dispatcher) handleEphemeral(ctx context.Context, h *Handler, events []Event) {
+// observeEphemeral runs an observer that keeps no checkpoint. It has no
+// way to resume, so a failure is logged and not retried: it must never
+// hold back the subscribers that keep state.
+func (d *dispatcher) observeEphemeral(ctx context.Context, o *Observer, events []Event) {
 	for _, ev := range events {
-		if err := h.Handle(ctx, ev); err != nil {
-			d.svc.log.WarnContext(ctx, "signal: ephemeral handler failed; not retried", "subscriber", h.Name,
+		if err := o.observe(ctx, ev); err != nil {
+			d.svc.log.WarnContext(ctx, "signal: ephemeral observer failed; not retried", "subscriber", o.Name,
 				"stream", ev.Stream().String(), "version", ev.Version, "error", err)
 		}
 	}
@@ -355,15 +351,15 @@ func (d *dispatcher) load(ctx context.Context, stream StreamID, after, upto int6
 
 // run applies events (contiguous, starting at cp+1) and moves the
 // checkpoint. It returns the last version whose effects are committed.
-func (d *dispatcher) run(ctx context.Context, sub Subscriber, stream StreamID, cp int64, events []Event) (int64, error) {
+func (d *dispatcher) run(ctx context.Context, sub *subscription, stream StreamID, cp int64, events []Event) (int64, error) {
 	name := sub.SubscriberName()
-	switch sub := sub.(type) {
+	switch sub := sub.Subscriber.(type) {
 	case *Projection:
 		return d.project(ctx, sub, stream, cp, events)
 	case *Policy:
 		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return d.react(ctx, sub, ev) })
-	case *Handler:
-		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return sub.Handle(ctx, ev) })
+	case *Observer:
+		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return sub.observe(ctx, ev) })
 	}
 	return cp, fmt.Errorf("unknown subscriber %T", sub)
 }
@@ -382,7 +378,7 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 	for i := 0; i < len(events); i++ {
 		ev := events[i]
 		tx.savepoint()
-		err := p.Apply(ctx, tx, ev)
+		err := p.apply(ctx, tx, ev)
 		if err == nil && tx.overLimits() {
 			if i == start {
 				err = &Error{Kind: KindTooLarge, Op: "project", Stream: stream,

@@ -50,6 +50,9 @@ const (
 	// written. Send the new request with a new id; the original request
 	// with its id still replays the original outcome.
 	KindIdempotencyKeyReused
+	// KindForbidden: the caller may not do this: an internal command sent
+	// from outside the process (HTTP). Nothing was read or written.
+	KindForbidden
 )
 
 var kindCodes = [...]string{
@@ -68,6 +71,7 @@ var kindCodes = [...]string{
 	KindUnavailable:    "unavailable",
 
 	KindIdempotencyKeyReused: "idempotency_key_reused",
+	KindForbidden:            "forbidden",
 }
 
 // String returns the stable, snake_case code of the kind, used in API error bodies.
@@ -111,6 +115,7 @@ var (
 	ErrUnavailable    = &Error{Kind: KindUnavailable}
 
 	ErrIdempotencyKeyReused = &Error{Kind: KindIdempotencyKeyReused}
+	ErrForbidden            = &Error{Kind: KindForbidden}
 )
 
 func (e *Error) Error() string {

@@ -18,7 +18,7 @@ import (
 // command's registered name and the JSON encoding of its decoded Go value
 // (struct fields in declaration order, map keys sorted), so a retry whose
 // body has other whitespace, another key order or fields the command does
-// not have is the same request. Close has a request of its own, which no
+// not have is the same request. End has a request of its own, which no
 // command can have (names cannot hold '/').
 
 // fingerprintBytes is how much of the SHA-256 a fingerprint keeps: 128
@@ -26,8 +26,10 @@ import (
 // commands, in 22 characters of base64url.
 const fingerprintBytes = 16
 
-// closeFingerprint is the fingerprint of every Close request.
-var closeFingerprint = encodeFingerprint(sha256.Sum256([]byte("signal/close")))
+// endFingerprint is the fingerprint of every End request. Its text is
+// from the days End was called Close; it is stored with commits, so it
+// stays.
+var endFingerprint = encodeFingerprint(sha256.Sum256([]byte("signal/close")))
 
 // commandFingerprint returns the fingerprint of the command registered as
 // name with value cmd, or json.Marshal's error for a value JSON cannot

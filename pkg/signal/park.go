@@ -120,7 +120,7 @@ func (s *Service) Failures(ctx context.Context) ([]Failure, error) {
 // It returns the checkpoint it reached. Outcomes:
 //   - nil: the subscriber caught up; its failure, if any, is cleared.
 //   - ErrNotFound: no subscriber of that name follows the stream's type
-//     (ephemeral handlers keep no checkpoint and cannot be replayed).
+//     (ephemeral observers keep no checkpoint and cannot be replayed).
 //   - ErrInvalid: an invalid stream.
 //   - any other error: the subscriber failed again; the failure is
 //     recorded, parked, at the version it stopped.
@@ -130,7 +130,7 @@ func (s *Service) Replay(ctx context.Context, subscriber string, stream StreamID
 		return Checkpoint{}, err
 	}
 	sub := d.subscriber(subscriber)
-	if sub == nil || !sub.Subscribes(stream.Type) {
+	if sub == nil || !sub.subscribes(stream.Type) {
 		return Checkpoint{}, Errorf(KindNotFound, "replay", "no subscriber %q with a checkpoint follows %s aggregates", truncate(subscriber, MaxNameBytes), stream.Type)
 	}
 	cp, err := d.checkpoints.LoadCheckpoint(ctx, subscriber, stream)
@@ -174,15 +174,11 @@ func (s *Service) ReplayParked(ctx context.Context) (failed []Failure, err error
 }
 
 // subscriber returns the subscriber with a checkpoint named name, or nil.
-func (d *dispatcher) subscriber(name string) Subscriber {
+func (d *dispatcher) subscriber(name string) *subscription {
 	for _, sub := range d.subs {
-		if sub.SubscriberName() != name {
-			continue
+		if sub.SubscriberName() == name && !sub.ephemeral() {
+			return sub
 		}
-		if h, ok := sub.(*Handler); ok && h.Ephemeral {
-			return nil
-		}
-		return sub
 	}
 	return nil
 }

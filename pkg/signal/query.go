@@ -84,11 +84,11 @@ func (s *Service) At(ctx context.Context, typ, id string, version int64) (Aggreg
 
 // replay folds a stream up to version into a fresh, unpooled state.
 func (s *Service) replay(ctx context.Context, t *typeRuntime, stream StreamID, version int64) (AggregateState, error) {
-	e := &entry{stream: stream, h: t.newHolder()}
+	e := &entry{stream: stream, h: t.newHolder(stream.ID)}
 	if t.snapshotEvery > 0 && s.snapshots != nil {
 		if snap, err := s.snapshots.LoadSnapshot(ctx, stream); err == nil && snap.SchemaVersion == t.stateVersion && snap.Version <= version {
 			if s.restore(e, &snap) != nil {
-				e = &entry{stream: stream, h: t.newHolder()}
+				e = &entry{stream: stream, h: t.newHolder(stream.ID)}
 			}
 		}
 	}

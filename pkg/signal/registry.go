@@ -11,101 +11,45 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// EventType registers a Go type as an event of an aggregate type, under a
-// stable name that is stored with every event. Build it with EventOf.
-type EventType struct {
+// eventDef is one registered event, with S erased.
+type eventDef struct {
 	name      string
 	version   int
+	terminal  bool
 	goType    reflect.Type
 	decode    func([]byte) (any, error)
 	upcasters map[int]Upcaster
 }
 
-// Upcaster turns the JSON payload of an event stored at schema version N
-// into the payload of version N+1.
-type Upcaster func(old json.RawMessage) (json.RawMessage, error)
-
-// EventOption configures an EventType.
-type EventOption func(*EventType)
-
-// SchemaVersion sets the current schema version of an event type (default 1).
-// Events are stored with it; older payloads go through the upcasters on load.
-func SchemaVersion(v int) EventOption { return func(t *EventType) { t.version = v } }
-
-// UpcastFrom registers the transform from schema version `from` to from+1.
-// A chain from every older version to the current one must exist.
-func UpcastFrom(from int, fn Upcaster) EventOption {
-	return func(t *EventType) {
-		if t.upcasters == nil {
-			t.upcasters = map[int]Upcaster{}
-		}
-		t.upcasters[from] = fn
-	}
-}
-
-// EventOf registers E, a plain Go type encoded as JSON, as the event `name`.
-func EventOf[E any](name string, opts ...EventOption) EventType {
-	t := EventType{
-		name:    name,
-		version: 1,
-		goType:  reflect.TypeFor[E](),
-		decode: func(b []byte) (any, error) {
-			var e E
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, err
-			}
-			return e, nil
-		},
-	}
-	for _, o := range opts {
-		o(&t)
-	}
-	return t
-}
-
-// CommandType registers a Go type as a command of an aggregate type under
-// the name used in the HTTP API's path. Build it with CommandOf.
-type CommandType struct {
-	name   string
-	goType reflect.Type
-	decode func([]byte) (any, error)
-}
-
-// CommandOf registers C, a plain Go type decoded from JSON, as the command `name`.
-// Service.HandleJSON and DecodeCommand decode its bodies with encoding/json
-// after a strict check: an empty body is {}, and null, invalid UTF-8,
-// escaped lone surrogates and repeated member names are ErrInvalid.
-func CommandOf[C any](name string) CommandType {
-	return CommandType{
-		name:   name,
-		goType: reflect.TypeFor[C](),
-		decode: func(b []byte) (any, error) {
-			var c C
-			if err := json.Unmarshal(b, &c); err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
-	}
+// commandDef is one registered command, with S erased: decide holds the
+// type's func(S, any) ([]any, error).
+type commandDef struct {
+	name     string
+	goType   reflect.Type
+	genesis  bool
+	internal bool
+	decide   any
+	decode   func([]byte) (any, error)
 }
 
 // registry holds one aggregate type's commands and events, by name and by Go type.
 type registry struct {
 	typeName     string
-	events       map[string]*EventType
-	eventsByGo   map[reflect.Type]*EventType
-	commands     map[string]*CommandType
-	commandsByGo map[reflect.Type]*CommandType
-	commandNames []string
+	events       map[string]*eventDef
+	eventsByGo   map[reflect.Type]*eventDef
+	eventOrder   []*eventDef
+	commands     map[string]*commandDef
+	commandsByGo map[reflect.Type]*commandDef
+	commandOrder []*commandDef
 }
 
-func newRegistry(typeName string, commands []CommandType, events []EventType) (*registry, error) {
+func newRegistry(typeName string, commands []commandDef, events []eventDef) (*registry, error) {
 	r := &registry{
 		typeName:     typeName,
-		events:       map[string]*EventType{},
-		eventsByGo:   map[reflect.Type]*EventType{},
-		commands:     map[string]*CommandType{},
-		commandsByGo: map[reflect.Type]*CommandType{},
+		events:       map[string]*eventDef{},
+		eventsByGo:   map[reflect.Type]*eventDef{},
+		commands:     map[string]*commandDef{},
+		commandsByGo: map[reflect.Type]*commandDef{},
 	}
 	for i := range events {
 		e := &events[i]
@@ -120,10 +64,16 @@ func newRegistry(typeName string, commands []CommandType, events []EventType) (*
 				return nil, fmt.Errorf("event %q: no upcaster from schema version %d", e.name, v)
 			}
 		}
+		for v := range e.upcasters {
+			if v < 1 || v >= e.version {
+				return nil, fmt.Errorf("event %q: an upcaster from schema version %d, outside 1 to %d", e.name, v, e.version-1)
+			}
+		}
 		if r.events[e.name] != nil || r.eventsByGo[e.goType] != nil {
 			return nil, fmt.Errorf("event %q (%v) registered twice", e.name, e.goType)
 		}
 		r.events[e.name], r.eventsByGo[e.goType] = e, e
+		r.eventOrder = append(r.eventOrder, e)
 	}
 	for i := range commands {
 		c := &commands[i]
@@ -134,23 +84,23 @@ func newRegistry(typeName string, commands []CommandType, events []EventType) (*
 			return nil, fmt.Errorf("command %q (%v) registered twice", c.name, c.goType)
 		}
 		r.commands[c.name], r.commandsByGo[c.goType] = c, c
-		r.commandNames = append(r.commandNames, c.name)
+		r.commandOrder = append(r.commandOrder, c)
 	}
 	return r, nil
 }
 
 // encodeEvent returns the stored form of an event value produced by decide.
-func (r *registry) encodeEvent(e any) (name string, version int, data []byte, err error) {
-	t := r.eventsByGo[reflect.TypeOf(e)]
+func (r *registry) encodeEvent(e any) (t *eventDef, data []byte, err error) {
+	t = r.eventsByGo[reflect.TypeOf(e)]
 	if t == nil {
-		return "", 0, nil, &Error{Kind: KindUnknownEvent, Op: "encode",
+		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "encode",
 			Message: fmt.Sprintf("%s: event type %T is not registered", r.typeName, e)}
 	}
 	data, err = json.Marshal(e)
 	if err != nil {
-		return "", 0, nil, &Error{Kind: KindInternal, Op: "encode", Message: "cannot encode event " + t.name, Err: err}
+		return nil, nil, &Error{Kind: KindInternal, Op: "encode", Message: "cannot encode event " + t.name, Err: err}
 	}
-	return t.name, t.version, data, nil
+	return t, data, nil
 }
 
 // decodeEvent decodes a stored event, upcasting older schema versions.
@@ -256,14 +206,14 @@ func strictProblem(body []byte) string {
 	return fmt.Sprintf("invalid JSON after byte %d", se.ByteOffset)
 }
 
-// commandName returns the registered name of a command value, or ErrUnknownCommand.
-func (r *registry) commandName(cmd any) (string, error) {
+// command returns the registration of a command value, or ErrUnknownCommand.
+func (r *registry) command(cmd any) (*commandDef, error) {
 	t := r.commandsByGo[reflect.TypeOf(cmd)]
 	if t == nil {
-		return "", &Error{Kind: KindUnknownCommand, Op: "handle",
+		return nil, &Error{Kind: KindUnknownCommand, Op: "handle",
 			Message: fmt.Sprintf("%s has no command of Go type %T", r.typeName, cmd)}
 	}
-	return t.name, nil
+	return t, nil
 }
 
 // jsonProblem describes a JSON decoding error without echoing the input.

@@ -181,7 +181,7 @@ func newCommandOptions(opts []CommandOption) commandOptions {
 // WithCommandID sets the command's id (an HTTP Idempotency-Key, a policy's
 // deterministic id). The id names one request on one aggregate: handling
 // the same request (same command name and the same command value, or
-// Close) with the same id again appends nothing and returns the original
+// End) with the same id again appends nothing and returns the original
 // outcome; the same id with a different request fails with
 // ErrIdempotencyKeyReused and appends nothing. The same id on another
 // aggregate is a command of its own there. Without it (or with "") the
@@ -234,26 +234,32 @@ func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...C
 	if err != nil {
 		return Result{}, err
 	}
-	name, err := t.reg.commandName(cmd)
+	c, err := t.reg.command(cmd)
 	if err != nil {
 		return Result{}, err
 	}
 	if o.commandID != "" {
-		if o.fingerprint, err = commandFingerprint(name, cmd); err != nil {
+		if o.fingerprint, err = commandFingerprint(c.name, cmd); err != nil {
 			return Result{}, &Error{Kind: KindInvalid, Op: "handle", Stream: stream,
-				Message: fmt.Sprintf("the %s command cannot be encoded as JSON, which a command id needs to recognise a repeat", name), Err: err}
+				Message: fmt.Sprintf("the %s command cannot be encoded as JSON, which a command id needs to recognise a repeat", c.name), Err: err}
 		}
 	}
-	genesis := t.genesis != nil && t.genesis(cmd)
-	return s.run(ctx, t, stream, &o, genesis, func(h stateHolder) ([]any, error) { return h.decide(cmd) })
+	return s.run(ctx, t, stream, &o, c.genesis, func(h stateHolder) ([]any, error) { return h.decide(c, cmd) })
 }
 
 // HandleJSON decodes a command from its registered name and JSON body and
-// handles it. Outcomes as Handle, plus ErrInvalid for a malformed body.
+// handles it: the entry for commands from outside the process (the HTTP
+// API, the CLI). Outcomes as Handle, plus ErrForbidden for a command
+// registered Internal (refused before the body is decoded or anything is
+// read) and ErrInvalid for a malformed body.
 func (s *Service) HandleJSON(ctx context.Context, typ, id, command string, body []byte, opts ...CommandOption) (Result, error) {
 	t, ok := s.types[typ]
 	if !ok {
 		return Result{}, unknownType(typ)
+	}
+	if c := t.reg.commands[command]; c != nil && c.internal {
+		return Result{}, &Error{Kind: KindForbidden, Op: "handle",
+			Message: fmt.Sprintf("%s is an internal command of %s: only the service itself sends it", command, typ)}
 	}
 	cmd, err := t.reg.decodeCommand(command, body)
 	if err != nil {
@@ -273,45 +279,46 @@ func (s *Service) DecodeCommand(typ, command string, body []byte) (any, error) {
 	return t.reg.decodeCommand(command, body)
 }
 
-// Create handles cmd on an aggregate that must not exist yet. If the type
-// has a Genesis rule, cmd must satisfy it (else ErrInvalid). ErrExists when
-// the aggregate already exists; otherwise outcomes as Handle.
+// Create handles cmd on an aggregate that must not exist yet. If some of
+// the type's commands are marked Genesis, cmd must be one of them (else
+// ErrInvalid). ErrExists when the aggregate already exists; otherwise
+// outcomes as Handle.
 func (s *Service) Create(ctx context.Context, typ, id string, cmd any, opts ...CommandOption) (Result, error) {
 	t, _, err := s.resolve(typ, id)
 	if err != nil {
 		return Result{}, err
 	}
-	if t.genesis != nil && !t.genesis(cmd) {
-		return Result{}, Errorf(KindInvalid, "create", "%T cannot create a %s", cmd, typ)
+	c, err := t.reg.command(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if t.hasGenesis && !c.genesis {
+		return Result{}, Errorf(KindInvalid, "create", "%s cannot create a %s", c.name, typ)
 	}
 	return s.Handle(ctx, typ, id, cmd, append(opts, func(o *commandOptions) { o.create = true })...)
 }
 
-// Close appends the terminal event of the type's Close rule, ending the
-// aggregate's life. ErrInvalid when the type has no Close rule,
-// ErrNotFound when the aggregate does not exist, ErrClosed when it is
-// already closed, ErrRejected when the Close rule refuses; otherwise
+// End appends the terminal event of the type's End rule, ending the
+// aggregate's life (HTTP DELETE). ErrInvalid when the type has no End
+// rule, ErrNotFound when the aggregate does not exist, ErrClosed when it
+// has already ended, ErrRejected when the End rule refuses; otherwise
 // outcomes as Handle.
-func (s *Service) Close(ctx context.Context, typ, id string, opts ...CommandOption) (Result, error) {
+func (s *Service) End(ctx context.Context, typ, id string, opts ...CommandOption) (Result, error) {
 	o := newCommandOptions(opts)
 	t, stream, err := s.resolve(typ, id)
 	if err != nil {
 		return Result{}, err
 	}
-	if !t.canClose {
-		return Result{}, Errorf(KindInvalid, "close", "%s aggregates cannot be closed", typ)
+	if !t.canEnd {
+		return Result{}, Errorf(KindInvalid, "end", "%s aggregates cannot be ended from outside", typ)
 	}
 	if o.commandID != "" {
-		o.fingerprint = closeFingerprint
+		o.fingerprint = endFingerprint
 	}
 	return s.run(ctx, t, stream, &o, false, func(h stateHolder) ([]any, error) {
-		e, err := h.closeEvent()
+		e, err := h.endEvent()
 		if err != nil {
 			return nil, err
-		}
-		if t.terminal == nil || !t.terminal(e) {
-			return nil, &Error{Kind: KindInternal, Op: "close", Stream: stream,
-				Message: fmt.Sprintf("Close returned %T, which Terminal does not accept", e)}
 		}
 		return []any{e}, nil
 	})
@@ -339,7 +346,7 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// run is the command loop shared by Handle, Create and Close: acquire the
+// run is the command loop shared by Handle, Create and End: acquire the
 // pooled aggregate, decide, append with the version condition, and on a
 // conflict fold the newer commits and decide again.
 func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (Result, error) {
@@ -561,14 +568,12 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		Events: make([]RawEvent, len(values)),
 	}
 	for i, v := range values {
-		name, sv, data, err := t.reg.encodeEvent(v)
+		def, data, err := t.reg.encodeEvent(v)
 		if err != nil {
 			return Commit{}, err
 		}
-		c.Events[i] = RawEvent{ID: NewID(), Name: name, SchemaVersion: sv, Data: data}
-		if t.terminal != nil && t.terminal(v) {
-			c.Final = true
-		}
+		c.Events[i] = RawEvent{ID: NewID(), Name: def.name, SchemaVersion: def.version, Data: data}
+		c.Final = c.Final || def.terminal
 	}
 	if c.Size() > MaxCommitBytes {
 		return Commit{}, &Error{Kind: KindTooLarge, Op: "handle", Stream: stream,
@@ -630,14 +635,14 @@ func withStream(err error, stream StreamID) error {
 // load fills a new pool entry: from the latest snapshot when the type
 // takes snapshots and one of the current schema exists, then the commits after it.
 func (s *Service) load(ctx context.Context, t *typeRuntime, e *entry) error {
-	e.h = t.newHolder()
+	e.h = t.newHolder(e.stream.ID)
 	if t.snapshotEvery > 0 && s.snapshots != nil {
 		snap, err := s.snapshots.LoadSnapshot(ctx, e.stream)
 		switch {
 		case err == nil && snap.SchemaVersion == t.stateVersion:
 			if derr := s.restore(e, &snap); derr != nil {
 				s.log.WarnContext(ctx, "signal: ignoring unreadable snapshot", "stream", e.stream.String(), "version", snap.Version, "error", derr)
-				e.h, e.version, e.closed, e.recent = t.newHolder(), 0, false, recentCommands{}
+				e.h, e.version, e.closed, e.recent = t.newHolder(e.stream.ID), 0, false, recentCommands{}
 			}
 		case err == nil || errors.Is(err, ErrNotFound):
 		default:
