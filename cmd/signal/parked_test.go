@@ -28,7 +28,7 @@ func TestParked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := cart.Type.Handle(ctx, svc, "ok", cart.AddItem{SKU: "apple", Quantity: 2, Price: 50}); err != nil {
+	if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "ok", cart.AddItem{SKU: "apple", Quantity: 2, Price: 50}); err != nil {
 		t.Fatal(err)
 	}
 	// Written by a deployment that knows an event this one does not.

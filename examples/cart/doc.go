@@ -1,7 +1,8 @@
 // Package cart is the example domain of Signal for Go: the shopping cart
 // of the original Signal library, an order opened when a purchase
 // completes, two projections and the policy linking them. It imports only
-// pkg/signal.
+// pkg/signal, and is written on its typed API: one handler per command
+// and per event, no type switch or type assertion anywhere.
 //
 // Money is always an int64 count of cents: prices, line totals, cart and
 // order totals and revenue. There are no floats anywhere.
@@ -17,8 +18,8 @@
 //
 // The first AddItem creates the cart (genesis); RemoveItem or
 // CompletePurchase on a cart that does not exist fail with
-// signal.ErrNotFound. DELETE /aggregates/cart/{id} discards an open cart
-// (CartDiscarded). PurchaseCompleted and CartDiscarded end the cart's
+// signal.ErrNotFound. DELETE /aggregates/cart/{id} (Service.End) discards
+// an open cart (CartDiscarded). PurchaseCompleted and CartDiscarded end the cart's
 // life: every later command fails with signal.ErrClosed (HTTP 410), while
 // its state and history stay readable.
 //
@@ -36,6 +37,9 @@
 //
 // The order aggregate (OrderType, "order") has one command, OpenOrder,
 // which creates it (OrderOpened) and is refused once the order exists.
+// An order's id is its cart's id (Order.CartID comes from it). OpenOrder
+// is internal: only the open-order policy sends it; over HTTP it answers
+// 403 forbidden and writes nothing.
 //
 // # Subscribers
 //

@@ -6,40 +6,37 @@ import (
 	"testing"
 )
 
-// The Service answers signal.ErrClosed before Decide or Close ever sees a
-// purchased or discarded cart; these guards hold for other callers.
+// The Service answers signal.ErrClosed before a handler or the End rule
+// ever sees a purchased or discarded cart; these guards hold for other
+// callers.
 func TestGuardsBehindTheService(t *testing.T) {
 	for _, status := range []string{StatusPurchased, StatusDiscarded} {
 		s := Cart{Items: map[string]Item{"apple": {1, 150}}, Total: 150, Status: status}
-		for _, cmd := range []any{AddItem{SKU: "apple", Quantity: 1, Price: 150}, RemoveItem{SKU: "apple", Quantity: 1}, CompletePurchase{}} {
-			if _, err := decideCart(s, cmd); !errors.Is(err, ErrNotOpen) {
-				t.Errorf("%s cart, %T: %v, want ErrNotOpen", status, cmd, err)
+		decided := map[string]error{}
+		_, decided["AddItem"] = addItem(s, AddItem{SKU: "apple", Quantity: 1, Price: 150})
+		_, decided["RemoveItem"] = removeItem(s, RemoveItem{SKU: "apple", Quantity: 1})
+		_, decided["CompletePurchase"] = completePurchase(s, CompletePurchase{})
+		_, decided["End"] = discard(s)
+		for name, err := range decided {
+			if !errors.Is(err, ErrNotOpen) {
+				t.Errorf("%s cart, %s: %v, want ErrNotOpen", status, name, err)
 			}
 		}
-		if _, err := closeCart(s); !errors.Is(err, ErrNotOpen) {
-			t.Errorf("close of a %s cart: %v, want ErrNotOpen", status, err)
-		}
-	}
-	if _, err := decideCart(Type.Initial(), struct{}{}); err == nil {
-		t.Error("an unknown command was accepted")
-	}
-	if _, err := decideOrder(Order{}, struct{}{}); err == nil {
-		t.Error("an unknown order command was accepted")
 	}
 }
 
-// Evolve is total: events that Decide could not have produced change as
-// little as they can.
+// The event handlers are total: events that no command could have
+// produced change as little as they can.
 func TestEvolveIsTotal(t *testing.T) {
 	s := Cart{Items: map[string]Item{"apple": {2, 150}}, Total: 300, Status: StatusOpen}
-	if got := evolveCart(s, ItemRemoved{SKU: "pear", Quantity: 1}); !reflect.DeepEqual(got, s) {
+	if got := itemRemoved(s, ItemRemoved{SKU: "pear", Quantity: 1}); !reflect.DeepEqual(got, s) {
 		t.Errorf("removing a missing sku: %+v", got)
 	}
 	want := Cart{Items: map[string]Item{}, Total: 0, Status: StatusOpen}
-	if got := evolveCart(s, ItemRemoved{SKU: "apple", Quantity: 5}); !reflect.DeepEqual(got, want) {
+	if got := itemRemoved(s, ItemRemoved{SKU: "apple", Quantity: 5}); !reflect.DeepEqual(got, want) {
 		t.Errorf("removing too many: %+v, want %+v", got, want)
 	}
-	if got := evolveCart(s, "not an event"); !reflect.DeepEqual(got, s) {
-		t.Errorf("an unknown event changed the state: %+v", got)
+	if s.Items["apple"] != (Item{2, 150}) {
+		t.Errorf("a handler changed the state it was given: %+v", s)
 	}
 }
