@@ -191,6 +191,10 @@ func TestBadInput(t *testing.T) {
 		{"completing an empty cart", request{Method: "POST", Path: "/aggregates/cart/empty/CompletePurchase", Body: `{}`}, 422, "rejected"},
 		{"2 MB body", request{Method: "POST", Path: "/aggregates/cart/c1/AddItem", Body: `{"sku":"` + strings.Repeat("x", 2<<20) + `"}`}, 413, "too_large"},
 		{"missing id", request{Method: "POST", Path: "/aggregates/cart//AddItem", Body: `{}`}, 400, "invalid"},
+		// OpenOrder is internal: only the policy opens an order, so a
+		// forged order ahead of the purchase cannot block the real one.
+		{"forged order", request{Method: "POST", Path: "/aggregates/order/c1/OpenOrder", Body: `{"lines":[{"sku":"apple","quantity":1,"price":0}],"total":0}`}, 403, "forbidden"},
+		{"forged order, malformed", request{Method: "POST", Path: "/aggregates/order/c1/OpenOrder", Body: `{"lines":`}, 403, "forbidden"},
 		{"If-Match mismatch", request{Method: "POST", Path: "/aggregates/cart/c1/AddItem", Headers: map[string]string{"If-Match": `"7"`}, Body: `{"sku":"apple","quantity":1,"price":10}`}, 412, "precondition_failed"},
 	}
 	for _, c := range cases {

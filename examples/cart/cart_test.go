@@ -11,10 +11,18 @@ import (
 
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/signaltest"
 )
 
-// closeCart stands for Service.Close (HTTP DELETE) in the tables.
-type closeCart struct{}
+// endCart stands for Service.End (HTTP DELETE) in the tables.
+type endCart struct{}
+
+// scenario is the cart test kit's scenario on cart c1, wired as the
+// functions wire the domain: both types and every subscriber.
+func scenario(t *testing.T) *signaltest.Scenario[cart.Cart] {
+	return signaltest.For(t, cart.Type, signaltest.ID("c1"),
+		signaltest.WithTypes(cart.OrderType), signaltest.WithSubscribers(cart.Subscribers()...))
+}
 
 var (
 	apple2 = cart.ItemAdded{SKU: "apple", Quantity: 2, Price: 150}
@@ -160,78 +168,52 @@ func TestCartRules(t *testing.T) {
 			when: cart.CompletePurchase{},
 			errs: []error{signal.ErrClosed}},
 
-		// Close (HTTP DELETE)
-		{name: "Close discards an open cart", given: []any{apple2},
-			when:  closeCart{},
+		// End (HTTP DELETE)
+		{name: "End discards an open cart", given: []any{apple2},
+			when:  endCart{},
 			then:  []any{cart.CartDiscarded{}},
 			state: &cart.Cart{Items: map[string]cart.Item{"apple": {2, 150}}, Total: 300, Status: cart.StatusDiscarded}},
-		{name: "Close discards an emptied cart", given: []any{apple2, cart.ItemRemoved{SKU: "apple", Quantity: 2}},
-			when:  closeCart{},
+		{name: "End discards an emptied cart", given: []any{apple2, cart.ItemRemoved{SKU: "apple", Quantity: 2}},
+			when:  endCart{},
 			then:  []any{cart.CartDiscarded{}},
 			state: &cart.Cart{Items: map[string]cart.Item{}, Total: 0, Status: cart.StatusDiscarded}},
-		{name: "Close of a purchased cart",
+		{name: "End of a purchased cart",
 			given: []any{apple2, cart.PurchaseCompleted{Lines: []cart.Line{{"apple", 2, 150}}, Total: 300}},
-			when:  closeCart{},
+			when:  endCart{},
 			errs:  []error{signal.ErrClosed}},
-		{name: "Close of a discarded cart", given: []any{apple2, cart.CartDiscarded{}},
-			when: closeCart{},
+		{name: "End of a discarded cart", given: []any{apple2, cart.CartDiscarded{}},
+			when: endCart{},
 			errs: []error{signal.ErrClosed}},
-		{name: "Close of a missing cart", when: closeCart{},
+		{name: "End of a missing cart", when: endCart{},
 			errs: []error{signal.ErrNotFound}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			f := newFixture(t)
-			f.given(t, cart.TypeName, "c1", tt.given...)
-
-			var res signal.Result
-			var err error
-			if _, ok := tt.when.(closeCart); ok {
-				res, err = f.svc.Close(ctx, cart.TypeName, "c1")
+			s := scenario(t).Given(tt.given...)
+			if _, ok := tt.when.(endCart); ok {
+				s.WhenEnd()
 			} else {
-				res, err = f.svc.Handle(ctx, cart.TypeName, "c1", tt.when)
+				s.When(tt.when)
 			}
-
-			stored := f.history(t, cart.TypeName, "c1")
 			if tt.errs != nil {
-				if err == nil {
-					t.Fatalf("no error, events %v; want %v", eventData(res.Events), tt.errs)
-				}
 				for _, want := range tt.errs {
-					if !errors.Is(err, want) {
-						t.Errorf("error %q is not %q", err, want)
-					}
+					s.ThenError(want)
 				}
-				if errors.Is(err, signal.ErrRejected) && len(tt.errs) > 1 {
+				if len(tt.errs) > 1 {
 					// The domain's message reaches clients as it is.
-					if msg := signal.PublicMessage(err); !strings.Contains(msg, tt.errs[1].Error()) {
+					if msg := signal.PublicMessage(s.Err()); !strings.Contains(msg, tt.errs[1].Error()) {
 						t.Errorf("public message %q, want it to hold %q", msg, tt.errs[1])
 					}
 				}
-				if len(stored) != len(tt.given) {
-					t.Errorf("a refused command left %d events, want the %d given", len(stored), len(tt.given))
-				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("error %v, want events %v", err, tt.then)
-			}
-			checkEvents(t, "result", res.Events, tt.then)
-			checkEvents(t, "stored", stored[len(tt.given):], tt.then)
-			if want := len(tt.given) == 0; res.Created != want {
-				t.Errorf("Created = %v, want %v", res.Created, want)
+			s.Then(tt.then...)
+			if want := len(tt.given) == 0; s.Result().Created != want {
+				t.Errorf("Created = %v, want %v", s.Result().Created, want)
 			}
 			if tt.state != nil {
-				if got := res.State.(cart.Cart); !reflect.DeepEqual(got, *tt.state) {
-					t.Errorf("result state %+v, want %+v", got, *tt.state)
-				}
-				// A cold read folds the stored events to the same state.
-				cold := newFixtureOn(t, f.store)
-				got, v, err := cart.Type.Get(ctx, cold.svc, "c1")
-				if err != nil || !reflect.DeepEqual(got, *tt.state) || v != int64(len(stored)) {
-					t.Errorf("cold state %+v at %d (%v), want %+v at %d", got, v, err, *tt.state, len(stored))
-				}
+				// Also checks that a cold Service folds the stored events to it.
+				s.ThenState(*tt.state)
 			}
 		})
 	}
@@ -240,13 +222,14 @@ func TestCartRules(t *testing.T) {
 func TestGenesis(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
+	carts := signal.Bind(f.svc, cart.Type)
 	add := cart.AddItem{SKU: "apple", Quantity: 1, Price: 150}
 
-	_, res, err := cart.Type.Handle(ctx, f.svc, "c1", add)
+	_, res, err := carts.Handle(ctx, "c1", add)
 	if err != nil || !res.Created || res.Version != 1 {
 		t.Fatalf("first AddItem: created=%v version=%d err=%v, want created at 1", res.Created, res.Version, err)
 	}
-	_, res, err = cart.Type.Handle(ctx, f.svc, "c1", add)
+	_, res, err = carts.Handle(ctx, "c1", add)
 	if err != nil || res.Created || res.Version != 2 {
 		t.Fatalf("second AddItem: created=%v version=%d err=%v, want not created, at 2", res.Created, res.Version, err)
 	}
@@ -272,17 +255,67 @@ func TestGenesis(t *testing.T) {
 	f.noWarnings(t)
 }
 
-// TestHTTPNames pins the names and JSON shapes the HTTP API and the web
-// page rely on.
-func TestHTTPNames(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	if got, want := cart.Type.CommandNames(), []string{"AddItem", "RemoveItem", "CompletePurchase"}; !slices.Equal(got, want) {
+// TestNames pins the names and marks the HTTP API, the web page and every
+// stored history rely on: renaming an event breaks every stored history.
+func TestNames(t *testing.T) {
+	type mark struct {
+		name              string
+		genesis, internal bool
+	}
+	commands := func(cs []signal.CommandInfo) (out []mark) {
+		for _, c := range cs {
+			out = append(out, mark{c.Name, c.Genesis, c.Internal})
+		}
+		return out
+	}
+	events := func(es []signal.EventInfo) (out []string) {
+		for _, e := range es {
+			name := e.Name
+			if e.Terminal {
+				name += " (terminal)"
+			}
+			out = append(out, name)
+		}
+		return out
+	}
+	if got, want := commands(cart.Type.Commands()), []mark{{"AddItem", true, false}, {"RemoveItem", false, false}, {"CompletePurchase", false, false}}; !slices.Equal(got, want) {
 		t.Errorf("cart commands %v, want %v", got, want)
 	}
-	if got, want := cart.OrderType.CommandNames(), []string{"OpenOrder"}; !slices.Equal(got, want) {
+	if got, want := commands(cart.OrderType.Commands()), []mark{{"OpenOrder", true, true}}; !slices.Equal(got, want) {
 		t.Errorf("order commands %v, want %v", got, want)
 	}
+	if got, want := events(cart.Type.Events()), []string{"ItemAdded", "ItemRemoved", "PurchaseCompleted (terminal)", "CartDiscarded (terminal)"}; !slices.Equal(got, want) {
+		t.Errorf("cart events %v, want %v", got, want)
+	}
+	if got, want := events(cart.OrderType.Events()), []string{"OrderOpened"}; !slices.Equal(got, want) {
+		t.Errorf("order events %v, want %v", got, want)
+	}
+}
+
+// TestForgedOrder: OpenOrder is internal, so a client cannot open an
+// order ahead of the purchase (with a total of 0, say) and make the
+// policy's real OpenOrder fail as "already open".
+func TestForgedOrder(t *testing.T) {
+	lines := `{"lines":[{"sku":"apple","quantity":1,"price":0}],"total":0}`
+	signaltest.For(t, cart.OrderType, signaltest.ID("c1")).
+		WhenJSON("OpenOrder", lines).
+		ThenError(signal.ErrForbidden).
+		WhenJSON("OpenOrder", `{"lines":`). // refused before the body is read
+		ThenError(signal.KindForbidden)
+
+	s := scenario(t).
+		When(cart.AddItem{SKU: "apple", Quantity: 1, Price: 150}).
+		When(cart.CompletePurchase{})
+	o, v, err := signal.Bind(s.Service(), cart.OrderType).Get(t.Context(), "c1")
+	if want := (cart.Order{CartID: "c1", Lines: []cart.Line{{"apple", 1, 150}}, Total: 150, Status: cart.OrderStatusOpen}); err != nil || v != 1 || !reflect.DeepEqual(o, want) {
+		t.Errorf("the policy's order: %+v at %d (%v), want %+v at 1", o, v, err, want)
+	}
+}
+
+// TestHTTPShapes pins the JSON shapes the HTTP API and the web page rely on.
+func TestHTTPShapes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
 	res, err := f.svc.HandleJSON(ctx, "cart", "c1", "AddItem", []byte(`{"sku":"apple","quantity":2,"price":150}`))
 	if err != nil || !res.Created {
 		t.Fatalf("HandleJSON AddItem: %v", err)
@@ -339,8 +372,9 @@ func TestStateAtAndHistory(t *testing.T) {
 		{Items: map[string]cart.Item{"apple": {1, 150}, "pear": {1, 300}, "kiwi": {4, 25}}, Total: 550, Status: cart.StatusOpen},
 		{Items: map[string]cart.Item{"apple": {1, 150}, "kiwi": {4, 25}}, Total: 250, Status: cart.StatusOpen},
 	}
+	carts := signal.Bind(f.svc, cart.Type)
 	for i, c := range cmds {
-		got, res, err := cart.Type.Handle(ctx, f.svc, "c1", c)
+		got, res, err := carts.Handle(ctx, "c1", c)
 		if err != nil {
 			t.Fatalf("command %d: %v", i+1, err)
 		}
@@ -348,12 +382,12 @@ func TestStateAtAndHistory(t *testing.T) {
 			t.Fatalf("after command %d: %+v at %d, want %+v at %d", i+1, got, res.Version, want[i], i+1)
 		}
 	}
-	got, v, err := cart.Type.Get(ctx, f.svc, "c1")
+	got, v, err := carts.Get(ctx, "c1")
 	if err != nil || v != 5 || !reflect.DeepEqual(got, want[4]) {
 		t.Fatalf("Get: %+v at %d (%v)", got, v, err)
 	}
 	for v := int64(1); v <= 5; v++ {
-		got, err := cart.Type.At(ctx, f.svc, "c1", v)
+		got, err := carts.At(ctx, "c1", v)
 		if err != nil || !reflect.DeepEqual(got, want[v-1]) {
 			t.Errorf("At(%d) = %+v (%v), want %+v", v, got, err, want[v-1])
 		}
@@ -390,8 +424,8 @@ func TestStateAtAndHistory(t *testing.T) {
 	if !reflect.DeepEqual(pages, [][]int64{{1, 2}, {3, 4}, {5}}) || !slices.Equal(names, wantNames) {
 		t.Errorf("history pages %v names %v, want [[1 2] [3 4] [5]] %v", pages, names, wantNames)
 	}
-	if p, err := f.svc.History(ctx, cart.TypeName, "c1", 1, 10); err != nil || len(p.Events) != 4 || p.Events[0].Data != (cart.ItemAdded{SKU: "pear", Quantity: 1, Price: 300}) {
-		t.Errorf("History after 1: %v (%v)", eventData(p.Events), err)
+	if p, err := carts.History(ctx, "c1", 1, 10); err != nil || len(p.Events) != 4 || p.Events[0].Data != (cart.ItemAdded{SKU: "pear", Quantity: 1, Price: 300}) {
+		t.Errorf("History after 1: %+v (%v)", p.Events, err)
 	}
 	if _, err := f.svc.History(ctx, cart.TypeName, "nope", 0, 10); !errors.Is(err, signal.ErrNotFound) {
 		t.Errorf("History of a missing cart: %v, want ErrNotFound", err)
@@ -416,26 +450,28 @@ func TestClosure(t *testing.T) {
 			t.Errorf("%T after purchase: %v, want ErrClosed", cmd, err)
 		}
 	}
-	if _, err := f.svc.Close(ctx, cart.TypeName, "bought"); !errors.Is(err, signal.ErrClosed) {
-		t.Errorf("Close after purchase: %v, want ErrClosed", err)
+	if _, err := f.svc.End(ctx, cart.TypeName, "bought"); !errors.Is(err, signal.ErrClosed) {
+		t.Errorf("End after purchase: %v, want ErrClosed", err)
 	}
 
-	// Close (DELETE) discards an open cart.
+	// End (DELETE) discards an open cart.
 	if _, err := f.svc.Handle(ctx, cart.TypeName, "dropped", add); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.svc.Close(ctx, cart.TypeName, "dropped")
+	res, err := f.svc.End(ctx, cart.TypeName, "dropped")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEvents(t, "close", res.Events, []any{cart.CartDiscarded{}})
+	if len(res.Events) != 1 || res.Events[0].Name != "CartDiscarded" || res.Events[0].Data != (cart.CartDiscarded{}) {
+		t.Errorf("End appended %+v, want one CartDiscarded", res.Events)
+	}
 	for _, cmd := range []any{add, cart.CompletePurchase{}} {
 		if _, err := f.svc.Handle(ctx, cart.TypeName, "dropped", cmd); !errors.Is(err, signal.ErrClosed) {
 			t.Errorf("%T after discard: %v, want ErrClosed", cmd, err)
 		}
 	}
-	if _, err := f.svc.Close(ctx, cart.TypeName, "dropped"); !errors.Is(err, signal.ErrClosed) {
-		t.Errorf("second Close: %v, want ErrClosed", err)
+	if _, err := f.svc.End(ctx, cart.TypeName, "dropped"); !errors.Is(err, signal.ErrClosed) {
+		t.Errorf("second End: %v, want ErrClosed", err)
 	}
 
 	// Both stay readable, and say they are closed.
@@ -468,7 +504,9 @@ func TestIdempotency(t *testing.T) {
 	if !second.Duplicate || second.Version != 1 || !reflect.DeepEqual(second.State, first.State) {
 		t.Errorf("second: %+v, want a duplicate of %+v", second, first)
 	}
-	checkEvents(t, "duplicate", second.Events, []any{cart.ItemAdded{SKU: "apple", Quantity: 2, Price: 150}})
+	if len(second.Events) != 1 || second.Events[0].ID != first.Events[0].ID || second.Events[0].Data != (cart.ItemAdded{SKU: "apple", Quantity: 2, Price: 150}) {
+		t.Errorf("the duplicate answered with events %+v, want the original %+v", second.Events, first.Events)
+	}
 
 	// Another process (a cold Service) recognises the key from the log.
 	cold := newFixtureOn(t, f.store, cart.Subscribers()...)
@@ -500,7 +538,7 @@ func TestIdempotency(t *testing.T) {
 		t.Errorf("%d commits in the store, want 3", n)
 	}
 	if h := f.history(t, cart.TypeName, "c1"); len(h) != 2 {
-		t.Errorf("cart history %v, want 2 events", eventData(h))
+		t.Errorf("cart history has %d events, want 2", len(h))
 	}
 	sales, _, err := signal.LoadView[cart.SKUSales](ctx, f.svc, cart.SKUSalesView, "apple")
 	if err != nil || sales != (cart.SKUSales{SKU: "apple", UnitsSold: 2, Revenue: 300, Purchases: 1}) {
@@ -528,12 +566,13 @@ func TestSnapshots(t *testing.T) {
 		return cart.Cart{Items: map[string]cart.Item{"apple": {v, 10}}, Total: 10 * v, Status: cart.StatusOpen}
 	}
 	cold := newFixtureOn(t, f.store, cart.Subscribers()...)
-	got, v, err := cart.Type.Get(ctx, cold.svc, "long")
+	carts := signal.Bind(cold.svc, cart.Type)
+	got, v, err := carts.Get(ctx, "long")
 	if err != nil || v != n || !reflect.DeepEqual(got, at(n)) {
 		t.Fatalf("cold Get: %+v at %d (%v), want %+v", got, v, err, at(n))
 	}
 	for _, v := range []int64{1, 99, 100, 101, 149} {
-		if got, err := cart.Type.At(ctx, cold.svc, "long", v); err != nil || !reflect.DeepEqual(got, at(v)) {
+		if got, err := carts.At(ctx, "long", v); err != nil || !reflect.DeepEqual(got, at(v)) {
 			t.Errorf("At(%d) = %+v (%v), want %+v", v, got, err, at(v))
 		}
 	}
@@ -549,7 +588,7 @@ func TestSnapshots(t *testing.T) {
 // TestEvolveDoesNotMutate folds events into a state and checks that the
 // state given, which the core may be handing to a reader, is unchanged.
 func TestEvolveDoesNotMutate(t *testing.T) {
-	base := cart.Type.Fold(cart.Type.Initial(), apple2, pear1)
+	base := cart.Type.Fold(cart.Type.Initial("c1"), apple2, pear1)
 	want := deepCopy(t, base)
 	events := []any{
 		cart.ItemAdded{SKU: "apple", Quantity: 1, Price: 150},
@@ -571,7 +610,7 @@ func TestEvolveDoesNotMutate(t *testing.T) {
 
 	// The order's state shares no slice with the event it was folded from.
 	lines := []cart.Line{{SKU: "apple", Quantity: 1, Price: 150}}
-	o := cart.OrderType.Fold(cart.OrderType.Initial(), cart.OrderOpened{CartID: "c1", Lines: lines, Total: 150})
+	o := cart.OrderType.Fold(cart.OrderType.Initial("c1"), cart.OrderOpened{Lines: lines, Total: 150})
 	lines[0].Quantity = 99
 	if o.Lines[0].Quantity != 1 {
 		t.Errorf("the order's state aliases its event's lines")

@@ -2,15 +2,12 @@ package cart_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/memstore"
@@ -18,7 +15,8 @@ import (
 )
 
 // fixture is a real Service over a memstore, wired as cmd/signal and the
-// functions wire the domain, with inline dispatch.
+// functions wire the domain, with inline dispatch, for the tests of whole
+// sessions (the rules are tested with signaltest).
 type fixture struct {
 	store *memstore.Store
 	svc   *signal.Service
@@ -55,50 +53,6 @@ func (f *fixture) noWarnings(t testing.TB) {
 	}
 }
 
-// given appends events to a stream as the Service would have: one commit
-// per event, encoded under the event's stable name, Final for a terminal
-// event. The Service under test then loads them like any history.
-func (f *fixture) given(t testing.TB, typ, id string, events ...any) {
-	t.Helper()
-	for i, e := range events {
-		name, final := storedName(t, e)
-		data, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := signal.Commit{
-			Stream:    signal.StreamID{Type: typ, ID: id},
-			Version:   int64(i + 1),
-			CommandID: fmt.Sprintf("given-%d", i+1),
-			Time:      time.Now().UTC(),
-			Final:     final,
-			Events:    []signal.RawEvent{{ID: signal.NewID(), Name: name, SchemaVersion: 1, Data: data}},
-		}
-		if err := f.store.Append(context.Background(), c); err != nil {
-			t.Fatalf("given %T: %v", e, err)
-		}
-	}
-}
-
-// storedName is the contract of stored event names: changing one breaks
-// every stored history, so the tests spell them out.
-func storedName(t testing.TB, e any) (name string, terminal bool) {
-	switch e.(type) {
-	case cart.ItemAdded:
-		return "ItemAdded", false
-	case cart.ItemRemoved:
-		return "ItemRemoved", false
-	case cart.PurchaseCompleted:
-		return "PurchaseCompleted", true
-	case cart.CartDiscarded:
-		return "CartDiscarded", true
-	case cart.OrderOpened:
-		return "OrderOpened", false
-	}
-	t.Fatalf("no stored name for %T", e)
-	return "", false
-}
-
 // history returns every event of a stream as the store holds it, decoded.
 func (f *fixture) history(t testing.TB, typ, id string) []signal.Event {
 	t.Helper()
@@ -117,29 +71,6 @@ func (f *fixture) history(t testing.TB, typ, id string) []signal.Event {
 		}
 		after = p.Next
 	}
-}
-
-// checkEvents compares recorded events with the expected payloads, by
-// stored name and value.
-func checkEvents(t testing.TB, label string, got []signal.Event, want []any) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d events %v, want %d %v", label, len(got), eventData(got), len(want), want)
-	}
-	for i, w := range want {
-		name, _ := storedName(t, w)
-		if got[i].Name != name || !reflect.DeepEqual(got[i].Data, w) {
-			t.Errorf("%s: event %d = %s %#v, want %s %#v", label, i, got[i].Name, got[i].Data, name, w)
-		}
-	}
-}
-
-func eventData(evs []signal.Event) []any {
-	out := make([]any, len(evs))
-	for i, e := range evs {
-		out[i] = e.Data
-	}
-	return out
 }
 
 // changes reads the whole change feed.

@@ -12,6 +12,7 @@ import (
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/signaltest"
 )
 
 // session runs a scripted shopping session:
@@ -36,12 +37,12 @@ func session(t *testing.T, f *fixture) {
 		{"a", cart.AddItem{SKU: "apple", Quantity: 3, Price: 150}},
 		{"b", cart.CompletePurchase{}},
 		{"a", cart.CompletePurchase{}},
-		{"d", closeCart{}},
+		{"d", endCart{}},
 	}
 	for i, s := range steps {
 		var err error
-		if _, ok := s.cmd.(closeCart); ok {
-			_, err = f.svc.Close(ctx, cart.TypeName, s.id)
+		if _, ok := s.cmd.(endCart); ok {
+			_, err = f.svc.End(ctx, cart.TypeName, s.id)
 		} else {
 			_, err = f.svc.Handle(ctx, cart.TypeName, s.id, s.cmd)
 		}
@@ -93,7 +94,7 @@ func checkViews(t *testing.T, f *fixture) {
 		}
 	}
 	for id, want := range wantOrders {
-		got, v, err := cart.OrderType.Get(ctx, f.svc, id, signal.Fresh())
+		got, v, err := signal.Bind(f.svc, cart.OrderType).Get(ctx, id, signal.Fresh())
 		if err != nil || v != 1 || !reflect.DeepEqual(got, want) {
 			t.Errorf("order %s = %+v at %d (%v), want %+v at 1", id, got, v, err, want)
 		}
@@ -124,6 +125,33 @@ func allViews(t *testing.T, f *fixture) map[string]signal.View {
 		out[cart.SKUSalesView+"/"+sku] = v
 	}
 	return out
+}
+
+// The projections on their own, event by event.
+func TestCartSummaryProjection(t *testing.T) {
+	signaltest.Projection(t, cart.CartSummaryProjection(), cart.Type).
+		Given(cart.Type, "c1", cart.ItemAdded{SKU: "apple", Quantity: 2, Price: 150}).
+		ThenView(cart.CartSummaryView, "c1", cart.CartSummary{CartID: "c1", Items: map[string]cart.Item{"apple": {2, 150}}, Total: 300, Status: cart.StatusOpen, Version: 1}).
+		Given(cart.Type, "c1", cart.ItemRemoved{SKU: "apple", Quantity: 2}, cart.CartDiscarded{}).
+		ThenView(cart.CartSummaryView, "c1", cart.CartSummary{CartID: "c1", Items: map[string]cart.Item{}, Total: 0, Status: cart.StatusDiscarded, Version: 3}).
+		ThenNoView(cart.CartSummaryView, "c2")
+}
+
+func TestSKUSalesProjection(t *testing.T) {
+	bought := func(lines ...cart.Line) cart.PurchaseCompleted {
+		p := cart.PurchaseCompleted{Lines: lines}
+		for _, l := range lines {
+			p.Total += l.Quantity * l.Price
+		}
+		return p
+	}
+	signaltest.Projection(t, cart.SKUSalesProjection(), cart.Type).
+		Given(cart.Type, "c1", cart.ItemAdded{SKU: "apple", Quantity: 2, Price: 150}).
+		ThenNoView(cart.SKUSalesView, "apple"). // not a sale yet
+		Given(cart.Type, "c1", bought(cart.Line{"apple", 2, 150}, cart.Line{"pear", 1, 300})).
+		Given(cart.Type, "c2", bought(cart.Line{"apple", 1, 150})).
+		ThenView(cart.SKUSalesView, "apple", cart.SKUSales{SKU: "apple", UnitsSold: 3, Revenue: 450, Purchases: 2}).
+		ThenView(cart.SKUSalesView, "pear", cart.SKUSales{SKU: "pear", UnitsSold: 1, Revenue: 300, Purchases: 1})
 }
 
 func TestViewsAndPolicy(t *testing.T) {
@@ -265,7 +293,7 @@ func TestConcurrentPurchases(t *testing.T) {
 	}
 	for i := range carts {
 		id := fmt.Sprintf("cart-%d", i)
-		if o, _, err := cart.OrderType.Get(ctx, f.svc, id, signal.Fresh()); err != nil || o.Total != 300 {
+		if o, _, err := signal.Bind(f.svc, cart.OrderType).Get(ctx, id, signal.Fresh()); err != nil || o.Total != 300 {
 			t.Errorf("order %s: %+v (%v)", id, o, err)
 		}
 	}
