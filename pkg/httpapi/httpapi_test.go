@@ -246,7 +246,7 @@ func TestBadInput(t *testing.T) {
 		{"missing view document", call{method: "GET", target: "/views/cart-summary/ghost"}, 404, "not_found", "", false},
 		{"bad view name", call{method: "GET", target: "/views/9bad/k"}, 400, "invalid", "", false},
 		{"delete a missing cart", call{method: "DELETE", target: "/aggregates/cart/ghost"}, 404, "not_found", "", false},
-		{"delete a type without Close", call{method: "DELETE", target: "/aggregates/order/o1"}, 400, "invalid", "", false},
+		{"delete a type without an End rule", call{method: "DELETE", target: "/aggregates/order/o1"}, 400, "invalid", "", false},
 		{"unknown path", call{method: "GET", target: "/nope"}, 404, "not_found", "", false},
 		{"root", call{method: "GET", target: "/"}, 404, "not_found", "", false},
 		{"too few segments", call{method: "GET", target: "/aggregates/cart"}, 404, "not_found", "", false},
