@@ -30,49 +30,34 @@ type checkedOut struct{}
 
 var cartType = signal.MustDefine(signal.Spec[cart]{
 	Name: "cart",
-	Decide: func(c cart, cmd any) ([]any, error) {
-		switch cmd := cmd.(type) {
-		case addItem:
-			return []any{itemAdded(cmd)}, nil
-		case checkout:
-			return []any{checkedOut{}}, nil
-		}
-		return nil, errors.New("unknown command")
+	Commands: []signal.CommandSpec[cart]{
+		signal.Decide("AddItem", func(_ cart, cmd addItem) ([]any, error) { return []any{itemAdded(cmd)}, nil }, signal.Genesis),
+		signal.Decide("Checkout", func(cart, checkout) ([]any, error) { return []any{checkedOut{}}, nil }),
 	},
-	Evolve: func(c cart, e any) cart {
-		items := maps.Clone(c.Items)
-		if items == nil {
-			items = map[string]int64{}
-		}
-		switch e := e.(type) {
-		case itemAdded:
+	Events: []signal.EventSpec[cart]{
+		signal.Evolve("ItemAdded", func(c cart, e itemAdded) cart {
+			items := maps.Clone(c.Items)
+			if items == nil {
+				items = map[string]int64{}
+			}
 			items[e.SKU] += e.Quantity
-		case checkedOut:
-			c.Closed = true
-		}
-		return cart{Items: items, Closed: c.Closed}
+			return cart{Items: items, Closed: c.Closed}
+		}),
+		signal.Evolve("CheckedOut", func(c cart, _ checkedOut) cart { return cart{Items: c.Items, Closed: true} }, signal.Terminal),
 	},
-	Commands:      []signal.CommandType{signal.CommandOf[addItem]("AddItem"), signal.CommandOf[checkout]("Checkout")},
-	Events:        []signal.EventType{signal.EventOf[itemAdded]("ItemAdded"), signal.EventOf[checkedOut]("CheckedOut")},
-	Genesis:       func(cmd any) bool { _, ok := cmd.(addItem); return ok },
-	Terminal:      func(e any) bool { _, ok := e.(checkedOut); return ok },
 	SnapshotEvery: 4,
 })
 
 // skuUnits counts units added per sku across all carts: a view every cart writes.
 var skuUnits = &signal.Projection{
 	Name: "sku-units",
-	Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-		e, ok := ev.Data.(itemAdded)
-		if !ok {
-			return nil
-		}
+	On: []signal.ProjectionHandler{signal.Project(func(ctx context.Context, tx *signal.ViewTx, _ signal.Event, e itemAdded) error {
 		var n int64
 		if _, err := tx.Get(ctx, "sku-units", e.SKU, &n); err != nil {
 			return err
 		}
 		return tx.Put(ctx, "sku-units", e.SKU, n+e.Quantity)
-	},
+	})},
 }
 
 // dispatchFeed feeds the change feed from after to the Service's
@@ -100,16 +85,17 @@ func TestService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	carts := signal.Bind(svc, cartType)
 	for i := range 10 {
 		id := fmt.Sprintf("cart-%d", i%3)
-		if _, _, err := cartType.Handle(ctx, svc, id, addItem{SKU: "apple", Quantity: 1}); err != nil {
+		if _, _, err := carts.Handle(ctx, id, addItem{SKU: "apple", Quantity: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := cartType.Handle(ctx, svc, "cart-0", checkout{}); err != nil {
+	if _, _, err := carts.Handle(ctx, "cart-0", checkout{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := cartType.Handle(ctx, svc, "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
+	if _, _, err := carts.Handle(ctx, "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
 		t.Fatalf("command on a checked-out cart = %v, want ErrClosed", err)
 	}
 	pos := dispatchFeed(t, svc, st, 0)
@@ -132,8 +118,9 @@ func TestService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	carts = signal.Bind(svc, cartType)
 	for i, want := range []int64{4, 3, 3} {
-		c, v, err := cartType.Get(ctx, svc, fmt.Sprintf("cart-%d", i))
+		c, v, err := carts.Get(ctx, fmt.Sprintf("cart-%d", i))
 		if err != nil || c.Items["apple"] != want || c.Closed != (i == 0) {
 			t.Errorf("cart-%d after reopen = %+v at version %d, %v; want %d apples", i, c, v, err, want)
 		}
@@ -158,7 +145,8 @@ func Example() {
 		return
 	}
 	svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}})
-	_, res, err := cartType.Handle(ctx, svc, "cart-1", addItem{SKU: "apple", Quantity: 3})
+	carts := signal.Bind(svc, cartType)
+	_, res, err := carts.Handle(ctx, "cart-1", addItem{SKU: "apple", Quantity: 3})
 	fmt.Println(res.Version, err)
 	st.Close()
 
@@ -167,7 +155,8 @@ func Example() {
 	st, _ = boltstore.Open(filepath.Join(dir, ".signal", "signal.db"), nil)
 	defer st.Close()
 	svc, _ = signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}})
-	c, version, err := cartType.Get(ctx, svc, "cart-1")
+	carts = signal.Bind(svc, cartType)
+	c, version, err := carts.Get(ctx, "cart-1")
 	fmt.Println(c.Items["apple"], version, err)
 	// Output:
 	// 1 <nil>

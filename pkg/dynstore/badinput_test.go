@@ -34,7 +34,7 @@ func TestBadInputLeavesTableUnchanged(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	svc := newService(t, st.Store)
-	if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
 		t.Fatal(err)
 	}
 	before := itemCount(t, st, st.tables.Events)

@@ -27,12 +27,12 @@ func BenchmarkCommandRequests(b *testing.B) {
 	}
 	b.Run("warm", func(b *testing.B) {
 		svc := newService(b, st.Store)
-		if _, _, err := cart.Type.Handle(ctx, svc, "warm", add("apple", 1)); err != nil {
+		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "warm", add("apple", 1)); err != nil {
 			b.Fatal(err)
 		}
 		st.meter.Reset()
 		for i := 0; b.Loop(); i++ {
-			if _, _, err := cart.Type.Handle(ctx, svc, "warm", add(fmt.Sprint("sku-", i%50), 1)); err != nil {
+			if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "warm", add(fmt.Sprint("sku-", i%50), 1)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -42,7 +42,7 @@ func BenchmarkCommandRequests(b *testing.B) {
 		st.meter.Reset()
 		for i := 0; b.Loop(); i++ {
 			svc := newService(b, st.Store) // a new container each time
-			if _, _, err := cart.Type.Handle(ctx, svc, "big", cart.RemoveItem{SKU: fmt.Sprint("sku-", i%50), Quantity: 1}); err != nil {
+			if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "big", cart.RemoveItem{SKU: fmt.Sprint("sku-", i%50), Quantity: 1}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -25,7 +25,7 @@ func TestContainersOnOneCart(t *testing.T) {
 		}
 		svcs = append(svcs, svc)
 	}
-	if _, _, err := cart.Type.Handle(ctx, svcs[0], "shared", add("sku-0", 1)); err != nil {
+	if _, _, err := signal.Bind(svcs[0], cart.Type).Handle(ctx, "shared", add("sku-0", 1)); err != nil {
 		t.Fatal(err)
 	}
 	type outcome struct {
@@ -102,13 +102,13 @@ func TestContainersOnOneCart(t *testing.T) {
 		t.Fatalf("%d accepted + 1 genesis, but the cart is at version %d", len(accepted), last)
 	}
 	// A cold load (the fold of the log) equals every container's fresh state.
-	want, v, err := cart.Type.Get(ctx, newService(t, st.Store), "shared")
+	want, v, err := signal.Bind(newService(t, st.Store), cart.Type).Get(ctx, "shared")
 	if err != nil || v != last {
 		t.Fatal(v, err)
 	}
 	var conflicts int64
 	for _, svc := range svcs {
-		got, _, err := cart.Type.Get(ctx, svc, "shared", signal.Fresh())
+		got, _, err := signal.Bind(svc, cart.Type).Get(ctx, "shared", signal.Fresh())
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
 		}

@@ -53,13 +53,13 @@ func TestCommandCost(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	svc := newService(t, st)
-	if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("warm command is exactly one request", func(t *testing.T) {
 		st.meter.Reset()
-		if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil {
+		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
 			t.Fatal(err)
 		}
 		if tot := st.meter.Total(); tot.Calls != 1 || tot.Attempts != 1 || st.meter.Stats()["PutItem"].Calls != 1 {
@@ -69,14 +69,14 @@ func TestCommandCost(t *testing.T) {
 
 	t.Run("conflict costs no blind re-read", func(t *testing.T) {
 		other := newService(t, st.Store)
-		if _, _, err := cart.Type.Handle(ctx, other, "c1", add("pear", 1)); err != nil { // other is now warm and current
+		if _, _, err := signal.Bind(other, cart.Type).Handle(ctx, "c1", add("pear", 1)); err != nil { // other is now warm and current
 			t.Fatal(err)
 		}
-		if _, _, err := cart.Type.Handle(ctx, svc, "c1", add("apple", 1)); err != nil { // svc is stale by one commit
+		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil { // svc is stale by one commit
 			t.Fatal(err)
 		}
 		st.meter.Reset()
-		if _, _, err := cart.Type.Handle(ctx, other, "c1", add("fig", 1)); err != nil { // other is stale by one commit
+		if _, _, err := signal.Bind(other, cart.Type).Handle(ctx, "c1", add("fig", 1)); err != nil { // other is stale by one commit
 			t.Fatal(err)
 		}
 		s := st.meter.Stats()
@@ -105,7 +105,7 @@ func TestColdCommandWithSnapshot(t *testing.T) {
 
 	cold := newService(t, st.Store)
 	st.meter.Reset()
-	c, r, err := cart.Type.Handle(ctx, cold, "big", add("sku-1", 1))
+	c, r, err := signal.Bind(cold, cart.Type).Handle(ctx, "big", add("sku-1", 1))
 	if err != nil {
 		t.Fatal(err)
 	}

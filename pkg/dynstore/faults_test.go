@@ -83,7 +83,7 @@ type faultOutcome struct {
 
 // send is an HTTP client with an idempotency key: it sends the command to
 // svcs[first] and retries ErrUnavailable and ErrConflict with the same key
-// on any container, up to attempts times. cmd nil means Close.
+// on any container, up to attempts times. cmd nil means End.
 func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int, id, cartID string, cmd any, attempts int) faultOutcome {
 	o := faultOutcome{id: id, cart: cartID}
 	svc := svcs[first]
@@ -91,7 +91,7 @@ func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int
 		var r signal.Result
 		var err error
 		if cmd == nil {
-			r, err = svc.Close(ctx, "cart", cartID, signal.WithCommandID(id))
+			r, err = svc.End(ctx, "cart", cartID, signal.WithCommandID(id))
 		} else {
 			r, err = svc.Handle(ctx, "cart", cartID, cmd, signal.WithCommandID(id))
 		}

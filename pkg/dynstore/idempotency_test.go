@@ -20,7 +20,7 @@ func TestKeyReusedAcrossContainers(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	first, reuser, repeater := newService(t, st.Store), newService(t, st.Store), newService(t, st.Store)
-	if _, _, err := cart.Type.Handle(ctx, first, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(first, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, svc := range []*signal.Service{reuser, repeater} {

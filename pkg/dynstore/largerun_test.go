@@ -39,20 +39,18 @@ type balance struct {
 
 var ledgerType = signal.MustDefine(signal.Spec[ledgerBatch]{
 	Name: "batch",
-	Decide: func(s ledgerBatch, cmd any) ([]any, error) {
-		return []any{posted(cmd.(post))}, nil
+	Commands: []signal.CommandSpec[ledgerBatch]{
+		signal.Decide("Post", func(_ ledgerBatch, cmd post) ([]any, error) { return []any{posted(cmd)}, nil }, signal.Genesis),
 	},
-	Evolve:   func(s ledgerBatch, e any) ledgerBatch { s.Posts++; return s },
-	Commands: []signal.CommandType{signal.CommandOf[post]("Post")},
-	Events:   []signal.EventType{signal.EventOf[posted]("Posted")},
-	Genesis:  func(any) bool { return true },
+	Events: []signal.EventSpec[ledgerBatch]{
+		signal.Evolve("Posted", func(s ledgerBatch, _ posted) ledgerBatch { s.Posts++; return s }),
+	},
 })
 
 func balancesProjection() *signal.Projection {
 	return &signal.Projection{
 		Name: "balances",
-		Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-			p := ev.Data.(posted)
+		On: []signal.ProjectionHandler{signal.Project(func(ctx context.Context, tx *signal.ViewTx, _ signal.Event, p posted) error {
 			for _, acct := range p.Accounts {
 				var b balance
 				if _, err := tx.Get(ctx, "balance", acct, &b); err != nil {
@@ -65,7 +63,7 @@ func balancesProjection() *signal.Projection {
 				}
 			}
 			return nil
-		},
+		})},
 	}
 }
 

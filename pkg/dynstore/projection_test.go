@@ -35,7 +35,7 @@ func cartSession(t *testing.T, svc *signal.Service) {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := svc.Close(ctx, "cart", id); err != nil {
+			if _, err := svc.End(ctx, "cart", id); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -57,6 +57,7 @@ func TestNosniffEverywhere(t *testing.T) {
 		{method: "GET", target: "/views/cart-summary/c1"},
 		{method: "GET", target: "/aggregates/cart/ghost"},
 		{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"sku":`},
+		{method: "POST", target: "/aggregates/order/c1/OpenOrder", body: `{"lines":[{"sku":"apple","quantity":1,"price":1}],"total":1}`},
 		{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"pad":"` + strings.Repeat("x", 300) + `"}`},
 		{method: "PUT", target: "/aggregates/cart/c1"},
 		{method: "OPTIONS", target: "/aggregates/cart/c1", header: map[string]string{"Origin": "https://shop.example"}},

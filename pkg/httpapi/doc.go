@@ -13,7 +13,7 @@
 // # Routes
 //
 //	POST   /aggregates/{type}/{id}/{command}   command JSON body (empty = {}, null refused); 201 created, else 200
-//	DELETE /aggregates/{type}/{id}             close the aggregate; 200
+//	DELETE /aggregates/{type}/{id}             end the aggregate (its type's End rule); 200
 //	GET    /aggregates/{type}/{id}             current state; ?version=N replays to version N
 //	GET    /aggregates/{type}/{id}/events      history page: ?after=N&limit=M
 //	GET    /views/{view}/{key}                 a projection document
@@ -57,6 +57,12 @@
 //     error goes to the log line. A 503 carries Retry-After: 1.
 //   - Every answer, pages included, carries X-Content-Type-Options:
 //     nosniff and X-Request-Id.
+//   - A command registered signal.Internal (one only the service itself
+//     sends, from a policy or other Go code) is a 403 "forbidden" from
+//     signal.Service.HandleJSON, before its body is decoded or the
+//     aggregate read: malformed, null or valid, nothing is read or
+//     written, on every entry point. Only the body limit (413) and the
+//     command headers (400) are checked before it.
 //   - A command body is decoded by signal.Service.HandleJSON, strictly:
 //     null, invalid UTF-8, escaped lone surrogates and repeated member
 //     names are a 400 (encoding/json alone would take null for {} and

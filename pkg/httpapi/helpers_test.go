@@ -97,13 +97,14 @@ type Explode struct{}
 type Exploded struct{}
 
 var bombType = signal.MustDefine(signal.Spec[bombState]{
-	Name:     "bomb",
-	Initial:  func() bombState { return bombState{} },
-	Decide:   func(bombState, any) ([]any, error) { panic("boom: secret panic detail") },
-	Evolve:   func(s bombState, _ any) bombState { return s },
-	Genesis:  func(any) bool { return true },
-	Commands: []signal.CommandType{signal.CommandOf[Explode]("Explode")},
-	Events:   []signal.EventType{signal.EventOf[Exploded]("Exploded")},
+	Name:    "bomb",
+	Initial: func(string) bombState { return bombState{} },
+	Commands: []signal.CommandSpec[bombState]{
+		signal.Decide("Explode", func(bombState, Explode) ([]any, error) { panic("boom: secret panic detail") }, signal.Genesis),
+	},
+	Events: []signal.EventSpec[bombState]{
+		signal.Evolve("Exploded", func(s bombState, _ Exploded) bombState { return s }),
+	},
 })
 
 // failingStore is a memstore whose Append fails with a given error.

@@ -172,6 +172,8 @@ func TestTransportsAnswerAlike(t *testing.T) {
 		{method: "POST", target: "/aggregates/cart/c2/AddItem", body: addItem("kiwi", 1, 10)},
 		{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"sku":`},
 		{method: "POST", target: "/aggregates/boat/b1/Sail"},
+		{method: "POST", target: "/aggregates/order/c2/OpenOrder", body: `{"lines":[{"sku":"kiwi","quantity":1,"price":10}],"total":10}`},
+		{method: "POST", target: "/aggregates/order/o9/OpenOrder", body: `{"lines":`},
 	}
 	for _, c := range calls {
 		want := doHTTP(t, f.h, c)
@@ -212,6 +214,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown type", call{method: "POST", target: "/aggregates/boat/b1/AddItem", body: addItem("a", 1, 1)}, 404, "unknown_type", "", false},
 		{"unknown type read", call{method: "GET", target: "/aggregates/boat/b1"}, 404, "unknown_type", "", false},
 		{"unknown command", call{method: "POST", target: "/aggregates/cart/c1/Fly", body: `{}`}, 400, "unknown_command", "", false},
+		{"internal command", call{method: "POST", target: "/aggregates/order/o1/OpenOrder", body: `{"lines":[{"sku":"apple","quantity":1,"price":150}],"total":150}`}, 403, "forbidden", "internal", false},
+		{"internal command, malformed JSON", call{method: "POST", target: "/aggregates/order/o1/OpenOrder", body: `{"lines":`}, 403, "forbidden", "internal", false},
+		{"internal command, empty body", call{method: "POST", target: "/aggregates/order/c1/OpenOrder"}, 403, "forbidden", "internal", false},
 		{"negative quantity", call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", -1, 150)}, 422, "rejected", "quantity", false},
 		{"remove more than present", call{method: "POST", target: "/aggregates/cart/c1/RemoveItem", body: `{"sku":"apple","quantity":5}`}, 422, "rejected", "cannot remove more", false},
 		{"complete an empty cart", call{method: "POST", target: "/aggregates/cart/empty/CompletePurchase"}, 422, "rejected", "empty cart", false},
@@ -246,7 +251,7 @@ func TestBadInput(t *testing.T) {
 		{"missing view document", call{method: "GET", target: "/views/cart-summary/ghost"}, 404, "not_found", "", false},
 		{"bad view name", call{method: "GET", target: "/views/9bad/k"}, 400, "invalid", "", false},
 		{"delete a missing cart", call{method: "DELETE", target: "/aggregates/cart/ghost"}, 404, "not_found", "", false},
-		{"delete a type without Close", call{method: "DELETE", target: "/aggregates/order/o1"}, 400, "invalid", "", false},
+		{"delete a type without an End rule", call{method: "DELETE", target: "/aggregates/order/o1"}, 400, "invalid", "", false},
 		{"unknown path", call{method: "GET", target: "/nope"}, 404, "not_found", "", false},
 		{"root", call{method: "GET", target: "/"}, 404, "not_found", "", false},
 		{"too few segments", call{method: "GET", target: "/aggregates/cart"}, 404, "not_found", "", false},
@@ -723,6 +728,8 @@ func TestStatusOf(t *testing.T) {
 		{nil, 200},
 		{signal.ErrInvalid, 400},
 		{signal.ErrUnknownCommand, 400},
+		{signal.ErrForbidden, 403},
+		{fmt.Errorf("wrapped: %w", signal.ErrForbidden), 403},
 		{signal.ErrNotFound, 404},
 		{signal.ErrUnknownType, 404},
 		{signal.ErrConflict, 409},

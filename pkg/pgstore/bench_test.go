@@ -65,11 +65,13 @@ type incremented struct{ By int64 }
 type increment struct{ By int64 }
 
 var counterType = signal.MustDefine(signal.Spec[counter]{
-	Name:     "counter",
-	Decide:   func(c counter, cmd any) ([]any, error) { return []any{incremented(cmd.(increment))}, nil },
-	Evolve:   func(c counter, e any) counter { return counter{N: c.N + e.(incremented).By} },
-	Commands: []signal.CommandType{signal.CommandOf[increment]("Increment")},
-	Events:   []signal.EventType{signal.EventOf[incremented]("Incremented")},
+	Name: "counter",
+	Commands: []signal.CommandSpec[counter]{
+		signal.Decide("Increment", func(_ counter, cmd increment) ([]any, error) { return []any{incremented(cmd)}, nil }),
+	},
+	Events: []signal.EventSpec[counter]{
+		signal.Evolve("Incremented", func(c counter, e incremented) counter { return counter{N: c.N + e.By} }),
+	},
 })
 
 // BenchmarkRehydrate10k loads an aggregate of 10,000 events (one per
@@ -93,7 +95,7 @@ func BenchmarkRehydrate10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, v, err := counterType.Get(ctx, svc, "big")
+		c, v, err := signal.Bind(svc, counterType).Get(ctx, "big")
 		if err != nil || v != n || c.N != n {
 			b.Fatal(v, c, err)
 		}

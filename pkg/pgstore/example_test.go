@@ -23,7 +23,7 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, _, err := cartType.Handle(ctx, svc, "cart-1", addItem{SKU: "apple", Quantity: 3}); err != nil {
+	if _, _, err := signal.Bind(svc, cartType).Handle(ctx, "cart-1", addItem{SKU: "apple", Quantity: 3}); err != nil {
 		log.Fatal(err)
 	}
 }

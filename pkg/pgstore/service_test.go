@@ -32,32 +32,21 @@ type checkedOut struct{}
 func cartSpec() signal.Spec[cart] {
 	return signal.Spec[cart]{
 		Name: "cart",
-		Decide: func(c cart, cmd any) ([]any, error) {
-			switch cmd := cmd.(type) {
-			case addItem:
-				return []any{itemAdded(cmd)}, nil
-			case checkout:
-				return []any{checkedOut{}}, nil
-			}
-			return nil, errors.New("unknown command")
+		Commands: []signal.CommandSpec[cart]{
+			signal.Decide("AddItem", func(_ cart, cmd addItem) ([]any, error) { return []any{itemAdded(cmd)}, nil }, signal.Genesis),
+			signal.Decide("Checkout", func(cart, checkout) ([]any, error) { return []any{checkedOut{}}, nil }),
 		},
-		Evolve: func(c cart, e any) cart {
-			items := maps.Clone(c.Items)
-			if items == nil {
-				items = map[string]int64{}
-			}
-			switch e := e.(type) {
-			case itemAdded:
+		Events: []signal.EventSpec[cart]{
+			signal.Evolve("ItemAdded", func(c cart, e itemAdded) cart {
+				items := maps.Clone(c.Items)
+				if items == nil {
+					items = map[string]int64{}
+				}
 				items[e.SKU] += e.Quantity
-			case checkedOut:
-				c.Closed = true
-			}
-			return cart{Items: items, Closed: c.Closed}
+				return cart{Items: items, Closed: c.Closed}
+			}),
+			signal.Evolve("CheckedOut", func(c cart, _ checkedOut) cart { return cart{Items: c.Items, Closed: true} }, signal.Terminal),
 		},
-		Commands: []signal.CommandType{signal.CommandOf[addItem]("AddItem"), signal.CommandOf[checkout]("Checkout")},
-		Events:   []signal.EventType{signal.EventOf[itemAdded]("ItemAdded"), signal.EventOf[checkedOut]("CheckedOut")},
-		Genesis:  func(cmd any) bool { _, ok := cmd.(addItem); return ok },
-		Terminal: func(e any) bool { _, ok := e.(checkedOut); return ok },
 	}
 }
 
@@ -70,17 +59,13 @@ var cartType = func() *signal.Type[cart] {
 // skuUnits counts units added per sku across all carts: a view every cart writes.
 var skuUnits = &signal.Projection{
 	Name: "sku-units",
-	Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-		e, ok := ev.Data.(itemAdded)
-		if !ok {
-			return nil
-		}
+	On: []signal.ProjectionHandler{signal.Project(func(ctx context.Context, tx *signal.ViewTx, _ signal.Event, e itemAdded) error {
 		var n int64
 		if _, err := tx.Get(ctx, "sku-units", e.SKU, &n); err != nil {
 			return err
 		}
 		return tx.Put(ctx, "sku-units", e.SKU, n+e.Quantity)
-	},
+	})},
 }
 
 // dispatchFeed feeds the change feed from after to the Service's
@@ -117,7 +102,7 @@ func TestService(t *testing.T) {
 			svc := svcs[w%len(svcs)]
 			for i := range perWorker {
 				id := fmt.Sprintf("cart-%d", i%carts)
-				if _, _, err := cartType.Handle(ctx, svc, id, addItem{SKU: "apple", Quantity: 1}); err != nil {
+				if _, _, err := signal.Bind(svc, cartType).Handle(ctx, id, addItem{SKU: "apple", Quantity: 1}); err != nil {
 					t.Errorf("worker %d: %v", w, err)
 					return
 				}
@@ -128,10 +113,10 @@ func TestService(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	if _, _, err := cartType.Handle(ctx, svcs[0], "cart-0", checkout{}); err != nil {
+	if _, _, err := signal.Bind(svcs[0], cartType).Handle(ctx, "cart-0", checkout{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := cartType.Handle(ctx, svcs[1], "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
+	if _, _, err := signal.Bind(svcs[1], cartType).Handle(ctx, "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
 		t.Fatalf("command on a checked-out cart from the other process = %v, want ErrClosed", err)
 	}
 	pos := dispatchFeed(t, svcs[0], stores[0], 0)
@@ -147,7 +132,7 @@ func TestService(t *testing.T) {
 	}
 	total := int64(0)
 	for i := range carts {
-		c, _, err := cartType.Get(ctx, fresh, fmt.Sprintf("cart-%d", i))
+		c, _, err := signal.Bind(fresh, cartType).Get(ctx, fmt.Sprintf("cart-%d", i))
 		if err != nil || c.Closed != (i == 0) {
 			t.Errorf("cart-%d = %+v, %v", i, c, err)
 		}

@@ -86,7 +86,7 @@ func (l *failureLog) take() []loggedFailure {
 // and a discard of cart 3.
 type sessionCommand struct {
 	cart string
-	cmd  any // nil: Close
+	cmd  any // nil: End
 }
 
 func cartSession() []sessionCommand {
@@ -119,7 +119,7 @@ func runSession(t *testing.T, svc *signal.Service, between func(i int)) {
 		}
 		var err error
 		if c.cmd == nil {
-			_, err = svc.Close(ctx, "cart", c.cart, signal.WithCommandID(fmt.Sprint("s-", i)))
+			_, err = svc.End(ctx, "cart", c.cart, signal.WithCommandID(fmt.Sprint("s-", i)))
 		} else {
 			_, err = svc.Handle(ctx, "cart", c.cart, c.cmd, signal.WithCommandID(fmt.Sprint("s-", i)))
 		}
@@ -372,7 +372,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	const flakyTimes = 3
 	var flakyFailed int
 	flakySeen := map[string]int64{} // aggregate -> highest version handled
-	flaky := &signal.Handler{Name: "flaky", Types: []string{cart.TypeName}, Handle: func(_ context.Context, ev signal.Event) error {
+	flaky := &signal.Observer{Name: "flaky", Types: []string{cart.TypeName}, On: []signal.ObserverHandler{signal.ObserveAll(func(_ context.Context, ev signal.Event) error {
 		k := ev.AggregateType + "#" + ev.AggregateID
 		if ev.Version > flakySeen[k]+1 {
 			t.Errorf("flaky subscriber: %s version %d after %d (a jump)", k, ev.Version, flakySeen[k])
@@ -383,7 +383,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 		}
 		flakySeen[k] = max(flakySeen[k], ev.Version)
 		return nil
-	}}
+	})}}
 	// One stream at a time: moto_server's rollback of a failed transaction
 	// would otherwise lose concurrent view writes.
 	projector, err := signal.New(signal.Config{Store: projStore, Types: cart.Types(),

@@ -50,18 +50,15 @@ func TestPoisonParkedAndNoticeSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A test domain of its own: notes, followed by a projection and a
-	// checkpointed handler.
+	// checkpointed observer.
 	type note struct{}
 	type noted struct{}
 	noteType := signal.MustDefine(signal.Spec[note]{Name: "note",
-		Decide:   func(note, any) ([]any, error) { return []any{noted{}}, nil },
-		Evolve:   func(s note, _ any) note { return s },
-		Commands: []signal.CommandType{signal.CommandOf[note]("Note")},
-		Events:   []signal.EventType{signal.EventOf[noted]("Noted")},
-		Genesis:  func(any) bool { return true }})
+		Commands: []signal.CommandSpec[note]{signal.Decide("Note", func(note, note) ([]any, error) { return []any{noted{}}, nil }, signal.Genesis)},
+		Events:   []signal.EventSpec[note]{signal.Evolve("Noted", func(s note, _ noted) note { return s })}})
 	subs := []signal.Subscriber{
-		&signal.Projection{Name: "note-index", Apply: func(context.Context, *signal.ViewTx, signal.Event) error { return nil }},
-		&signal.Handler{Name: "note-mailer", Handle: func(context.Context, signal.Event) error { return nil }},
+		&signal.Projection{Name: "note-index", On: []signal.ProjectionHandler{signal.ProjectAll(func(context.Context, *signal.ViewTx, signal.Event) error { return nil })}},
+		&signal.Observer{Name: "note-mailer", On: []signal.ObserverHandler{signal.ObserveAll(func(context.Context, signal.Event) error { return nil })}},
 	}
 	st := memstore.New()
 	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{noteType}, Subscribers: subs,
