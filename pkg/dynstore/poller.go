@@ -179,11 +179,11 @@ func (p *Poller) Positions() map[string]ShardPosition {
 	return maps.Clone(p.positions)
 }
 
-// Handler receives a batch of commits of one shard, in stream order. It
+// BatchFunc receives a batch of commits of one shard, in stream order. It
 // must not modify or retain the slice: an unaccepted batch is handed over
 // again. Returning nil acknowledges the batch; an error has it delivered
 // again later.
-type Handler func(ctx context.Context, batch []signal.Commit) error
+type BatchFunc func(ctx context.Context, batch []signal.Commit) error
 
 // Poll does one pass over every readable shard (parents before children),
 // reading each until it has nothing more now (an empty page), it closes,
@@ -203,20 +203,20 @@ type Handler func(ctx context.Context, batch []signal.Commit) error
 //
 // Errors of several shards are joined (errors.Join); the other shards of
 // the pass are still read.
-func (p *Poller) Poll(ctx context.Context, handle Handler) (int, error) {
+func (p *Poller) Poll(ctx context.Context, handle BatchFunc) (int, error) {
 	n, _, err := p.pass(ctx, handle)
 	return n, err
 }
 
 // Run polls until ctx ends, calling handle as Poll does, with
 // PollInterval between passes that delivered something and a doubling
-// pause, up to MaxPollInterval, after idle or failed passes. Handler and
+// pause, up to MaxPollInterval, after idle or failed passes. handle and
 // AWS failures are logged and retried (the batch comes again). Run
 // returns:
 //   - ctx.Err() once ctx ends (handle's ctx ends with it);
 //   - the *signal.Error of a malformed record or of an empty StreamARN,
 //     as soon as a pass reports it: no wait can fix those.
-func (p *Poller) Run(ctx context.Context, handle Handler) error {
+func (p *Poller) Run(ctx context.Context, handle BatchFunc) error {
 	wait := p.interval
 	for {
 		n, fatal, err := p.pass(ctx, handle)
@@ -246,7 +246,7 @@ func (p *Poller) Run(ctx context.Context, handle Handler) error {
 }
 
 // pass is one Poll; fatal reports an error retrying cannot fix.
-func (p *Poller) pass(ctx context.Context, handle Handler) (n int, fatal bool, err error) {
+func (p *Poller) pass(ctx context.Context, handle BatchFunc) (n int, fatal bool, err error) {
 	if p.cfg.StreamARN == "" {
 		return 0, true, signal.Errorf(signal.KindInvalid, opPoll, "the poller has no stream ARN")
 	}
@@ -387,7 +387,7 @@ func (p *Poller) refresh(ctx context.Context) error {
 }
 
 // readShard delivers what one shard holds now. fatal marks a malformed record.
-func (p *Poller) readShard(ctx context.Context, s *shardState, handle Handler) (n int, fatal bool, err error) {
+func (p *Poller) readShard(ctx context.Context, s *shardState, handle BatchFunc) (n int, fatal bool, err error) {
 	for range maxPagesPerPass {
 		if s.pending == nil {
 			b, err := p.fetch(ctx, s)
