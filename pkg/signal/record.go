@@ -84,7 +84,7 @@ type Event struct {
 	CorrelationID string    `json:"correlationId,omitempty"`
 	CausationID   string    `json:"causationId,omitempty"`
 	// Data is the payload as the user's Go type (a value of a type
-	// registered with EventOf), upcast to the current schema version.
+	// registered with Evolve), upcast to the current schema version.
 	Data any `json:"data"`
 }
 
