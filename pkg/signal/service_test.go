@@ -301,7 +301,7 @@ func TestUpcastOnLoad(t *testing.T) {
 		t.Fatalf("upcast load: %+v v%d %v", s, v, err)
 	}
 	page, err := f.svc.History(ctx, "account", "old", 0, 10)
-	if err != nil || page.Events[1].Data.(Deposited).Amount != 5 || page.Events[1].SchemaVersion != 1 {
+	if err != nil || page.Events[1].Data != (Deposited{Amount: 5}) || page.Events[1].SchemaVersion != 1 {
 		t.Fatalf("history shows the upcast payload and the stored schema version: %+v %v", page, err)
 	}
 	if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: 4, CommandID: "c4",
