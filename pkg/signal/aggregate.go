@@ -65,9 +65,10 @@ type AggregateType interface {
 
 // Define validates spec and returns the aggregate type. Errors name what
 // is missing or inconsistent: an invalid name, no commands or events, a
-// command or event registered twice (by name or by Go type), an event
-// schema version without an upcaster chain, or an End rule whose event is
-// not a registered terminal event.
+// registration or End rule without a handler, a command or event
+// registered twice (by name or by Go type), an event schema version below
+// 1 or without an upcaster chain, an upcaster outside that chain, or an
+// End rule whose event is not a registered terminal event.
 func Define[S any](spec Spec[S]) (*Type[S], error) {
 	if err := ValidateName(spec.Name); err != nil {
 		return nil, fmt.Errorf("signal.Define: type name: %w", err)
@@ -109,6 +110,9 @@ func Define[S any](spec Spec[S]) (*Type[S], error) {
 		return nil, fmt.Errorf("signal.Define %s: %w", spec.Name, err)
 	}
 	t.reg = reg
+	if spec.End.event != nil && spec.End.fn == nil {
+		return nil, fmt.Errorf("signal.Define %s: the End rule has no handler; build it with signal.EndWith", spec.Name)
+	}
 	if spec.End.fn != nil {
 		if ev := reg.eventsByGo[spec.End.event]; ev == nil || !ev.terminal {
 			return nil, fmt.Errorf("signal.Define %s: the End rule returns %v, which is not an event registered Terminal", spec.Name, spec.End.event)
@@ -190,10 +194,11 @@ type EventSpec[S any] struct {
 // EventMark is a property of a registered event: Terminal, SchemaVersion,
 // UpcastFrom.
 type EventMark struct {
-	terminal bool
-	version  int
-	from     int
-	upcaster Upcaster
+	terminal   bool
+	setVersion bool // SchemaVersion, whose version may be invalid (Define refuses it)
+	version    int
+	from       int
+	upcaster   Upcaster
 }
 
 // Terminal marks an event that ends its aggregate's life. The commit
@@ -208,7 +213,7 @@ type Upcaster func(old json.RawMessage) (json.RawMessage, error)
 
 // SchemaVersion sets the current schema version of an event (default 1).
 // Events are stored with it; older payloads go through the upcasters on load.
-func SchemaVersion(v int) EventMark { return EventMark{version: v} }
+func SchemaVersion(v int) EventMark { return EventMark{setVersion: true, version: v} }
 
 // UpcastFrom registers the transform from schema version `from` to from+1.
 // A chain from every older version to the current one must exist.
@@ -234,7 +239,7 @@ func Evolve[S, E any](name string, handler func(state S, event E) S, marks ...Ev
 	}
 	for _, m := range marks {
 		d.terminal = d.terminal || m.terminal
-		if m.version != 0 {
+		if m.setVersion {
 			d.version = m.version
 		}
 		if m.upcaster != nil {
@@ -261,6 +266,9 @@ type EndSpec[S any] struct {
 // returns the terminal event Service.End appends, or an error that
 // refuses the end like a command handler's errors refuse commands.
 func EndWith[S, E any](handler func(state S) (E, error)) EndSpec[S] {
+	if handler == nil {
+		return EndSpec[S]{event: reflect.TypeFor[E]()} // Define refuses it
+	}
 	return EndSpec[S]{
 		fn: func(s S) (any, error) {
 			e, err := handler(s)

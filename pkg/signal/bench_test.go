@@ -122,7 +122,7 @@ func BenchmarkRehydrate10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{typ}})
-		s, v, err := typ.Get(ctx, svc, "a1")
+		s, v, err := signal.Bind(svc, typ).Get(ctx, "a1")
 		if err != nil || v != 10_000 || s.Balance != 9_999 {
 			b.Fatal(v, s, err)
 		}
@@ -144,7 +144,7 @@ func BenchmarkColdLoadSnapshot10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{typ}})
-		s, v, err := typ.Get(ctx, svc, "a1")
+		s, v, err := signal.Bind(svc, typ).Get(ctx, "a1")
 		if err != nil || v != 10_000 || s.Balance != 9_999 {
 			b.Fatal(v, s, err)
 		}

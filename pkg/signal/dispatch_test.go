@@ -30,47 +30,59 @@ type totalDoc struct {
 // fail on that version of account "bad".
 func subscribers(failAt *atomic.Int64) ([]signal.Subscriber, *signal.EventCounter) {
 	counter := &signal.EventCounter{}
+	// balance applies one event to both views: change, if any, is what
+	// the event does to them; every event counts and moves the version.
+	balance := func(ctx context.Context, tx *signal.ViewTx, ev signal.Event, change func(*balanceDoc, *totalDoc)) error {
+		if ev.AggregateID == "bad" && failAt != nil && ev.Version == failAt.Load() {
+			return errors.New("projection bug")
+		}
+		var b balanceDoc
+		if _, err := tx.Get(ctx, "balance", ev.AggregateID, &b); err != nil {
+			return err
+		}
+		var total totalDoc
+		if _, err := tx.Get(ctx, "deposit-total", "all", &total); err != nil {
+			return err
+		}
+		if change != nil {
+			change(&b, &total)
+		}
+		total.Events++
+		b.Version = ev.Version
+		if err := tx.Put(ctx, "balance", ev.AggregateID, b); err != nil {
+			return err
+		}
+		return tx.Put(ctx, "deposit-total", "all", total)
+	}
 	proj := &signal.Projection{
 		Name:  "balances",
 		Types: []string{"account"},
-		Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-			if ev.AggregateID == "bad" && failAt != nil && ev.Version == failAt.Load() {
-				return errors.New("projection bug")
-			}
-			var b balanceDoc
-			if _, err := tx.Get(ctx, "balance", ev.AggregateID, &b); err != nil {
-				return err
-			}
-			var total totalDoc
-			if _, err := tx.Get(ctx, "deposit-total", "all", &total); err != nil {
-				return err
-			}
-			switch e := ev.Data.(type) {
-			case Deposited:
-				b.Balance += e.Amount
-				total.Deposited += e.Amount
-			case Withdrawn:
-				b.Balance -= e.Amount
-			}
-			total.Events++
-			b.Version = ev.Version
-			if err := tx.Put(ctx, "balance", ev.AggregateID, b); err != nil {
-				return err
-			}
-			return tx.Put(ctx, "deposit-total", "all", total)
+		On: []signal.ProjectionHandler{
+			signal.Project(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event, e Deposited) error {
+				return balance(ctx, tx, ev, func(b *balanceDoc, total *totalDoc) {
+					b.Balance += e.Amount
+					total.Deposited += e.Amount
+				})
+			}),
+			signal.Project(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event, e Withdrawn) error {
+				return balance(ctx, tx, ev, func(b *balanceDoc, _ *totalDoc) { b.Balance -= e.Amount })
+			}),
+			// Opened, AccountClosed and whatever else the account records.
+			signal.ProjectAll(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
+				return balance(ctx, tx, ev, nil)
+			}),
 		},
 	}
 	bonus := &signal.Policy{
 		Name:  "welcome-bonus",
 		Types: []string{"account"},
-		React: func(ctx context.Context, ev signal.Event) ([]signal.Send, error) {
-			if _, ok := ev.Data.(Opened); ok {
+		On: []signal.PolicyHandler{
+			signal.React(func(ctx context.Context, ev signal.Event, _ Opened) ([]signal.Send, error) {
 				return []signal.Send{{Type: "account", ID: ev.AggregateID, Command: Deposit{Amount: 100}}}, nil
-			}
-			return nil, nil
+			}),
 		},
 	}
-	return []signal.Subscriber{proj, bonus, counter.Handler()}, counter
+	return []signal.Subscriber{proj, bonus, counter.Observer()}, counter
 }
 
 func dispatchFixture(t *testing.T, inline bool, failAt *atomic.Int64) (*fixture, *signal.EventCounter) {
@@ -272,8 +284,9 @@ func TestNewValidatesSubscribers(t *testing.T) {
 		"projection without views":   {Store: bareStore{memstore.New()}, Subscribers: subs[:1]},
 		"policy without checkpoints": {Store: bareStore{memstore.New()}, Subscribers: subs[1:2]},
 		"duplicate names":            {Store: memstore.New(), Subscribers: []signal.Subscriber{subs[0], subs[0]}},
-		"nil apply":                  {Store: memstore.New(), Subscribers: []signal.Subscriber{&signal.Projection{Name: "p"}}},
-		"bad name":                   {Store: memstore.New(), Subscribers: []signal.Subscriber{&signal.Handler{Name: "a b", Handle: func(context.Context, signal.Event) error { return nil }}}},
+		"no handlers":                {Store: memstore.New(), Subscribers: []signal.Subscriber{&signal.Projection{Name: "p"}}},
+		"bad name": {Store: memstore.New(), Subscribers: []signal.Subscriber{&signal.Observer{Name: "a b",
+			On: []signal.ObserverHandler{signal.ObserveAll(func(context.Context, signal.Event) error { return nil })}}}},
 	}
 	for name, cfg := range cases {
 		cfg.Types = []signal.AggregateType{typ}
@@ -281,7 +294,7 @@ func TestNewValidatesSubscribers(t *testing.T) {
 			t.Errorf("%s: New accepted it", name)
 		}
 	}
-	// An ephemeral handler needs no abilities.
+	// An ephemeral observer needs no abilities.
 	if _, err := signal.New(signal.Config{Store: bareStore{memstore.New()}, Types: []signal.AggregateType{typ}, Subscribers: subs[2:]}); err != nil {
 		t.Fatal(err)
 	}
@@ -330,12 +343,9 @@ func TestPolicyCommandOfAnotherShapeIsNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := &signal.Policy{Name: "welcome-bonus", Types: []string{"account"},
-		React: func(ctx context.Context, ev signal.Event) ([]signal.Send, error) {
-			if _, ok := ev.Data.(Opened); ok {
-				return []signal.Send{{Type: "account", ID: ev.AggregateID, Command: Deposit{Amount: 200}}}, nil
-			}
-			return nil, nil
-		}}
+		On: []signal.PolicyHandler{signal.React(func(ctx context.Context, ev signal.Event, _ Opened) ([]signal.Send, error) {
+			return []signal.Send{{Type: "account", ID: ev.AggregateID, Command: Deposit{Amount: 200}}}, nil
+		})}}
 	svc, err := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}, Subscribers: []signal.Subscriber{changed}})
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +353,7 @@ func TestPolicyCommandOfAnotherShapeIsNotRetried(t *testing.T) {
 	if err := svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
 		t.Fatalf("redelivery to the changed policy: %v", err)
 	}
-	acc, _, err := f.typ.Get(t.Context(), f.svc, "a", signal.Fresh())
+	acc, _, err := f.accounts.Get(t.Context(), "a", signal.Fresh())
 	if err != nil || acc.Balance != 100 {
 		t.Fatalf("balance %d (%v), want 100: the bonus applies once", acc.Balance, err)
 	}
@@ -363,7 +373,7 @@ func TestPolicyDropsRecordedIDsOfOldRules(t *testing.T) {
 	if err := f.svc.Dispatch(t.Context(), commits); err != nil {
 		t.Fatalf("dispatch of an event with an old-rules correlation id: %v", err)
 	}
-	acc, _, err := f.typ.Get(t.Context(), f.svc, "a", signal.Fresh())
+	acc, _, err := f.accounts.Get(t.Context(), "a", signal.Fresh())
 	if err != nil || acc.Balance != 100 {
 		t.Fatalf("balance %d (%v), want the bonus of 100", acc.Balance, err)
 	}

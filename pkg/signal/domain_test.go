@@ -7,8 +7,9 @@ import (
 )
 
 // The account domain of the core's own tests and benchmarks: small enough
-// to read at a glance, with genesis, a domain rule, closure and an
-// upcast event.
+// to read at a glance, with a genesis command, a domain rule, an End rule
+// with its terminal event and an upcast event. One typed handler per
+// command and per event.
 
 type Account struct {
 	Owner   string `json:"owner"`
@@ -42,63 +43,87 @@ type AccountClosed struct{}
 
 var errInsufficient = errors.New("insufficient funds")
 
+// The positions of the registrations in accountSpec, for tests that
+// replace one of them.
+const (
+	cmdOpen = iota
+	cmdDeposit
+	cmdWithdraw
+	cmdNoop
+)
+
+const (
+	evOpened = iota
+	evDeposited
+	evWithdrawn
+	evAccountClosed
+)
+
 func accountSpec() signal.Spec[Account] {
 	return signal.Spec[Account]{
 		Name: "account",
-		Decide: func(s Account, cmd any) ([]any, error) {
-			switch c := cmd.(type) {
-			case Open:
-				if s.Owner != "" {
-					return nil, errors.New("already open")
-				}
-				return []any{Opened{Owner: c.Owner}}, nil
-			case Deposit:
-				if c.Amount <= 0 {
-					return nil, errors.New("amount must be positive")
-				}
-				return []any{Deposited{Amount: c.Amount}}, nil
-			case Withdraw:
-				if c.Amount > s.Balance {
-					return nil, errInsufficient
-				}
-				return []any{Withdrawn{Amount: c.Amount}}, nil
-			case Noop:
-				return nil, nil
-			}
-			return nil, errors.New("unexpected command")
+		Commands: []signal.CommandSpec[Account]{
+			cmdOpen:     signal.Decide("Open", openAccount, signal.Genesis),
+			cmdDeposit:  signal.Decide("Deposit", deposit),
+			cmdWithdraw: signal.Decide("Withdraw", withdraw),
+			cmdNoop:     signal.Decide("Noop", noop),
 		},
-		Evolve: func(s Account, e any) Account {
-			switch e := e.(type) {
-			case Opened:
-				s.Owner = e.Owner
-			case Deposited:
-				s.Balance += e.Amount
-			case Withdrawn:
-				s.Balance -= e.Amount
-			case AccountClosed:
-				s.Closed = true
-			}
-			return s
+		Events: []signal.EventSpec[Account]{
+			evOpened:        signal.Evolve("Opened", opened),
+			evDeposited:     signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, renameField("amt", "amount"))),
+			evWithdrawn:     signal.Evolve("Withdrawn", withdrawn),
+			evAccountClosed: signal.Evolve("AccountClosed", accountClosed, signal.Terminal),
 		},
-		Commands: []signal.CommandType{
-			signal.CommandOf[Open]("Open"),
-			signal.CommandOf[Deposit]("Deposit"),
-			signal.CommandOf[Withdraw]("Withdraw"),
-			signal.CommandOf[Noop]("Noop"),
-		},
-		Events: []signal.EventType{
-			signal.EventOf[Opened]("Opened"),
-			signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(2), signal.UpcastFrom(1, renameField("amt", "amount"))),
-			signal.EventOf[Withdrawn]("Withdrawn"),
-			signal.EventOf[AccountClosed]("AccountClosed"),
-		},
-		Genesis:  func(cmd any) bool { _, ok := cmd.(Open); return ok },
-		Terminal: func(e any) bool { _, ok := e.(AccountClosed); return ok },
-		Close: func(s Account) (any, error) {
-			if s.Balance != 0 {
-				return nil, errors.New("balance must be zero to close")
-			}
-			return AccountClosed{}, nil
-		},
+		End: signal.EndWith(closeAccount),
 	}
+}
+
+func openAccount(s Account, c Open) ([]any, error) {
+	if s.Owner != "" {
+		return nil, errors.New("already open")
+	}
+	return []any{Opened{Owner: c.Owner}}, nil
+}
+
+func deposit(_ Account, c Deposit) ([]any, error) {
+	if c.Amount <= 0 {
+		return nil, errors.New("amount must be positive")
+	}
+	return []any{Deposited{Amount: c.Amount}}, nil
+}
+
+func withdraw(s Account, c Withdraw) ([]any, error) {
+	if c.Amount > s.Balance {
+		return nil, errInsufficient
+	}
+	return []any{Withdrawn{Amount: c.Amount}}, nil
+}
+
+func noop(Account, Noop) ([]any, error) { return nil, nil }
+
+func closeAccount(s Account) (AccountClosed, error) {
+	if s.Balance != 0 {
+		return AccountClosed{}, errors.New("balance must be zero to close")
+	}
+	return AccountClosed{}, nil
+}
+
+func opened(s Account, e Opened) Account {
+	s.Owner = e.Owner
+	return s
+}
+
+func deposited(s Account, e Deposited) Account {
+	s.Balance += e.Amount
+	return s
+}
+
+func withdrawn(s Account, e Withdrawn) Account {
+	s.Balance -= e.Amount
+	return s
+}
+
+func accountClosed(s Account, _ AccountClosed) Account {
+	s.Closed = true
+	return s
 }

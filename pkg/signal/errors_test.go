@@ -41,7 +41,7 @@ func TestErrorMatching(t *testing.T) {
 	if errors.Is(signal.ErrNotFound, specific) {
 		t.Fatal("only sentinels match a whole kind")
 	}
-	for k := signal.KindInternal; k <= signal.KindUnavailable; k++ {
+	for k := signal.KindInternal; k <= signal.KindForbidden; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "kind(") {
 			t.Fatalf("kind %d has no code", k)
 		}
@@ -86,27 +86,112 @@ func TestValidateID(t *testing.T) {
 	}
 }
 
+// Reopen and Renamed are Go types the account does not register, for the
+// tests of Define's refusals.
+type Reopen struct{}
+type Renamed struct{}
+
+// TestDefineValidates: Define refuses a spec it cannot run, and says why.
 func TestDefineValidates(t *testing.T) {
-	cases := map[string]func(*signal.Spec[Account]){
-		"bad name":          func(s *signal.Spec[Account]) { s.Name = "bad name" },
-		"no decide":         func(s *signal.Spec[Account]) { s.Decide = nil },
-		"no evolve":         func(s *signal.Spec[Account]) { s.Evolve = nil },
-		"no events":         func(s *signal.Spec[Account]) { s.Events = nil },
-		"duplicate event":   func(s *signal.Spec[Account]) { s.Events = append(s.Events, signal.EventOf[Opened]("Opened2")) },
-		"duplicate command": func(s *signal.Spec[Account]) { s.Commands = append(s.Commands, signal.CommandOf[Noop]("Open")) },
-		"missing upcaster": func(s *signal.Spec[Account]) {
-			s.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(3))
-		},
-		"negative snapshots":  func(s *signal.Spec[Account]) { s.SnapshotEvery = -1 },
-		"invalid event name":  func(s *signal.Spec[Account]) { s.Events[0] = signal.EventOf[Opened]("Opened!") },
-		"invalid schema ver.": func(s *signal.Spec[Account]) { s.Events[0] = signal.EventOf[Opened]("Opened", signal.SchemaVersion(0)) },
+	up := renameField("amt", "amount")
+	cases := []struct {
+		name   string
+		mutate func(*signal.Spec[Account])
+		want   string // in the error
+	}{
+		{"bad type name", func(s *signal.Spec[Account]) { s.Name = "bad name" }, "type name"},
+		{"no type name", func(s *signal.Spec[Account]) { s.Name = "" }, "type name"},
+		{"no commands", func(s *signal.Spec[Account]) { s.Commands = nil }, "at least one command"},
+		{"no events", func(s *signal.Spec[Account]) { s.Events = nil }, "one event"},
+		{"nil Decide handler", func(s *signal.Spec[Account]) {
+			s.Commands[cmdDeposit] = signal.Decide[Account, Deposit]("Deposit", nil)
+		}, "command 1 has no handler"},
+		{"zero CommandSpec", func(s *signal.Spec[Account]) {
+			s.Commands = append(s.Commands, signal.CommandSpec[Account]{})
+		}, "command 4 has no handler"},
+		{"nil Evolve handler", func(s *signal.Spec[Account]) {
+			s.Events[evWithdrawn] = signal.Evolve[Account, Withdrawn]("Withdrawn", nil)
+		}, "event 2 has no handler"},
+		{"zero EventSpec", func(s *signal.Spec[Account]) {
+			s.Events = append(s.Events, signal.EventSpec[Account]{})
+		}, "event 4 has no handler"},
+		{"nil End handler", func(s *signal.Spec[Account]) {
+			s.End = signal.EndWith[Account, AccountClosed](nil)
+		}, "End rule has no handler"},
+		{"command name twice", func(s *signal.Spec[Account]) {
+			s.Commands = append(s.Commands, signal.Decide("Open", func(Account, Reopen) ([]any, error) { return nil, nil }))
+		}, `command "Open" (signal_test.Reopen) registered twice`},
+		{"command Go type twice", func(s *signal.Spec[Account]) {
+			s.Commands = append(s.Commands, signal.Decide("OpenAgain", openAccount))
+		}, `command "OpenAgain" (signal_test.Open) registered twice`},
+		{"event name twice", func(s *signal.Spec[Account]) {
+			s.Events = append(s.Events, signal.Evolve("Opened", func(a Account, _ Renamed) Account { return a }))
+		}, `event "Opened" (signal_test.Renamed) registered twice`},
+		{"event Go type twice", func(s *signal.Spec[Account]) {
+			s.Events = append(s.Events, signal.Evolve("Opened2", opened))
+		}, `event "Opened2" (signal_test.Opened) registered twice`},
+		{"invalid command name", func(s *signal.Spec[Account]) {
+			s.Commands[cmdNoop] = signal.Decide("No op", noop)
+		}, "command: name"},
+		{"empty command name", func(s *signal.Spec[Account]) { s.Commands[cmdNoop] = signal.Decide("", noop) }, "command: name"},
+		{"command name with a slash", func(s *signal.Spec[Account]) { s.Commands[cmdNoop] = signal.Decide("a/b", noop) }, "command: name"},
+		{"invalid event name", func(s *signal.Spec[Account]) { s.Events[evOpened] = signal.Evolve("Opened!", opened) }, "event: name"},
+		{"empty event name", func(s *signal.Spec[Account]) { s.Events[evOpened] = signal.Evolve("", opened) }, "event: name"},
+		{"schema version without upcasters", func(s *signal.Spec[Account]) {
+			s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2))
+		}, "no upcaster from schema version 1"},
+		{"schema version with a gap in the chain", func(s *signal.Spec[Account]) {
+			s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(3), signal.UpcastFrom(1, up))
+		}, "no upcaster from schema version 2"},
+		{"nil upcaster", func(s *signal.Spec[Account]) {
+			s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, nil))
+		}, "no upcaster from schema version 1"},
+		{"upcaster from the current version", func(s *signal.Spec[Account]) {
+			s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, up), signal.UpcastFrom(2, up))
+		}, "upcaster from schema version 2, outside 1 to 1"},
+		{"upcaster from version 0", func(s *signal.Spec[Account]) {
+			s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, up), signal.UpcastFrom(0, up))
+		}, "upcaster from schema version 0"},
+		{"upcaster on a version 1 event", func(s *signal.Spec[Account]) {
+			s.Events[evOpened] = signal.Evolve("Opened", opened, signal.UpcastFrom(1, up))
+		}, "upcaster from schema version 1, outside 1 to 0"},
+		{"schema version 0", func(s *signal.Spec[Account]) {
+			s.Events[evOpened] = signal.Evolve("Opened", opened, signal.SchemaVersion(0))
+		}, "schema version 0 < 1"},
+		{"negative schema version", func(s *signal.Spec[Account]) {
+			s.Events[evOpened] = signal.Evolve("Opened", opened, signal.SchemaVersion(-1))
+		}, "schema version -1 < 1"},
+		{"negative snapshots", func(s *signal.Spec[Account]) { s.SnapshotEvery = -1 }, "SnapshotEvery"},
+		{"End rule of an unregistered event", func(s *signal.Spec[Account]) {
+			s.End = signal.EndWith(func(Account) (Renamed, error) { return Renamed{}, nil })
+		}, "the End rule returns signal_test.Renamed, which is not an event registered Terminal"},
+		{"End rule of a non-terminal event", func(s *signal.Spec[Account]) {
+			s.End = signal.EndWith(func(Account) (Withdrawn, error) { return Withdrawn{}, nil })
+		}, "the End rule returns signal_test.Withdrawn, which is not an event registered Terminal"},
+		{"End rule of an event no longer Terminal", func(s *signal.Spec[Account]) {
+			s.Events[evAccountClosed] = signal.Evolve("AccountClosed", accountClosed)
+		}, "the End rule returns signal_test.AccountClosed, which is not an event registered Terminal"},
 	}
-	for name, mutate := range cases {
-		spec := accountSpec()
-		mutate(&spec)
-		if _, err := signal.Define(spec); err == nil {
-			t.Errorf("%s: Define accepted it", name)
-		}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := accountSpec()
+			c.mutate(&spec)
+			typ, err := signal.Define(spec)
+			if err == nil {
+				t.Fatalf("Define accepted it: %v", typ)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Define = %q, want it to say %q", err, c.want)
+			}
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Error("MustDefine did not panic")
+					}
+				}()
+				signal.MustDefine(spec)
+			}()
+		})
 	}
 	if _, err := signal.Define(accountSpec()); err != nil {
 		t.Fatal(err)

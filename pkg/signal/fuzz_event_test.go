@@ -36,7 +36,7 @@ func FuzzDecodeStoredEvent(f *testing.F) {
 			// crasher, kept in testdata/fuzz): the core does not recover
 			// panics in upcasters. The fuzz target tests the core, so it
 			// uses an upcaster that handles every input.
-			spec.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(2), signal.UpcastFrom(1, safeRename("amt", "amount")))
+			spec.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, safeRename("amt", "amount")))
 		})
 		ctx := t.Context()
 		now := time.Now()

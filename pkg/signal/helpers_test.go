@@ -30,6 +30,8 @@ type fixture struct {
 	store *memstore.Store
 	svc   *signal.Service
 	typ   *signal.Type[Account]
+	// accounts is typed access to typ's aggregates through svc.
+	accounts signal.Aggregates[Account]
 }
 
 func newFixture(t testing.TB, mutate ...func(*signal.Spec[Account], *signal.Config)) *fixture {
@@ -46,5 +48,5 @@ func newFixture(t testing.TB, mutate ...func(*signal.Spec[Account], *signal.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: st, svc: svc, typ: typ}
+	return &fixture{store: st, svc: svc, typ: typ, accounts: signal.Bind(svc, typ)}
 }

@@ -74,16 +74,16 @@ func TestKeyReusedForAnotherRequest(t *testing.T) {
 	cases := []struct {
 		name          string
 		first, second func(svc *signal.Service, key string) error
-		// warm: the aggregate stays pooled after first (a closure evicts it).
+		// warm: the aggregate stays pooled after first (an end evicts it).
 		warm bool
 	}{
 		{"other value", handleOf(Deposit{Amount: 5}), handleOf(Deposit{Amount: 6}), true},
 		// Both encode as {"amount":5}: the command name is part of the request.
 		{"other command, same JSON", handleOf(Deposit{Amount: 5}), handleOf(Withdraw{Amount: 5}), true},
-		{"close after a command", handleOf(Deposit{Amount: 5}), closeOf, true},
+		{"end after a command", handleOf(Deposit{Amount: 5}), endOf, true},
 		// The account is closed, but the answer is about the key: the
-		// same key would replay the closure.
-		{"command after a close", closeOf, handleOf(Deposit{Amount: 5}), false},
+		// same key would replay the end.
+		{"command after an end", endOf, handleOf(Deposit{Amount: 5}), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,8 +115,8 @@ func handleOf(cmd any) func(*signal.Service, string) error {
 	}
 }
 
-func closeOf(svc *signal.Service, key string) error {
-	_, err := svc.Close(context.Background(), "account", "a1", signal.WithCommandID(key))
+func endOf(svc *signal.Service, key string) error {
+	_, err := svc.End(context.Background(), "account", "a1", signal.WithCommandID(key))
 	return err
 }
 
@@ -314,12 +314,11 @@ type Unencodable struct{ C chan int }
 
 func TestKeyedCommandJSONCannotEncode(t *testing.T) {
 	typ := signal.MustDefine(signal.Spec[Account]{
-		Name:     "odd",
-		Decide:   func(Account, any) ([]any, error) { return []any{Opened{Owner: "x"}}, nil },
-		Evolve:   func(s Account, _ any) Account { return s },
-		Commands: []signal.CommandType{signal.CommandOf[Unencodable]("Unencodable")},
-		Events:   []signal.EventType{signal.EventOf[Opened]("Opened")},
-		Genesis:  func(any) bool { return true },
+		Name: "odd",
+		Commands: []signal.CommandSpec[Account]{signal.Decide("Unencodable", func(Account, Unencodable) ([]any, error) {
+			return []any{Opened{Owner: "x"}}, nil
+		}, signal.Genesis)},
+		Events: []signal.EventSpec[Account]{signal.Evolve("Opened", func(s Account, _ Opened) Account { return s })},
 	})
 	st := memstore.New()
 	svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{typ}})

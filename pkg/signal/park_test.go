@@ -235,7 +235,7 @@ func TestPoisonCommitIsParked(t *testing.T) {
 
 	// The next release knows the event: replay every parked failure.
 	spec := accountSpec()
-	spec.Events = append(spec.Events, signal.EventOf[Mystery]("Mystery"))
+	spec.Events = append(spec.Events, signal.Evolve("Mystery", func(s Account, _ Mystery) Account { return s }))
 	svc, err := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{signal.MustDefine(spec)}, Subscribers: subscribersOnly()})
 	if err != nil {
 		t.Fatal(err)
@@ -256,24 +256,26 @@ func subscribersOnly() []signal.Subscriber {
 	return subs
 }
 
-// TestEphemeralHandlerFailureDoesNotBlock: an ephemeral handler keeps no
-// checkpoint, so its failure can be neither retried nor parked; it is
+// TestEphemeralObserverFailureDoesNotBlock: an ephemeral observer keeps
+// no checkpoint, so its failure can be neither retried nor parked; it is
 // logged, and holds back nothing.
-func TestEphemeralHandlerFailureDoesNotBlock(t *testing.T) {
+func TestEphemeralObserverFailureDoesNotBlock(t *testing.T) {
 	var calls atomic.Int64
-	broken := &signal.Handler{Name: "broken-metrics", Ephemeral: true, Handle: func(context.Context, signal.Event) error {
-		calls.Add(1)
-		return errors.New("metrics sink down")
+	broken := &signal.Observer{Name: "broken-metrics", Ephemeral: true, On: []signal.ObserverHandler{
+		signal.ObserveAll(func(context.Context, signal.Event) error {
+			calls.Add(1)
+			return errors.New("metrics sink down")
+		}),
 	}}
 	f := newFixture(t, func(_ *signal.Spec[Account], c *signal.Config) {
 		c.Subscribers = append(subscribersOnly(), broken)
 	})
 	mustHandle(t, f, "a", Open{Owner: "a"})
 	if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
-		t.Fatalf("an ephemeral handler's failure failed the batch: %v", err)
+		t.Fatalf("an ephemeral observer's failure failed the batch: %v", err)
 	}
 	if calls.Load() == 0 {
-		t.Fatal("the ephemeral handler never ran")
+		t.Fatal("the ephemeral observer never ran")
 	}
 	if b, _, _ := signal.LoadView[balanceDoc](t.Context(), f.svc, "balance", "a"); b.Version != 1 {
 		t.Fatalf("the projection was held back: %+v", b)

@@ -31,7 +31,7 @@ func TestPoolBoundedLRU(t *testing.T) {
 	if s.Misses != 4 || s.Evictions != 2 {
 		t.Fatalf("LRU order by activity: %+v", s)
 	}
-	st, _, err := f.typ.Get(t.Context(), f.svc, "a")
+	st, _, err := f.accounts.Get(t.Context(), "a")
 	if err != nil || st.Balance != 1 {
 		t.Fatalf("reloaded a: %+v %v", st, err)
 	}
@@ -70,7 +70,7 @@ func TestPoolSingleFlightLoad(t *testing.T) {
 	for range 32 {
 		wg.Go(func() {
 			<-start
-			if _, _, err := f.typ.Get(t.Context(), cold, "a"); err != nil {
+			if _, _, err := signal.Bind(cold, f.typ).Get(t.Context(), "a"); err != nil {
 				t.Error(err)
 			}
 		})
@@ -116,7 +116,7 @@ func TestPerAggregateSerialisation(t *testing.T) {
 	if s := f.svc.PoolStats(); s.Conflicts != 0 {
 		t.Fatalf("one process conflicted with itself: %+v", s)
 	}
-	st, v, _ := f.typ.Get(t.Context(), f.svc, "a")
+	st, v, _ := f.accounts.Get(t.Context(), "a")
 	if v != 321 || st.Balance != 320 {
 		t.Fatalf("v%d %+v", v, st)
 	}

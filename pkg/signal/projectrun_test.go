@@ -15,18 +15,14 @@ import (
 var fanout = &signal.Projection{
 	Name:  "fanout",
 	Types: []string{"account"},
-	Apply: func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
-		d, ok := ev.Data.(Deposited)
-		if !ok {
-			return nil
-		}
+	On: []signal.ProjectionHandler{signal.Project(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event, d Deposited) error {
 		for i := range d.Amount {
 			if err := tx.Put(ctx, "fan", fmt.Sprintf("%s-%d-%d", ev.AggregateID, ev.Version, i), map[string]int64{"i": i}); err != nil {
 				return err
 			}
 		}
 		return nil
-	},
+	})},
 }
 
 // TestProjectionRunSplitsAtTheLimit: three events of 4,000 documents

@@ -113,7 +113,7 @@ func TestCallerIDsCheckedBeforeIO(t *testing.T) {
 	} {
 		for what, run := range map[string]func() error{
 			"Handle": func() error { _, err := f.svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}, tc.opt); return err },
-			"Close":  func() error { _, err := f.svc.Close(ctx, "account", "a1", tc.opt); return err },
+			"End":    func() error { _, err := f.svc.End(ctx, "account", "a1", tc.opt); return err },
 		} {
 			err := run()
 			if !errors.Is(err, signal.ErrInvalid) || !strings.Contains(signal.PublicMessage(err), tc.want) {

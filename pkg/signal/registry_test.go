@@ -84,7 +84,7 @@ func TestHandleJSONBodies(t *testing.T) {
 			}
 			if c.command == "Open" {
 				cmd, err := f.svc.DecodeCommand("account", "Open", []byte(c.body))
-				if err != nil || cmd.(Open).Owner != c.owner {
+				if err != nil || cmd != (Open{Owner: c.owner}) {
 					t.Errorf("decoded %#v, %v; want owner %q", cmd, err, c.owner)
 				}
 			}

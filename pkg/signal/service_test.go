@@ -125,9 +125,8 @@ func TestBadInputWritesNothing(t *testing.T) {
 
 func TestTooLarge(t *testing.T) {
 	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
-		decide := s.Decide
-		s.Decide = func(a Account, cmd any) ([]any, error) {
-			if d, ok := cmd.(Deposit); ok && d.Amount > 1000 {
+		s.Commands[cmdDeposit] = signal.Decide("Deposit", func(a Account, d Deposit) ([]any, error) {
+			if d.Amount > 1000 {
 				// One event per unit: too many events for one commit.
 				events := make([]any, d.Amount-1000)
 				for i := range events {
@@ -135,11 +134,14 @@ func TestTooLarge(t *testing.T) {
 				}
 				return events, nil
 			}
-			if _, ok := cmd.(Withdraw); ok && a.Owner != "" && cmd.(Withdraw).Amount == 0 {
+			return deposit(a, d)
+		})
+		s.Commands[cmdWithdraw] = signal.Decide("Withdraw", func(a Account, w Withdraw) ([]any, error) {
+			if a.Owner != "" && w.Amount == 0 {
 				return []any{Opened{Owner: strings.Repeat("o", signal.MaxCommitBytes)}}, nil
 			}
-			return decide(a, cmd)
-		}
+			return withdraw(a, w)
+		})
 	})
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
 	before := f.store.Counts().Appends
@@ -160,13 +162,9 @@ func TestTooLarge(t *testing.T) {
 
 func TestUnknownEventType(t *testing.T) {
 	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
-		decide := s.Decide
-		s.Decide = func(a Account, cmd any) ([]any, error) {
-			if _, ok := cmd.(Noop); ok {
-				return []any{struct{ X int }{1}}, nil
-			}
-			return decide(a, cmd)
-		}
+		s.Commands[cmdNoop] = signal.Decide("Noop", func(Account, Noop) ([]any, error) {
+			return []any{struct{ X int }{1}}, nil
+		})
 	})
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
 	if _, err := f.svc.Handle(t.Context(), "account", "a1", Noop{}); !errors.Is(err, signal.ErrUnknownEvent) {
@@ -239,21 +237,21 @@ func TestIfVersion(t *testing.T) {
 	}
 }
 
-func TestClosure(t *testing.T) {
+func TestEnd(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
 	mustHandle(t, f, "a1", Deposit{Amount: 5})
-	if _, err := f.svc.Close(ctx, "account", "a1"); !errors.Is(err, signal.ErrRejected) {
-		t.Fatalf("close with a balance: got %v, want ErrRejected", err)
+	if _, err := f.svc.End(ctx, "account", "a1"); !errors.Is(err, signal.ErrRejected) {
+		t.Fatalf("end with a balance: got %v, want ErrRejected", err)
 	}
-	if _, err := f.svc.Close(ctx, "account", "missing"); !errors.Is(err, signal.ErrNotFound) {
-		t.Fatalf("close a missing account: got %v, want ErrNotFound", err)
+	if _, err := f.svc.End(ctx, "account", "missing"); !errors.Is(err, signal.ErrNotFound) {
+		t.Fatalf("end a missing account: got %v, want ErrNotFound", err)
 	}
 	mustHandle(t, f, "a1", Withdraw{Amount: 5})
-	r, err := f.svc.Close(ctx, "account", "a1")
+	r, err := f.svc.End(ctx, "account", "a1")
 	if err != nil || r.Version != 4 || r.Events[0].Name != "AccountClosed" {
-		t.Fatalf("close: %+v, %v", r, err)
+		t.Fatalf("end: %+v, %v", r, err)
 	}
 	evictions := f.svc.PoolStats().Evictions
 	if evictions != 1 {
@@ -261,27 +259,27 @@ func TestClosure(t *testing.T) {
 	}
 	for _, cmd := range []any{Deposit{Amount: 1}, Open{Owner: "x"}} {
 		if _, err := f.svc.Handle(ctx, "account", "a1", cmd); !errors.Is(err, signal.ErrClosed) {
-			t.Fatalf("%T after close: got %v, want ErrClosed", cmd, err)
+			t.Fatalf("%T after the end: got %v, want ErrClosed", cmd, err)
 		}
 	}
-	if _, err := f.svc.Close(ctx, "account", "a1"); !errors.Is(err, signal.ErrClosed) {
-		t.Fatalf("close twice: got %v, want ErrClosed", err)
+	if _, err := f.svc.End(ctx, "account", "a1"); !errors.Is(err, signal.ErrClosed) {
+		t.Fatalf("end twice: got %v, want ErrClosed", err)
 	}
 	st, err := f.svc.Get(ctx, "account", "a1")
 	if err != nil || !st.Closed || st.Version != 4 {
 		t.Fatalf("closed aggregate stays readable: %+v, %v", st, err)
 	}
-	// The store enforces it too, against writers that missed the close.
+	// The store enforces it too, against writers that missed the end.
 	err = f.store.Append(ctx, signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 5, CommandID: "late",
 		Events: []signal.RawEvent{{ID: "e", Name: "Deposited", SchemaVersion: 2, Data: []byte(`{"amount":1}`)}}})
 	if !errors.Is(err, signal.ErrClosed) {
-		t.Fatalf("store append after close: got %v", err)
+		t.Fatalf("store append after the end: got %v", err)
 	}
-	// Types without a Close rule refuse DELETE.
-	g := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) { s.Close = nil })
+	// Types without an End rule refuse DELETE.
+	g := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) { s.End = signal.EndSpec[Account]{} })
 	mustHandle(t, g, "a1", Open{Owner: "ann"})
-	if _, err := g.svc.Close(ctx, "account", "a1"); !errors.Is(err, signal.ErrInvalid) {
-		t.Fatalf("close without a Close rule: got %v, want ErrInvalid", err)
+	if _, err := g.svc.End(ctx, "account", "a1"); !errors.Is(err, signal.ErrInvalid) {
+		t.Fatalf("end without an End rule: got %v, want ErrInvalid", err)
 	}
 }
 
@@ -298,12 +296,12 @@ func TestUpcastOnLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, v, err := f.typ.Get(ctx, f.svc, "old")
+	s, v, err := f.accounts.Get(ctx, "old")
 	if err != nil || v != 3 || s.Balance != 12 {
 		t.Fatalf("upcast load: %+v v%d %v", s, v, err)
 	}
 	page, err := f.svc.History(ctx, "account", "old", 0, 10)
-	if err != nil || page.Events[1].Data.(Deposited).Amount != 5 || page.Events[1].SchemaVersion != 1 {
+	if err != nil || page.Events[1].Data != (Deposited{Amount: 5}) || page.Events[1].SchemaVersion != 1 {
 		t.Fatalf("history shows the upcast payload and the stored schema version: %+v %v", page, err)
 	}
 	if err := f.store.Append(ctx, signal.Commit{Stream: stream, Version: 4, CommandID: "c4",
@@ -373,13 +371,12 @@ func TestAtAndHistory(t *testing.T) {
 
 func TestMultiEventCommitTimeTravel(t *testing.T) {
 	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
-		decide := s.Decide
-		s.Decide = func(a Account, cmd any) ([]any, error) {
-			if d, ok := cmd.(Deposit); ok && d.Amount == 3 {
+		s.Commands[cmdDeposit] = signal.Decide("Deposit", func(a Account, d Deposit) ([]any, error) {
+			if d.Amount == 3 {
 				return []any{Deposited{1}, Deposited{1}, Deposited{1}}, nil
 			}
-			return decide(a, cmd)
-		}
+			return deposit(a, d)
+		})
 	})
 	ctx := t.Context()
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
@@ -457,7 +454,7 @@ func TestSnapshots(t *testing.T) {
 		spec.SnapshotEvery, spec.StateVersion = 10, stateVersion
 		typ := signal.MustDefine(spec)
 		svc, _ := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{typ}})
-		s, _, err := typ.Get(ctx, svc, "a1")
+		s, _, err := signal.Bind(svc, typ).Get(ctx, "a1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -563,7 +560,7 @@ func TestContainers(t *testing.T) {
 	if v != want {
 		t.Fatalf("version %d, want %d", v, want)
 	}
-	s, _, err := typ.Get(ctx, svcs[0], "shared", signal.Fresh())
+	s, _, err := signal.Bind(svcs[0], typ).Get(ctx, "shared", signal.Fresh())
 	if err != nil || s.Balance != want-1 {
 		t.Fatalf("balance %d, want %d (%v)", s.Balance, want-1, err)
 	}
@@ -683,13 +680,12 @@ func TestOwnLandedWriteIsNotReapplied(t *testing.T) {
 
 func TestPanicInDecideReleasesTheAggregate(t *testing.T) {
 	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
-		decide := s.Decide
-		s.Decide = func(a Account, cmd any) ([]any, error) {
-			if d, ok := cmd.(Deposit); ok && d.Amount == 13 {
+		s.Commands[cmdDeposit] = signal.Decide("Deposit", func(a Account, d Deposit) ([]any, error) {
+			if d.Amount == 13 {
 				panic("unlucky")
 			}
-			return decide(a, cmd)
-		}
+			return deposit(a, d)
+		})
 	})
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
 	func() {
@@ -717,7 +713,7 @@ func TestPanicInDecideReleasesTheAggregate(t *testing.T) {
 
 func TestPanickingUpcasterIsAnError(t *testing.T) {
 	f := newFixture(t, func(s *signal.Spec[Account], _ *signal.Config) {
-		s.Events[1] = signal.EventOf[Deposited]("Deposited", signal.SchemaVersion(2),
+		s.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2),
 			signal.UpcastFrom(1, func(json.RawMessage) (json.RawMessage, error) { panic("bug in an upcaster") }))
 	})
 	stream := signal.StreamID{Type: "account", ID: "a1"}

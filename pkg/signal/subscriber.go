@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -21,11 +22,13 @@ import (
 // listed in its Types, or, when Types is empty, the types that register
 // an event one of its typed handlers takes (every type, with an All
 // handler). signal.New refuses a subscriber with a typed handler for a Go
-// type no followed aggregate type records, or two handlers for one type.
+// type no followed aggregate type records, two handlers for one type, or
+// a handler without a function (a zero value, or built from a nil func).
 type Subscriber interface {
 	// SubscriberName is the stable name checkpoints are kept under.
 	SubscriberName() string
 	handlerTypes() []reflect.Type
+	nilHandler() int
 	types() []string
 }
 
@@ -52,9 +55,11 @@ type ProjectionHandler struct {
 // Project handles the events of Go type E: fn folds one into views
 // through tx; e is ev.Data as an E.
 func Project[E any](fn func(ctx context.Context, tx *ViewTx, ev Event, e E) error) ProjectionHandler {
-	return ProjectionHandler{goType: reflect.TypeFor[E](), fn: func(ctx context.Context, tx *ViewTx, ev Event) error {
-		return fn(ctx, tx, ev, ev.Data.(E))
-	}}
+	h := ProjectionHandler{goType: reflect.TypeFor[E]()}
+	if fn != nil { // else signal.New refuses it
+		h.fn = func(ctx context.Context, tx *ViewTx, ev Event) error { return fn(ctx, tx, ev, ev.Data.(E)) }
+	}
+	return h
 }
 
 // ProjectAll handles every event of the types followed that no Project
@@ -89,9 +94,11 @@ type PolicyHandler struct {
 // React handles the events of Go type E: fn returns the commands to send
 // (address them with Type.To); e is ev.Data as an E.
 func React[E any](fn func(ctx context.Context, ev Event, e E) ([]Send, error)) PolicyHandler {
-	return PolicyHandler{goType: reflect.TypeFor[E](), fn: func(ctx context.Context, ev Event) ([]Send, error) {
-		return fn(ctx, ev, ev.Data.(E))
-	}}
+	h := PolicyHandler{goType: reflect.TypeFor[E]()}
+	if fn != nil { // else signal.New refuses it
+		h.fn = func(ctx context.Context, ev Event) ([]Send, error) { return fn(ctx, ev, ev.Data.(E)) }
+	}
+	return h
 }
 
 // ReactAll handles every event of the types followed that no React
@@ -138,9 +145,11 @@ type ObserverHandler struct {
 
 // Observe handles the events of Go type E; e is ev.Data as an E.
 func Observe[E any](fn func(ctx context.Context, ev Event, e E) error) ObserverHandler {
-	return ObserverHandler{goType: reflect.TypeFor[E](), fn: func(ctx context.Context, ev Event) error {
-		return fn(ctx, ev, ev.Data.(E))
-	}}
+	h := ObserverHandler{goType: reflect.TypeFor[E]()}
+	if fn != nil { // else signal.New refuses it
+		h.fn = func(ctx context.Context, ev Event) error { return fn(ctx, ev, ev.Data.(E)) }
+	}
+	return h
 }
 
 // ObserveAll handles every event of the types followed that no Observe
@@ -165,6 +174,16 @@ func (p *Policy) handlerTypes() []reflect.Type {
 }
 func (o *Observer) handlerTypes() []reflect.Type {
 	return goTypes(o.On, func(h ObserverHandler) reflect.Type { return h.goType })
+}
+
+func (p *Projection) nilHandler() int {
+	return slices.IndexFunc(p.On, func(h ProjectionHandler) bool { return h.fn == nil })
+}
+func (p *Policy) nilHandler() int {
+	return slices.IndexFunc(p.On, func(h PolicyHandler) bool { return h.fn == nil })
+}
+func (o *Observer) nilHandler() int {
+	return slices.IndexFunc(o.On, func(h ObserverHandler) bool { return h.fn == nil })
 }
 
 // apply runs p's handler for ev, if it has one.

@@ -9,11 +9,11 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-func TestLogHandler(t *testing.T) {
+func TestLogObserver(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	f := newFixture(t, func(_ *signal.Spec[Account], c *signal.Config) {
-		c.Subscribers, c.InlineDispatch = []signal.Subscriber{signal.LogHandler(logger)}, true
+		c.Subscribers, c.InlineDispatch = []signal.Subscriber{signal.LogObserver(logger)}, true
 	})
 	r := mustHandle(t, f, "a1", Open{Owner: "ann"}, signal.WithCommandID("cmd-1"), signal.WithCorrelation("corr-1", ""))
 	var line map[string]any

@@ -26,14 +26,18 @@ func (s *subscription) ephemeral() bool {
 }
 
 // subscribe checks sub against the registered types and resolves what it
-// follows. Errors name the subscriber and what is wrong: no handlers, two
-// handlers for one Go type, an unknown type in Types, or a handler for a
-// Go type that no followed type records (a handler that would never run).
+// follows. Errors name the subscriber and what is wrong: no handlers, a
+// handler without a function, two handlers for one Go type, an unknown
+// type in Types, or a handler for a Go type that no followed type records
+// (a handler that would never run).
 func (s *Service) subscribe(sub Subscriber) (*subscription, error) {
 	name := sub.SubscriberName()
 	hts := sub.handlerTypes()
 	if len(hts) == 0 {
 		return nil, fmt.Errorf("signal.New: subscriber %q has no handlers (On)", name)
+	}
+	if i := sub.nilHandler(); i >= 0 {
+		return nil, fmt.Errorf("signal.New: subscriber %q: handler %d has no function; build it with Project, React, Observe or their All forms, from a func that is not nil", name, i)
 	}
 	seen := map[reflect.Type]bool{}
 	for _, t := range hts {
