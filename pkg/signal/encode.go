@@ -24,28 +24,39 @@ func EncodeCommit(t AggregateType, id string, version int64, events ...any) (Com
 	if version < 1 || len(events) == 0 {
 		return Commit{}, Errorf(KindInvalid, "encode", "a commit needs a version of 1 or more and at least one event (version %d, %d events)", version, len(events))
 	}
-	if len(events) > MaxEventsPerCommit {
-		return Commit{}, &Error{Kind: KindTooLarge, Op: "encode", Stream: stream,
-			Message: fmt.Sprintf("a commit holds at most %d events, not %d", MaxEventsPerCommit, len(events))}
-	}
 	c := Commit{
 		Stream:    stream,
 		Version:   version,
 		CommandID: NewID(),
 		Time:      time.Now().UTC().Truncate(time.Millisecond),
-		Events:    make([]RawEvent, len(events)),
 	}
-	for i, v := range events {
-		def, data, err := rt.reg.encodeEvent(v)
+	if err := encodeEvents("encode", rt.reg, &c, events); err != nil {
+		return Commit{}, err
+	}
+	return c, nil
+}
+
+// encodeEvents sets c's events (each with a new id) from the values of
+// registered event types, and Final when one is Terminal, within the
+// limits of one commit. The events a command decides and those
+// EncodeCommit records are encoded alike.
+func encodeEvents(op string, reg *registry, c *Commit, values []any) error {
+	if len(values) > MaxEventsPerCommit {
+		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
+			Message: fmt.Sprintf("a commit holds at most %d events, these are %d", MaxEventsPerCommit, len(values))}
+	}
+	c.Events = make([]RawEvent, len(values))
+	for i, v := range values {
+		def, data, err := reg.encodeEvent(v)
 		if err != nil {
-			return Commit{}, withStream(err, stream)
+			return withStream(err, c.Stream)
 		}
 		c.Events[i] = RawEvent{ID: NewID(), Name: def.name, SchemaVersion: def.version, Data: data}
 		c.Final = c.Final || def.terminal
 	}
 	if c.Size() > MaxCommitBytes {
-		return Commit{}, &Error{Kind: KindTooLarge, Op: "encode", Stream: stream,
+		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
 			Message: fmt.Sprintf("the events take %d bytes, more than the %d a commit may hold", c.Size(), MaxCommitBytes)}
 	}
-	return c, nil
+	return nil
 }

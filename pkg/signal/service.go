@@ -551,10 +551,6 @@ func (s *Service) evict(e *entry) {
 
 // buildCommit encodes decided event values into a commit at version.
 func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o *commandOptions, values []any) (Commit, error) {
-	if len(values) > MaxEventsPerCommit {
-		return Commit{}, &Error{Kind: KindTooLarge, Op: "handle", Stream: stream,
-			Message: fmt.Sprintf("a command may produce at most %d events, this one produced %d", MaxEventsPerCommit, len(values))}
-	}
 	c := Commit{
 		Stream:        stream,
 		Version:       version,
@@ -564,20 +560,10 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		CausationID:   o.causationID,
 		// Milliseconds: what every store keeps, so the answer to a command
 		// and a later read of the same events agree to the byte.
-		Time:   s.now().UTC().Truncate(time.Millisecond),
-		Events: make([]RawEvent, len(values)),
+		Time: s.now().UTC().Truncate(time.Millisecond),
 	}
-	for i, v := range values {
-		def, data, err := t.reg.encodeEvent(v)
-		if err != nil {
-			return Commit{}, err
-		}
-		c.Events[i] = RawEvent{ID: NewID(), Name: def.name, SchemaVersion: def.version, Data: data}
-		c.Final = c.Final || def.terminal
-	}
-	if c.Size() > MaxCommitBytes {
-		return Commit{}, &Error{Kind: KindTooLarge, Op: "handle", Stream: stream,
-			Message: fmt.Sprintf("the events of this command take %d bytes, more than the %d allowed", c.Size(), MaxCommitBytes)}
+	if err := encodeEvents("handle", t.reg, &c, values); err != nil {
+		return Commit{}, err
 	}
 	return c, nil
 }
