@@ -15,7 +15,7 @@ import (
 func TestBindTyped(t *testing.T) {
 	f := newTabFixture(t)
 	ctx := t.Context()
-	tabs := f.tabs
+	tabs := f.typed
 	if tabs.Type() != f.typ {
 		t.Fatalf("Type() = %p, want %p", tabs.Type(), f.typ)
 	}
@@ -104,7 +104,7 @@ func TestBindOtherType(t *testing.T) {
 	if _, err := f.svc.Handle(ctx, "tab", "t-1", AddDrink{Price: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if tab, _, err := f.tabs.Get(ctx, "t-1"); err != nil || tab.Total != 1 {
+	if tab, _, err := f.typed.Get(ctx, "t-1"); err != nil || tab.Total != 1 {
 		t.Fatalf("Get = %+v %v", tab, err)
 	}
 	// And a Service holding other answers for other, not for f.typ.

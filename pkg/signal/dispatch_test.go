@@ -353,7 +353,7 @@ func TestPolicyCommandOfAnotherShapeIsNotRetried(t *testing.T) {
 	if err := svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
 		t.Fatalf("redelivery to the changed policy: %v", err)
 	}
-	acc, _, err := f.accounts.Get(t.Context(), "a", signal.Fresh())
+	acc, _, err := f.typed.Get(t.Context(), "a", signal.Fresh())
 	if err != nil || acc.Balance != 100 {
 		t.Fatalf("balance %d (%v), want 100: the bonus applies once", acc.Balance, err)
 	}
@@ -373,7 +373,7 @@ func TestPolicyDropsRecordedIDsOfOldRules(t *testing.T) {
 	if err := f.svc.Dispatch(t.Context(), commits); err != nil {
 		t.Fatalf("dispatch of an event with an old-rules correlation id: %v", err)
 	}
-	acc, _, err := f.accounts.Get(t.Context(), "a", signal.Fresh())
+	acc, _, err := f.typed.Get(t.Context(), "a", signal.Fresh())
 	if err != nil || acc.Balance != 100 {
 		t.Fatalf("balance %d (%v), want the bonus of 100", acc.Balance, err)
 	}

@@ -26,17 +26,18 @@ func renameField(from, to string) signal.Upcaster {
 
 var _ = bytes.Equal
 
-type fixture struct {
+// fixtureOf is a Service over a new memstore holding one type, defined
+// from a spec the test may change (mutate) with the Service's Config.
+type fixtureOf[S any] struct {
 	store *memstore.Store
 	svc   *signal.Service
-	typ   *signal.Type[Account]
-	// accounts is typed access to typ's aggregates through svc.
-	accounts signal.Aggregates[Account]
+	typ   *signal.Type[S]
+	// typed is typed access to typ's aggregates through svc.
+	typed signal.Aggregates[S]
 }
 
-func newFixture(t testing.TB, mutate ...func(*signal.Spec[Account], *signal.Config)) *fixture {
+func newFixtureOf[S any](t testing.TB, spec signal.Spec[S], mutate ...func(*signal.Spec[S], *signal.Config)) *fixtureOf[S] {
 	t.Helper()
-	spec := accountSpec()
 	st := memstore.New()
 	cfg := signal.Config{Store: st}
 	for _, m := range mutate {
@@ -48,5 +49,37 @@ func newFixture(t testing.TB, mutate ...func(*signal.Spec[Account], *signal.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: st, svc: svc, typ: typ, accounts: signal.Bind(svc, typ)}
+	return &fixtureOf[S]{store: st, svc: svc, typ: typ, typed: signal.Bind(svc, typ)}
+}
+
+// fixture is the account domain's.
+type fixture = fixtureOf[Account]
+
+func newFixture(t testing.TB, mutate ...func(*signal.Spec[Account], *signal.Config)) *fixture {
+	t.Helper()
+	return newFixtureOf(t, accountSpec(), mutate...)
+}
+
+// cold is another Service on the fixture's store and type, with an empty pool.
+func (f *fixtureOf[S]) cold(t testing.TB) signal.Aggregates[S] {
+	t.Helper()
+	svc, err := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signal.Bind(svc, f.typ)
+}
+
+// commits returns every commit the fixture's store holds.
+func (f *fixtureOf[S]) commits(t testing.TB) []signal.Commit {
+	t.Helper()
+	changes, err := f.store.Changes(t.Context(), 0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]signal.Commit, len(changes))
+	for i, c := range changes {
+		out[i] = c.Commit
+	}
+	return out
 }

@@ -23,11 +23,11 @@ func TestInitialGetsTheID(t *testing.T) {
 	f := newTabFixture(t, func(s *signal.Spec[Tab], _ *signal.Config) { s.SnapshotEvery = 3 })
 	ctx := t.Context()
 	for _, id := range []string{"t-1", "t-2"} {
-		tab, r, err := f.tabs.Handle(ctx, id, OpenTab{Guest: "ann"})
+		tab, r, err := f.typed.Handle(ctx, id, OpenTab{Guest: "ann"})
 		if err != nil || tab.ID != id || r.Events[0].Data != (TabOpened{Tab: id, Guest: "ann"}) {
 			t.Fatalf("new %s: %+v %+v %v; want the id in the state and in what decide saw", id, tab, r, err)
 		}
-		tab, r, err = f.tabs.Handle(ctx, id, AddDrink{Price: 2})
+		tab, r, err = f.typed.Handle(ctx, id, AddDrink{Price: 2})
 		if err != nil || tab.ID != id || r.Events[0].Data != (DrinkAdded{Tab: id, Price: 2}) {
 			t.Fatalf("warm %s: %+v %+v %v", id, tab, r, err)
 		}
@@ -45,7 +45,7 @@ func TestInitialGetsTheID(t *testing.T) {
 	}
 	// Time travel replays from Initial.
 	for v, total := range map[int64]int64{1: 0, 2: 2} {
-		if tab, err := f.tabs.At(ctx, "t-1", v); err != nil || tab != (Tab{ID: "t-1", Guest: "ann", Total: total}) {
+		if tab, err := f.typed.At(ctx, "t-1", v); err != nil || tab != (Tab{ID: "t-1", Guest: "ann", Total: total}) {
 			t.Fatalf("At(%d) = %+v, %v", v, tab, err)
 		}
 	}
@@ -148,10 +148,10 @@ func TestInternalCommands(t *testing.T) {
 	})
 	typ = f.typ
 	ctx := t.Context()
-	if _, _, err := f.tabs.Handle(ctx, "t-1", OpenTab{Guest: "ann"}); err != nil {
+	if _, _, err := f.typed.Handle(ctx, "t-1", OpenTab{Guest: "ann"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.tabs.Handle(ctx, "t-1", AddDrink{Price: 5}); err != nil {
+	if _, _, err := f.typed.Handle(ctx, "t-1", AddDrink{Price: 5}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ name, id, command, body string }{
@@ -181,25 +181,25 @@ func TestInternalCommands(t *testing.T) {
 		})
 	}
 	for _, id := range []string{"house-1", "house-2"} {
-		if _, _, err := f.tabs.Get(ctx, id); !errors.Is(err, signal.ErrNotFound) {
+		if _, _, err := f.typed.Get(ctx, id); !errors.Is(err, signal.ErrNotFound) {
 			t.Errorf("%s after forbidden genesis commands: %v, want ErrNotFound", id, err)
 		}
 	}
-	if tab, _, err := f.tabs.Get(ctx, "t-1"); err != nil || tab.Total != 5 {
+	if tab, _, err := f.typed.Get(ctx, "t-1"); err != nil || tab.Total != 5 {
 		t.Errorf("t-1 after forbidden commands: %+v %v, want the total of 5 unchanged", tab, err)
 	}
 
 	// Go code sends them.
-	if tab, _, err := f.tabs.Handle(ctx, "t-1", Comp{Amount: 2}); err != nil || tab.Total != 3 {
+	if tab, _, err := f.typed.Handle(ctx, "t-1", Comp{Amount: 2}); err != nil || tab.Total != 3 {
 		t.Errorf("Comp from Go: %+v %v", tab, err)
 	}
 	if r, err := f.svc.Handle(ctx, "tab", "house-1", OpenHouseTab{Guest: "staff"}); err != nil || !r.Created {
 		t.Errorf("OpenHouseTab from Go: %+v %v", r, err)
 	}
 	// So do policies: the drink of 12 is comped by one.
-	if tab, _, err := f.tabs.Handle(ctx, "t-1", AddDrink{Price: 12}); err != nil {
+	if tab, _, err := f.typed.Handle(ctx, "t-1", AddDrink{Price: 12}); err != nil {
 		t.Fatal(err)
-	} else if tab, _, err = f.tabs.Get(ctx, "t-1", signal.Fresh()); err != nil || tab.Total != 3+12-1 {
+	} else if tab, _, err = f.typed.Get(ctx, "t-1", signal.Fresh()); err != nil || tab.Total != 3+12-1 {
 		t.Errorf("after the policy's Comp: %+v %v, want a total of 14", tab, err)
 	}
 	// A command that is not internal still goes through HandleJSON.
@@ -266,7 +266,7 @@ func TestServiceEnd(t *testing.T) {
 	t.Run("with an End rule", func(t *testing.T) {
 		f := newTabFixture(t)
 		mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
-		tab, r, err := f.tabs.End(ctx, "t-1")
+		tab, r, err := f.typed.End(ctx, "t-1")
 		if err != nil || r.Version != 2 || len(r.Events) != 1 || r.Events[0].Name != "TabVoided" || r.Events[0].Data != (TabVoided{}) || tab != (Tab{ID: "t-1", Guest: "ann"}) {
 			t.Fatalf("End = %+v %+v %v", tab, r, err)
 		}
@@ -289,7 +289,7 @@ func TestServiceEnd(t *testing.T) {
 		if n := f.store.Counts().Appends; n != before {
 			t.Fatalf("a refused End appended")
 		}
-		if tab, v, err := f.tabs.Get(ctx, "t-1"); err != nil || v != 2 || tab.Total != 3 {
+		if tab, v, err := f.typed.Get(ctx, "t-1"); err != nil || v != 2 || tab.Total != 3 {
 			t.Fatalf("after a refused End: %+v v%d %v", tab, v, err)
 		}
 	})
@@ -300,7 +300,7 @@ func TestServiceEnd(t *testing.T) {
 		if _, err := f.svc.End(ctx, "tab", "t-1"); !errors.Is(err, signal.ErrInvalid) {
 			t.Fatalf("End without an End rule: %v, want ErrInvalid", err)
 		}
-		if _, _, err := f.tabs.End(ctx, "t-1"); !errors.Is(err, signal.ErrInvalid) {
+		if _, _, err := f.typed.End(ctx, "t-1"); !errors.Is(err, signal.ErrInvalid) {
 			t.Fatalf("Aggregates.End without an End rule: %v, want ErrInvalid", err)
 		}
 		if after := f.store.Counts(); after != before {
@@ -354,7 +354,7 @@ func TestCreateWithGenesisMarks(t *testing.T) {
 	if _, err := f.svc.Create(ctx, "tab", "t-1", Deposit{Amount: 1}); !errors.Is(err, signal.ErrUnknownCommand) {
 		t.Errorf("Create with another type's command: %v, want ErrUnknownCommand", err)
 	}
-	if tab, r, err := f.tabs.Create(ctx, "t-1", OpenTab{Guest: "ann"}); err != nil || !r.Created || tab.Guest != "ann" {
+	if tab, r, err := f.typed.Create(ctx, "t-1", OpenTab{Guest: "ann"}); err != nil || !r.Created || tab.Guest != "ann" {
 		t.Errorf("Create with OpenTab: %+v %+v %v", tab, r, err)
 	}
 	if r, err := f.svc.Create(ctx, "tab", "house", OpenHouseTab{Guest: "staff"}); err != nil || !r.Created {

@@ -31,7 +31,7 @@ func TestPoolBoundedLRU(t *testing.T) {
 	if s.Misses != 4 || s.Evictions != 2 {
 		t.Fatalf("LRU order by activity: %+v", s)
 	}
-	st, _, err := f.accounts.Get(t.Context(), "a")
+	st, _, err := f.typed.Get(t.Context(), "a")
 	if err != nil || st.Balance != 1 {
 		t.Fatalf("reloaded a: %+v %v", st, err)
 	}
@@ -116,7 +116,7 @@ func TestPerAggregateSerialisation(t *testing.T) {
 	if s := f.svc.PoolStats(); s.Conflicts != 0 {
 		t.Fatalf("one process conflicted with itself: %+v", s)
 	}
-	st, v, _ := f.accounts.Get(t.Context(), "a")
+	st, v, _ := f.typed.Get(t.Context(), "a")
 	if v != 321 || st.Balance != 320 {
 		t.Fatalf("v%d %+v", v, st)
 	}

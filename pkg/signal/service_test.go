@@ -296,7 +296,7 @@ func TestUpcastOnLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, v, err := f.accounts.Get(ctx, "old")
+	s, v, err := f.typed.Get(ctx, "old")
 	if err != nil || v != 3 || s.Balance != 12 {
 		t.Fatalf("upcast load: %+v v%d %v", s, v, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -131,50 +130,9 @@ func comped(s Tab, e Comped) Tab {
 func tabSettled(s Tab, _ TabSettled) Tab { return s }
 func tabVoided(s Tab, _ TabVoided) Tab   { return s }
 
-type tabFixture struct {
-	store *memstore.Store
-	svc   *signal.Service
-	typ   *signal.Type[Tab]
-	tabs  signal.Aggregates[Tab]
-}
+type tabFixture = fixtureOf[Tab]
 
 func newTabFixture(t testing.TB, mutate ...func(*signal.Spec[Tab], *signal.Config)) *tabFixture {
 	t.Helper()
-	spec := tabSpec()
-	st := memstore.New()
-	cfg := signal.Config{Store: st}
-	for _, m := range mutate {
-		m(&spec, &cfg)
-	}
-	typ := signal.MustDefine(spec)
-	cfg.Types = append(cfg.Types, typ)
-	svc, err := signal.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tabFixture{store: st, svc: svc, typ: typ, tabs: signal.Bind(svc, typ)}
-}
-
-// cold is another Service on the fixture's store and type, with an empty pool.
-func (f *tabFixture) cold(t testing.TB) signal.Aggregates[Tab] {
-	t.Helper()
-	svc, err := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signal.Bind(svc, f.typ)
-}
-
-// commits returns every commit the fixture's store holds.
-func (f *tabFixture) commits(t testing.TB) []signal.Commit {
-	t.Helper()
-	changes, err := f.store.Changes(t.Context(), 0, 10_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]signal.Commit, len(changes))
-	for i, c := range changes {
-		out[i] = c.Commit
-	}
-	return out
+	return newFixtureOf(t, tabSpec(), mutate...)
 }

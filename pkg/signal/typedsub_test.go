@@ -93,7 +93,7 @@ func TestTypedHandlersSelectByGoType(t *testing.T) {
 			t.Errorf("%s saw %q\nwant %q", c.name, c.got, c.want)
 		}
 	}
-	if a, _, err := f.accounts.Get(t.Context(), "a", signal.Fresh()); err != nil || a.Balance != 6 {
+	if a, _, err := f.typed.Get(t.Context(), "a", signal.Fresh()); err != nil || a.Balance != 6 {
 		t.Errorf("balance %+v %v, want 5-2+3", a, err)
 	}
 }
