@@ -103,6 +103,7 @@ func Define[S any](spec Spec[S]) (*Type[S], error) {
 			return nil, fmt.Errorf("signal.Define %s: event %d has no handler; build it with signal.Evolve", spec.Name, i)
 		}
 		evs[i] = e.def
+		evs[i].evolve = e.evolve
 		t.evolvers[e.def.goType] = e.evolve
 	}
 	reg, err := newRegistry(spec.Name, cmds, evs)
@@ -383,6 +384,7 @@ func (t *Type[S]) runtime() typeRuntime {
 type stateHolder interface {
 	decide(c *commandDef, cmd any) ([]any, error)
 	evolve(e any)
+	evolveWith(def *eventDef, e any)
 	endEvent() (any, error)
 	state() any
 	encode() ([]byte, error)
@@ -404,6 +406,12 @@ func (h *holder[S]) decide(c *commandDef, cmd any) ([]any, error) {
 }
 
 func (h *holder[S]) evolve(e any) { h.s = h.t.evolve(h.s, e) }
+
+// evolveWith folds e with its registration's handler: a load has the
+// registration from decoding, so it pays no lookup by Go type.
+func (h *holder[S]) evolveWith(def *eventDef, e any) {
+	h.s = def.evolve.(func(S, any) S)(h.s, e)
+}
 
 func (h *holder[S]) endEvent() (any, error) {
 	e, err := h.t.end(h.s)

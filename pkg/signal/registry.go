@@ -19,6 +19,7 @@ type eventDef struct {
 	goType    reflect.Type
 	decode    func([]byte) (any, error)
 	upcasters map[int]Upcaster
+	evolve    any // the type's func(S, any) S
 }
 
 // commandDef is one registered command, with S erased: decide holds the
@@ -105,21 +106,28 @@ func (r *registry) encodeEvent(e any) (t *eventDef, data []byte, err error) {
 
 // decodeEvent decodes a stored event, upcasting older schema versions.
 func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
+	_, e, err := r.decodeEventDef(raw)
+	return e, err
+}
+
+// decodeEventDef is decodeEvent that also returns the event's
+// registration, whose evolve a load calls without looking it up again.
+func (r *registry) decodeEventDef(raw *RawEvent) (*eventDef, any, error) {
 	t := r.events[raw.Name]
 	if t == nil {
-		return nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "decode",
 			Message: fmt.Sprintf("%s: unknown event %q", r.typeName, raw.Name)}
 	}
 	data := raw.Data
 	if raw.SchemaVersion != t.version {
 		if raw.SchemaVersion < 1 || raw.SchemaVersion > t.version {
-			return nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+			return nil, nil, &Error{Kind: KindUnknownEvent, Op: "decode",
 				Message: fmt.Sprintf("%s: event %q has schema version %d, this build knows 1 to %d", r.typeName, raw.Name, raw.SchemaVersion, t.version)}
 		}
 		for v := raw.SchemaVersion; v < t.version; v++ {
 			up, err := upcast(t.upcasters[v], data)
 			if err != nil {
-				return nil, &Error{Kind: KindInternal, Op: "upcast",
+				return nil, nil, &Error{Kind: KindInternal, Op: "upcast",
 					Message: fmt.Sprintf("%s: cannot upcast event %q from version %d", r.typeName, raw.Name, v), Err: err}
 			}
 			data = up
@@ -127,10 +135,10 @@ func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
 	}
 	e, err := t.decode(data)
 	if err != nil {
-		return nil, &Error{Kind: KindInternal, Op: "decode",
+		return nil, nil, &Error{Kind: KindInternal, Op: "decode",
 			Message: fmt.Sprintf("%s: cannot decode event %q", r.typeName, raw.Name), Err: err}
 	}
-	return e, nil
+	return t, e, nil
 }
 
 // upcast runs a user's upcaster, turning a panic (a nil map on a null

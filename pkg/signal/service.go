@@ -590,11 +590,11 @@ func (s *Service) applyLoaded(t *typeRuntime, e *entry, c *Commit) error {
 			Message: fmt.Sprintf("store returned version %d after %d", c.Version, e.version)}
 	}
 	for i := range c.Events {
-		v, err := t.reg.decodeEvent(&c.Events[i])
+		def, v, err := t.reg.decodeEventDef(&c.Events[i])
 		if err != nil {
 			return withStream(err, e.stream)
 		}
-		e.h.evolve(v)
+		e.h.evolveWith(def, v)
 	}
 	s.committed(e, c)
 	return nil
