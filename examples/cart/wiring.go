@@ -2,6 +2,16 @@ package cart
 
 import "github.com/signalforgo/signal/pkg/signal"
 
+// Name is the example service's name.
+const Name = "cart"
+
+// App describes the example service: the cart and order types and the
+// domain's subscribers. Hand it to the Lambda wiring, the CLI kit, the
+// console and tests.
+func App() *signal.App {
+	return &signal.App{Name: Name, Types: Types(), Subscribers: Subscribers()}
+}
+
 // Types returns the aggregate types of the domain, cart and order, for
 // signal.Config.Types.
 func Types() []signal.AggregateType {

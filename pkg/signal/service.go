@@ -60,6 +60,7 @@ type Service struct {
 	store      Store
 	snapshots  SnapshotStore
 	types      map[string]*typeRuntime
+	typeList   []AggregateType
 	pool       *pool
 	dispatcher *dispatcher
 	inline     bool
@@ -111,6 +112,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("signal.New: type %q registered twice", rt.name)
 		}
 		s.types[rt.name] = &rt
+		s.typeList = append(s.typeList, t)
 	}
 	s.pool = newPool(cfg.Pool, s.now)
 	d, err := newDispatcher(s, &cfg)
@@ -126,6 +128,21 @@ func (s *Service) Store() Store { return s.store }
 
 // PoolStats returns the pool's counters.
 func (s *Service) PoolStats() PoolStats { return s.pool.stats() }
+
+// AggregateTypes returns the registered aggregate types, in the order of
+// Config.Types: what a description of the app (GET /app, the console)
+// is derived from.
+func (s *Service) AggregateTypes() []AggregateType { return append([]AggregateType(nil), s.typeList...) }
+
+// Subscribers returns the subscribers the Service runs, in the order of
+// Config.Subscribers.
+func (s *Service) Subscribers() []Subscriber {
+	out := make([]Subscriber, len(s.dispatcher.subs))
+	for i, sub := range s.dispatcher.subs {
+		out[i] = sub.Subscriber
+	}
+	return out
+}
 
 // Types returns the names of the registered aggregate types.
 func (s *Service) Types() []string {
