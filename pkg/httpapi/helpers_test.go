@@ -20,13 +20,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// fixture is a real Service on a memstore with the cart domain (views
-// built inline), behind a Handler whose log lines are kept.
+// fixture is a real Service on a memstore with the shop domain of
+// shop_test.go (views built inline), behind a Handler whose log lines are kept.
 type fixture struct {
 	store *memstore.Store
 	svc   *signal.Service
@@ -54,8 +53,8 @@ func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	st := memstore.New()
 	sc := signal.Config{
 		Store:          st,
-		Types:          cart.Types(),
-		Subscribers:    cart.Subscribers(),
+		Types:          shopTypes(),
+		Subscribers:    shopSubscribers(),
 		InlineDispatch: true,
 		Logger:         slog.New(slog.DiscardHandler),
 	}

@@ -8,13 +8,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 func TestPages(t *testing.T) {
-	svc, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types()})
+	svc, err := signal.New(signal.Config{Store: memstore.New(), Types: shopTypes()})
 	if err != nil {
 		t.Fatal(err)
 	}
