@@ -10,12 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalforgo/signal/internal/rie"
 	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
+	"github.com/signalforgo/signal/pkg/lambdatest"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-type sender func(testing.TB, *rie.Function, request) response
+type sender func(testing.TB, *lambdatest.Function, request) response
 
 // TestCartEndToEnd drives the cart through both API Gateway payload
 // versions, lets the stream feed the projector, and reads everything back
@@ -31,7 +31,7 @@ func TestCartEndToEnd(t *testing.T) {
 			post := func(command, body string) response {
 				return api.send(t, s.command, request{Method: "POST", Path: "/aggregates/cart/" + id + "/" + command, Body: body})
 			}
-			if r := post("AddItem", `{"sku":"apple","quantity":3,"price":50}`); r.Status != 201 || r.header("ETag") != `"1"` {
+			if r := post("AddItem", `{"sku":"apple","quantity":3,"price":50}`); r.Status != 201 || r.Header("ETag") != `"1"` {
 				t.Fatalf("first AddItem: %d %v %s", r.Status, r.Headers, r.Body)
 			}
 			if r := post("AddItem", `{"sku":"pear","quantity":2,"price":75}`); r.Status != 200 {
@@ -49,8 +49,8 @@ func TestCartEndToEnd(t *testing.T) {
 				t.Fatalf("command after purchase: %d %s", r.Status, r.Body)
 			}
 
-			s.esm.drain() // the projector builds the views and opens the order
-			s.esm.drain() // and then sees the order's own commit
+			s.drain() // the projector builds the views and opens the order
+			s.drain() // and then sees the order's own commit
 
 			get := func(path string, query map[string]string) map[string]any {
 				r := api.send(t, s.query, request{Method: "GET", Path: path, Query: query})
@@ -87,18 +87,18 @@ func TestCartEndToEnd(t *testing.T) {
 	if d := fmt.Sprint(sales["data"]); !strings.Contains(d, "unitsSold:4") || !strings.Contains(d, "purchases:2") {
 		t.Fatalf("sku-sales: %v", sales)
 	}
-	if len(s.esm.Deadletters) != 0 || len(s.esm.Failures) != 0 {
-		t.Fatalf("projector failures: %v, dead letters %v", s.esm.Failures, s.esm.Deadletters)
+	if len(s.pump.DeadLetters()) != 0 || len(s.pump.Failures()) != 0 {
+		t.Fatalf("projector failures: %v, dead letters %v", s.pump.Failures(), s.pump.DeadLetters())
 	}
 	if h := v2(t, s.query, request{Method: "GET", Path: "/healthz"}); h.Status != 200 {
 		t.Fatalf("healthz: %d", h.Status)
 	}
 	// The query function also serves the cart page and its assets.
 	for _, send := range []sender{v2, v1} {
-		if p := send(t, s.query, request{Method: "GET", Path: "/"}); p.Status != 200 || !strings.Contains(p.Body, "<html") || !strings.HasPrefix(p.header("Content-Type"), "text/html") {
+		if p := send(t, s.query, request{Method: "GET", Path: "/"}); p.Status != 200 || !strings.Contains(p.Body, "<html") || !strings.HasPrefix(p.Header("Content-Type"), "text/html") {
 			t.Fatalf("the page through the query function: %d %v %.100s", p.Status, p.Headers, p.Body)
 		}
-		if p := send(t, s.query, request{Method: "GET", Path: "/ui/app.js"}); p.Status != 200 || !strings.Contains(p.header("Content-Type"), "javascript") {
+		if p := send(t, s.query, request{Method: "GET", Path: "/ui/app.js"}); p.Status != 200 || !strings.Contains(p.Header("Content-Type"), "javascript") {
 			t.Fatalf("app.js through the query function: %d %v", p.Status, p.Headers)
 		}
 	}
@@ -118,7 +118,7 @@ func TestCartEndToEnd(t *testing.T) {
 func TestTwoContainers(t *testing.T) {
 	s := newStack(t)
 	second := s.start("command")
-	containers := []*rie.Function{s.command, second}
+	containers := []*lambdatest.Function{s.command, second}
 	accepted := 0
 	for i := range 12 {
 		r := v2(t, containers[i%2], request{Method: "POST", Path: "/aggregates/cart/shared/AddItem", Body: fmt.Sprintf(`{"sku":"sku-%d","quantity":1,"price":10}`, i%3)})
@@ -231,18 +231,18 @@ func TestProjectorFaults(t *testing.T) {
 			}
 		}
 	}
-	s.esm.drain()
-	s.esm.drain()
+	s.drain()
+	s.drain()
 	want := viewsOf(t, s)
 	if !strings.Contains(want, "unitsSold:6") {
 		t.Fatalf("views after a clean run: %s", want)
 	}
 
-	delivered := slices.Clone(s.esm.Delivered)
+	delivered := s.pump.Delivered()
 	reversed := slices.Clone(delivered)
 	slices.Reverse(reversed)
 	for _, batch := range [][]events.DynamoDBEventRecord{delivered, delivered, reversed} {
-		if failed := s.esm.Invoke(batch); len(failed) != 0 {
+		if failed := s.deliver(batch); len(failed) != 0 {
 			t.Fatalf("redelivery failed: %v", failed)
 		}
 	}
@@ -269,15 +269,15 @@ func TestProjectorFaults(t *testing.T) {
 	batch := append(slices.Clone(delivered[:2]), poison)
 	batch = append(batch, delivered[2:]...)
 	for attempt := 1; attempt < signal.DefaultParkAfter; attempt++ {
-		failed := s.esm.Invoke(batch)
-		if len(failed) != 1 || !failed[poison.Change.SequenceNumber] {
+		failed := s.deliver(batch)
+		if !slices.Equal(failed, []string{poison.Change.SequenceNumber}) {
 			t.Fatalf("delivery %d: failed %v, want only the poison record", attempt, failed)
 		}
 	}
 	// The last attempt parks the poison's subscribers: the batch succeeds
 	// (the shard moves on) and each parked subscriber is announced on the
 	// dead-letter queue, naming stream, version and error.
-	if failed := s.esm.Invoke(batch); len(failed) != 0 {
+	if failed := s.deliver(batch); len(failed) != 0 {
 		t.Fatalf("delivery %d: failed %v, want none (parked)", signal.DefaultParkAfter, failed)
 	}
 	if got := viewsOf(t, s); got != want {
@@ -302,6 +302,17 @@ func TestProjectorFaults(t *testing.T) {
 	if w := []string{"cart-summary", "open-order", "sku-sales"}; !slices.Equal(parked, w) {
 		t.Fatalf("parked notices for %v, want %v", parked, w)
 	}
+}
+
+// deliver sends one batch to the projector, outside the stream's order,
+// and returns the sequence numbers it reported as failed.
+func (s *stack) deliver(batch []events.DynamoDBEventRecord) []string {
+	s.t.Helper()
+	failed, err := s.pump.Deliver(s.t.Context(), batch)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return failed
 }
 
 func viewsOf(t *testing.T, s *stack) string {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalforgo/signal/internal/rie"
+	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
 // BenchmarkColdStart reports the init duration RIE measures for each
@@ -23,8 +23,8 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"}}
 	dir := b.TempDir()
 	targets := map[string]string{
-		"baseline-hello":     rie.Build(b, "../internal/rie/testdata/hello", filepath.Join(dir, "hello")),
-		"baseline-ddbclient": rie.Build(b, "../internal/rie/testdata/ddbclient", filepath.Join(dir, "ddbclient")),
+		"baseline-hello":     lambdatest.Build(b, "../pkg/lambdatest/testdata/hello", filepath.Join(dir, "hello")),
+		"baseline-ddbclient": lambdatest.Build(b, "../pkg/lambdatest/testdata/ddbclient", filepath.Join(dir, "ddbclient")),
 	}
 	for fn, path := range bootstraps(b) {
 		targets[fn] = path
@@ -38,7 +38,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var inits []time.Duration
 			for b.Loop() {
-				f := rie.Start(b, targets[name], s.env)
+				f := lambdatest.Start(b, targets[name], s.env)
 				// Any invocation starts the runtime; an HTTP API event for
 				// GET /healthz is valid for every function (the projector
 				// sees a batch without records).
@@ -58,9 +58,9 @@ func BenchmarkColdStart(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(rie.Median(inits).Microseconds())/1000, "init-ms")
+			b.ReportMetric(float64(lambdatest.Median(inits).Microseconds())/1000, "init-ms")
 			b.ReportMetric(float64(fi.Size()), "binary-bytes")
-			b.Logf("%s: init median %v over %d cold starts, %d bytes", name, rie.Median(inits), len(inits), fi.Size())
+			b.Logf("%s: init median %v over %d cold starts, %d bytes", name, lambdatest.Median(inits), len(inits), fi.Size())
 		})
 	}
 }

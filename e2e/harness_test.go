@@ -1,32 +1,23 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalforgo/signal/internal/moto"
-	"github.com/signalforgo/signal/internal/rie"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
+	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	moto.Stop()
+	dynamotest.Stop()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
@@ -37,7 +28,6 @@ var (
 	buildOnce sync.Once
 	binDir    string
 	bins      map[string]string
-	tableSeq  atomic.Int64
 )
 
 // bootstraps builds the three functions once per test run, with the flags
@@ -52,7 +42,7 @@ func bootstraps(t testing.TB) map[string]string {
 		binDir = dir
 		bins = map[string]string{}
 		for _, fn := range []string{"command", "query", "projector"} {
-			bins[fn] = rie.Build(t, "../functions/"+fn, filepath.Join(dir, fn))
+			bins[fn] = lambdatest.Build(t, "../functions/"+fn, filepath.Join(dir, fn))
 		}
 	})
 	if bins["projector"] == "" {
@@ -61,7 +51,9 @@ func bootstraps(t testing.TB) map[string]string {
 	return bins
 }
 
-// stack is one deployment: fresh tables in moto and the functions under RIE.
+// stack is one deployment: fresh tables in moto and the functions under
+// RIE, with the projector fed from the stream as the event source mapping
+// would (a dynamotest.Pump).
 type stack struct {
 	t         testing.TB
 	tables    dynstore.Tables
@@ -69,25 +61,24 @@ type stack struct {
 	sqs       *sqs.Client
 	dlq       string // the dead-letter queue's URL
 	env       map[string]string
-	command   *rie.Function
-	query     *rie.Function
-	projector *rie.Function
-	esm       *esm
+	command   *lambdatest.Function
+	query     *lambdatest.Function
+	projector *lambdatest.Function
+	pump      *dynamotest.Pump
 }
+
+// The pump's batches and retries, smaller than the stack's mapping so the
+// tests see several batches and give up soon.
+var pumpConfig = dynamotest.PumpConfig{BatchSize: 25, MaxRetries: 2}
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	cfg := moto.Config(t)
-	endpoint := moto.Endpoint(t)
+	cfg := dynamotest.Config(t)
+	endpoint := dynamotest.Endpoint(t)
 	bootstraps(t)
-	n := tableSeq.Add(1)
-	s := &stack{t: t, client: dynamodb.NewFromConfig(cfg),
-		tables: dynstore.Tables{Events: fmt.Sprintf("e2e-events-%d-%d", os.Getpid(), n), Views: fmt.Sprintf("e2e-views-%d-%d", os.Getpid(), n)}}
-	if err := dynstore.CreateTables(t.Context(), s.client, s.tables); err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{t: t, client: dynamodb.NewFromConfig(cfg), tables: dynamotest.NewTables(t, "e2e")}
 	s.sqs = sqs.NewFromConfig(cfg)
-	q, err := s.sqs.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("e2e-dlq-%d-%d", os.Getpid(), n))})
+	q, err := s.sqs.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String(s.tables.Events + "-dlq")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,39 +91,32 @@ func newStack(t testing.TB) *stack {
 	s.command = s.start("command")
 	s.query = s.start("query")
 	s.projector = s.start("projector")
-	arn, err := dynstore.StreamARN(t.Context(), s.client, s.tables.Events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.esm = &esm{t: t, streams: dynamodbstreams.NewFromConfig(cfg), arn: arn, fn: s.projector, iters: map[string]*string{}}
+	s.pump = dynamotest.NewPump(t, s.tables.Events, dynamotest.Lambda(s.projector), pumpConfig)
 	return s
 }
 
 // start runs another container of a function.
-func (s *stack) start(fn string) *rie.Function {
+func (s *stack) start(fn string) *lambdatest.Function {
 	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "signal-" + fn}
 	for k, v := range s.env {
 		env[k] = v
 	}
-	return rie.Start(s.t, bootstraps(s.t)[fn], env)
+	return lambdatest.Start(s.t, bootstraps(s.t)[fn], env)
 }
+
+// drain delivers everything the stream holds now to the projector.
+func (s *stack) drain() {
+	s.t.Helper()
+	if _, err := s.pump.Drain(s.t.Context()); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// request is an API call, sent as an API Gateway v2 or v1 event.
+type request = lambdatest.HTTPRequest
 
 // response is an HTTP answer from a function, whatever the payload version.
-type response struct {
-	Status  int
-	Headers map[string]string
-	Body    string
-}
-
-// header returns a response header, whatever its case.
-func (r response) header(name string) string {
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
+type response struct{ lambdatest.HTTPResponse }
 
 func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
@@ -152,86 +136,34 @@ func (r response) errorCode(t testing.TB) string {
 	return code
 }
 
-// request is an API call, sent as an API Gateway v2 or v1 event.
-type request struct {
-	Method, Path string
-	Query        map[string]string
-	Headers      map[string]string
-	Body         string
-	Base64       bool
+// withJSON adds the Content-Type every request of these tests carries.
+func withJSON(r request) request {
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	r.Headers = h
+	return r
 }
 
 // v2 invokes fn with an HTTP API (payload 2.0) event.
-func v2(t testing.TB, fn *rie.Function, r request) response {
+func v2(t testing.TB, fn *lambdatest.Function, r request) response {
 	t.Helper()
-	body := r.Body
-	if r.Base64 {
-		body = base64.StdEncoding.EncodeToString([]byte(r.Body))
-	}
-	var qs []string
-	for k, v := range r.Query {
-		qs = append(qs, k+"="+v)
-	}
-	sort.Strings(qs)
-	headers := map[string]string{"content-type": "application/json"}
-	for k, v := range r.Headers {
-		headers[strings.ToLower(k)] = v
-	}
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: r.Path, RawQueryString: strings.Join(qs, "&"),
-		Headers: headers, QueryStringParameters: r.Query, Body: body, IsBase64Encoded: r.Base64,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			Stage: "$default", RequestID: fmt.Sprint("req-", time.Now().UnixNano()),
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: r.Path, Protocol: "HTTP/1.1"},
-		},
-	}
-	raw, err := fn.Invoke(t.Context(), ev)
+	out, err := fn.HTTPv2(t.Context(), withJSON(r))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
-		t.Fatalf("not an HTTP API response: %s (%v)", raw, err)
-	}
-	return response{out.StatusCode, out.Headers, decodeBody(t, out.Body, out.IsBase64Encoded)}
+	return response{out}
 }
 
 // v1 invokes fn with a REST API (payload 1.0) event.
-func v1(t testing.TB, fn *rie.Function, r request) response {
+func v1(t testing.TB, fn *lambdatest.Function, r request) response {
 	t.Helper()
-	body := r.Body
-	if r.Base64 {
-		body = base64.StdEncoding.EncodeToString([]byte(r.Body))
-	}
-	headers := map[string]string{"Content-Type": "application/json"}
-	for k, v := range r.Headers {
-		headers[k] = v
-	}
-	ev := events.APIGatewayProxyRequest{
-		Resource: "/{proxy+}", Path: r.Path, HTTPMethod: r.Method, Headers: headers,
-		QueryStringParameters: r.Query, Body: body, IsBase64Encoded: r.Base64,
-		RequestContext: events.APIGatewayProxyRequestContext{Stage: "prod", RequestID: fmt.Sprint("req-", time.Now().UnixNano()), HTTPMethod: r.Method, Path: "/prod" + r.Path},
-	}
-	raw, err := fn.Invoke(t.Context(), ev)
+	out, err := fn.HTTPv1(t.Context(), withJSON(r))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out events.APIGatewayProxyResponse
-	if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
-		t.Fatalf("not a REST API response: %s (%v)", raw, err)
-	}
-	return response{out.StatusCode, out.Headers, decodeBody(t, out.Body, out.IsBase64Encoded)}
-}
-
-func decodeBody(t testing.TB, body string, b64 bool) string {
-	if !b64 {
-		return body
-	}
-	b, err := base64.StdEncoding.DecodeString(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return response{out}
 }
 
 // itemCount counts the items of a table (strongly consistent scan).
@@ -246,117 +178,4 @@ func (s *stack) itemCount(table string) int {
 		n += len(page.Items)
 	}
 	return n
-}
-
-// esm stands in for Lambda's event source mapping: it reads the stream
-// with the DynamoDB Streams API, keeps only commit INSERTs (the mapping's
-// filter), invokes the projector with the records in Lambda's shape and
-// honours partial batch failures: it retries from the earliest failed
-// record, and after maxRetries sends that record to its dead letters (the
-// on-failure destination) and goes on after it.
-type esm struct {
-	t       testing.TB
-	streams *dynamodbstreams.Client
-	arn     string
-	fn      *rie.Function
-	iters   map[string]*string
-	// Deadletters holds the sequence numbers given up on.
-	Deadletters []string
-	// Failures counts every sequence number reported as failed.
-	Failures map[string]int
-	// Delivered holds every record delivered, for redelivery tests.
-	Delivered []events.DynamoDBEventRecord
-}
-
-const maxRetries = 2
-
-// drain delivers everything the stream holds now, batch by batch.
-func (e *esm) drain() {
-	ctx := e.t.Context()
-	if e.Failures == nil {
-		e.Failures = map[string]int{}
-	}
-	desc, err := e.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(e.arn)})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, sh := range desc.StreamDescription.Shards {
-		id := aws.ToString(sh.ShardId)
-		if e.iters[id] == nil {
-			it, err := e.streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(e.arn), ShardId: sh.ShardId, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			e.iters[id] = it.ShardIterator
-		}
-		for e.iters[id] != nil {
-			out, err := e.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: e.iters[id], Limit: aws.Int32(25)})
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			e.iters[id] = out.NextShardIterator
-			if len(out.Records) == 0 {
-				break
-			}
-			var batch []events.DynamoDBEventRecord
-			for _, r := range out.Records {
-				if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
-					continue
-				}
-				if k, ok := r.Dynamodb.NewImage["kind"].(*streamtypes.AttributeValueMemberS); !ok || k.Value != dynstore.KindCommit {
-					continue
-				}
-				lr, err := dynstore.LambdaRecord(r, e.arn)
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				batch = append(batch, lr)
-			}
-			e.deliver(batch)
-		}
-	}
-}
-
-// deliver invokes the projector with batch until it succeeds, retrying
-// from the earliest failed record as Lambda does.
-func (e *esm) deliver(batch []events.DynamoDBEventRecord) {
-	for attempt := 0; len(batch) > 0; attempt++ {
-		failed := e.Invoke(batch)
-		if len(failed) == 0 {
-			return
-		}
-		first := len(batch)
-		for i, r := range batch {
-			if failed[r.Change.SequenceNumber] {
-				first = min(first, i)
-			}
-		}
-		if first == len(batch) {
-			e.t.Fatalf("the projector reported sequence numbers not in the batch: %v", failed)
-		}
-		batch = batch[first:]
-		if attempt >= maxRetries {
-			e.Deadletters = append(e.Deadletters, batch[0].Change.SequenceNumber)
-			batch, attempt = batch[1:], -1
-		}
-	}
-}
-
-// Invoke sends one batch to the projector and returns the failed sequence numbers.
-func (e *esm) Invoke(batch []events.DynamoDBEventRecord) map[string]bool {
-	e.Delivered = append(e.Delivered, batch...)
-	raw, err := e.fn.Invoke(e.t.Context(), events.DynamoDBEvent{Records: batch})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var resp events.DynamoDBEventResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		e.t.Fatalf("projector answered %s: %v", raw, err)
-	}
-	failed := map[string]bool{}
-	for _, f := range resp.BatchItemFailures {
-		failed[f.ItemIdentifier] = true
-		e.Failures[f.ItemIdentifier]++
-	}
-	return failed
 }

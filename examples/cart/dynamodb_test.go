@@ -9,14 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/signalforgo/signal/examples/cart"
-	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	moto.Stop()
+	dynamotest.Stop()
 	os.Exit(code)
 }
 
@@ -29,11 +29,8 @@ func TestMain(m *testing.M) {
 // view from the log gives it again.
 func TestFullCartPurchaseOnDynamoDB(t *testing.T) {
 	ctx := t.Context()
-	client := dynamodb.NewFromConfig(moto.Config(t))
-	tables := dynstore.Tables{Events: fmt.Sprintf("cart-events-%d", os.Getpid()), Views: fmt.Sprintf("cart-views-%d", os.Getpid())}
-	if err := dynstore.CreateTables(ctx, client, tables); err != nil {
-		t.Fatal(err)
-	}
+	client := dynamodb.NewFromConfig(dynamotest.Config(t))
+	tables := dynamotest.NewTables(t, "cart")
 	st, err := dynstore.New(client, tables)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +60,7 @@ func TestFullCartPurchaseOnDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poller := dynstore.NewPoller(dynamodbstreams.NewFromConfig(moto.Config(t)), dynstore.PollerConfig{StreamARN: arn})
+	poller := dynstore.NewPoller(dynamodbstreams.NewFromConfig(dynamotest.Config(t)), dynstore.PollerConfig{StreamARN: arn})
 	var delivered []signal.Commit
 	for idle := 0; idle < 2; { // the policy's orders are new commits: poll until none come
 		n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {

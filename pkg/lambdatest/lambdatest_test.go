@@ -459,6 +459,10 @@ func TestCleanupEndsEverything(t *testing.T) {
 		rie = f.cmd.Process.Pid
 	})
 	for _, pid := range []int{rie, fn} {
+		deadline := time.Now().Add(5 * time.Second) // SIGKILL takes a moment
+		for pid != 0 && alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if pid == 0 || alive(pid) {
 			t.Errorf("process %d still running after the test that started it ended", pid)
 		}
