@@ -132,7 +132,9 @@ func (s *Service) PoolStats() PoolStats { return s.pool.stats() }
 // AggregateTypes returns the registered aggregate types, in the order of
 // Config.Types: what a description of the app (GET /app, the console)
 // is derived from.
-func (s *Service) AggregateTypes() []AggregateType { return append([]AggregateType(nil), s.typeList...) }
+func (s *Service) AggregateTypes() []AggregateType {
+	return append([]AggregateType(nil), s.typeList...)
+}
 
 // Subscribers returns the subscribers the Service runs, in the order of
 // Config.Subscribers.
