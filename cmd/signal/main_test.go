@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/internal/pgtest"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	moto.Stop()
+	motoserver.Stop()
 	pgtest.Stop()
 	os.Exit(code)
 }
@@ -249,7 +249,7 @@ func TestDevEmbedded(t *testing.T) {
 // TestDevDynamoDB: the same runtime on DynamoDB (moto_server), projecting
 // from the table's stream with the poller.
 func TestDevDynamoDB(t *testing.T) {
-	endpoint := moto.Endpoint(t)
+	endpoint := motoserver.Endpoint(t)
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	e := env(map[string]string{"AWS_ENDPOINT_URL": endpoint, "EVENTS_TABLE": "dev-events-" + suffix, "VIEWS_TABLE": "dev-views-" + suffix})
 	var out, errOut bytes.Buffer

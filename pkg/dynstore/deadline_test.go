@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -36,7 +36,7 @@ const (
 // slowClient is a client as a container builds it (ClientOptions),
 // through the proxy, whose SDK waits backoffWait between its 5 attempts.
 func slowClient(t *testing.T, p *faultproxy.Proxy) *dynamodb.Client {
-	return dynamodb.NewFromConfig(moto.Config(t), ClientOptions(nil), func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(motoserver.Config(t), ClientOptions(nil), func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(p.URL())
 		o.Retryer = retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 5
@@ -96,7 +96,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			st := newTestStore(t)
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: faultSeed(t)})
+			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 				commits = append(commits, c)
 			}
 
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: faultSeed(t),
+			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
 				Rates: faultproxy.Rates{Throttle: 1}, Operations: tc.ops})
 			if err != nil {
 				t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -51,7 +51,7 @@ func testRetryer(attempts int) aws.Retryer {
 // faultClient is a DynamoDB client as a container builds it
 // (ClientOptions), pointed at the fault proxy, with test timings.
 func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dynamodb.Client {
-	return dynamodb.NewFromConfig(moto.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(motoserver.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
 		// Here, not in the aws.Config: the config's own endpoint
 		// setting would win over aws.Config.BaseEndpoint.
 		o.BaseEndpoint = aws.String(p.URL())
@@ -156,7 +156,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	st := newTestStore(t)
 	seed := faultSeed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{
-		Upstream:   moto.Endpoint(t),
+		Upstream:   motoserver.Endpoint(t),
 		Seed:       seed,
 		Rates:      faultproxy.Uniform(0.2),
 		MaxLatency: 20 * time.Millisecond,
@@ -194,7 +194,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams := dynamodbstreams.NewFromConfig(moto.Config(t), func(o *dynamodbstreams.Options) {
+	streams := dynamodbstreams.NewFromConfig(motoserver.Config(t), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(proxy.URL())
 		o.Retryer = testRetryer(sdkAttempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
@@ -455,7 +455,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 func TestFaultDeadlineAfterWrite(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: faultSeed(t),
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
 		Operations: []string{"PutItem"}, MaxLatency: 600 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	moto.Stop()
+	motoserver.Stop()
 	os.Exit(code)
 }
 
@@ -29,7 +29,7 @@ type testStore struct {
 func newTestStore(t testing.TB) *testStore {
 	t.Helper()
 	meter := NewMeter()
-	client := dynamodb.NewFromConfig(moto.Config(t), ClientOptions(meter))
+	client := dynamodb.NewFromConfig(motoserver.Config(t), ClientOptions(meter))
 	n := tableSeq.Add(1)
 	tables := Tables{Events: fmt.Sprintf("events-%d-%d", os.Getpid(), n), Views: fmt.Sprintf("views-%d-%d", os.Getpid(), n)}
 	if err := CreateTables(t.Context(), client, tables); err != nil {

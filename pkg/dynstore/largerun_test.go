@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -105,7 +105,7 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	}
 	commits := loadAllCommits(t, st, streams)
 
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: seed,
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
 		Rates: faultproxy.Uniform(0.15), MaxLatency: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/signalforgo/signal/examples/cart"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -98,7 +98,7 @@ func TestStreamDrivenProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poller := NewPoller(dynamodbstreams.NewFromConfig(moto.Config(t)), PollerConfig{StreamARN: arn})
+	poller := NewPoller(dynamodbstreams.NewFromConfig(motoserver.Config(t)), PollerConfig{StreamARN: arn})
 	var delivered []signal.Commit
 	drain := func() {
 		// The policy's orders are new commits: poll until nothing new comes.

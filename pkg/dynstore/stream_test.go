@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -642,7 +642,7 @@ type streamEnv struct {
 
 func newStreamEnv(t testing.TB) *streamEnv {
 	t.Helper()
-	cfg := moto.Config(t)
+	cfg := motoserver.Config(t)
 	suffix := strings.ToLower(rand.Text()[:12])
 	e := &streamEnv{
 		ddb:     dynamodb.NewFromConfig(cfg),

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -172,7 +172,7 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 	want := referenceViews(t, nil)
 
 	seed := faultSeed(t)
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: seed,
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
 		Rates: rates, Operations: ops, MaxLatency: faultMaxLatency})
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +281,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 	}, poisonStream.ID)
 
 	seed := faultSeed(t)
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: seed,
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
 		Rates: everyKind, Operations: viewOps, MaxLatency: faultMaxLatency})
 	if err != nil {
 		t.Fatal(err)

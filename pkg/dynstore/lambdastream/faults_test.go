@@ -26,8 +26,8 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -218,7 +218,7 @@ type streamEnv struct {
 var tableSeq atomic.Int64
 
 func newStreamEnv(t *testing.T, ctx context.Context) *streamEnv {
-	e := &streamEnv{cfg: moto.Config(t), iters: map[string]*string{}}
+	e := &streamEnv{cfg: motoserver.Config(t), iters: map[string]*string{}}
 	direct := dynamodb.NewFromConfig(e.cfg, dynstore.ClientOptions(nil))
 	n := tableSeq.Add(1)
 	e.tables = dynstore.Tables{Events: fmt.Sprintf("ls-events-%d-%d-%d", os.Getpid(), n, time.Now().UnixNano()),
@@ -359,7 +359,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	// The projector, through the proxy.
 	seed := faultSeed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{
-		Upstream:   moto.Endpoint(t),
+		Upstream:   motoserver.Endpoint(t),
 		Seed:       seed,
 		Rates:      faultproxy.Rates{Throttle: 0.3},
 		Operations: []string{"TransactWriteItems", "GetItem", "PutItem"},

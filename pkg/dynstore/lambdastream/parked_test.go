@@ -12,14 +12,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	moto.Stop()
+	motoserver.Stop()
 	os.Exit(code)
 }
 
@@ -44,7 +44,7 @@ func TestRecordWithoutSequenceNumberFailsTheBatch(t *testing.T) {
 // queue (SQS on moto_server) with its stream, version and error.
 func TestPoisonParkedAndNoticeSent(t *testing.T) {
 	ctx := t.Context()
-	client := sqs.NewFromConfig(moto.Config(t))
+	client := sqs.NewFromConfig(motoserver.Config(t))
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("dlq-%d", time.Now().UnixNano()))})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -32,7 +32,7 @@ func TestParkNoticeWhenAnswerLost(t *testing.T) {
 	if len(batch) != 1 {
 		t.Fatalf("%d records, want the poison's", len(batch))
 	}
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: moto.Endpoint(t), Seed: faultSeed(t),
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
 		Rates: faultproxy.Rates{ErrorAfter: 1}, Operations: []string{"UpdateItem"}})
 	if err != nil {
 		t.Fatal(err)
