@@ -14,48 +14,47 @@ import (
 // (FromEnv) with opts. It does not return: it serves until the runtime
 // stops the process, and on an init failure it logs one JSON error line
 // ("init failed") and exits with status 1.
-func Command(app *signal.App, opts ...Option) { run(app, CommandRole, opts) }
+func Command(app *signal.App, opts ...Option) { runHTTP(app, CommandRole, opts) }
 
 // Query runs app's query function (GET /aggregates/..., /views/...,
 // /healthz and the Pages option) under the Lambda runtime, as Command
 // does. It does not return.
-func Query(app *signal.App, opts ...Option) { run(app, QueryRole, opts) }
+func Query(app *signal.App, opts ...Option) { runHTTP(app, QueryRole, opts) }
 
 // Projector runs app's stream projector (the events table's stream, with
 // partial batch failures) under the Lambda runtime, as Command does, with
 // the app's subscribers. It does not return.
-func Projector(app *signal.App, opts ...Option) { run(app, ProjectorRole, opts) }
+func Projector(app *signal.App, opts ...Option) { runStream(app, opts) }
 
-func run(app *signal.App, role Role, opts []Option) {
-	handler, err := build(context.Background(), app, role, os.Getenv, opts)
+// runHTTP and runStream start only the adapter their role serves, so
+// the other's code is not linked into the binary.
+func runHTTP(app *signal.App, role Role, opts []Option) {
+	h, err := wire(app, role, opts).HTTPHandler()
 	if err != nil {
 		initFailed(role, err, opts)
 	}
-	lambda.Start(handler)
+	lambda.Start(h.Lambda)
 }
 
-// build wires the function and returns the handler lambda.Start takes.
-func build(ctx context.Context, app *signal.App, role Role, getenv func(string) string, opts []Option) (any, error) {
-	s, err := FromEnv(getenv)
+func runStream(app *signal.App, opts []Option) {
+	h, err := wire(app, ProjectorRole, opts).StreamHandler()
 	if err != nil {
-		return nil, err
+		initFailed(ProjectorRole, err, opts)
 	}
-	f, err := New(ctx, app, s, role, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if role == ProjectorRole {
-		h, err := f.StreamHandler()
-		if err != nil {
-			return nil, err
+	lambda.Start(h.Handle)
+}
+
+// wire builds the Function from the environment, or ends the process.
+func wire(app *signal.App, role Role, opts []Option) *Function {
+	s, err := FromEnv(os.Getenv)
+	if err == nil {
+		var f *Function
+		if f, err = New(context.Background(), app, s, role, opts...); err == nil {
+			return f
 		}
-		return h.Handle, nil
 	}
-	h, err := f.HTTPHandler()
-	if err != nil {
-		return nil, err
-	}
-	return h.Lambda, nil
+	initFailed(role, err, opts)
+	return nil // not reached: initFailed exits
 }
 
 // initFailed logs err and ends the process: a function that cannot wire
