@@ -15,17 +15,19 @@
 // runtime. Everything is built once per container, so the pool stays warm
 // between requests. Only the projector runs the app's subscribers.
 //
-// Logs are JSON (log/slog) on stdout: the HTTP functions write one line
+// Logs are JSON (log/slog) on stdout (the Output and Logger options change
+// that): the HTTP functions write one line
 // per request with request_id and cold_start; the projector one per batch,
 // and every line it logs while handling an invocation carries request_id.
 // Metrics are CloudWatch Embedded Metric Format lines (package emf) in
-// namespace "Signal" with the dimension Function: per request Requests,
+// namespace "Signal" (MetricNamespace changes it) with the dimension Function: per request Requests,
 // Latency, Commands, ServerErrors and the pool's PoolHits, PoolMisses,
 // Conflicts and Retries; per batch Records, Commits, FailedRecords,
 // ProjectorLag and BatchDuration.
 //
 // A function that cannot wire itself (a missing variable, an invalid App,
-// a bad option) logs one JSON error line, "init failed", and exits with
+// a bad option) logs one JSON error line, "init failed", to stderr (or
+// the Logger or Output option's), and exits with
 // status 1, so the failure shows in the function's logs and Lambda reports
 // an init error rather than a function that answers wrongly.
 //

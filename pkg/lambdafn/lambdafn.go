@@ -43,17 +43,25 @@ func (r Role) String() string {
 	return fmt.Sprintf("Role(%d)", uint8(r))
 }
 
-// Function is one function's wired parts, built once per container by New.
+// Function is one function's wired parts, built once per container by
+// New. Its fields are for reading (tests, an advanced main adding its own
+// routes or metrics); changing them after New changes nothing already built.
 type Function struct {
-	Role     Role
+	Role Role
+	// Settings are New's, with Function defaulted to the App's name.
 	Settings Settings
 	App      *signal.App
-	Logger   *slog.Logger
-	Metrics  *emf.Writer
-	AWS      aws.Config
-	Store    *dynstore.Store
-	Service  *signal.Service
-	opts     options
+	// Logger is the Logger option's logger, else the JSON logger on the
+	// output at Settings.LogLevel; the projector's adds request_id.
+	Logger *slog.Logger
+	// Metrics writes the EMF lines: the namespace of MetricNamespace, the
+	// dimension Function.
+	Metrics *emf.Writer
+	// AWS is the configuration every client was built from.
+	AWS     aws.Config
+	Store   *dynstore.Store
+	Service *signal.Service
+	opts    options
 }
 
 // New wires app as the function role on s, with opts. It checks the App
