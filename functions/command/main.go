@@ -4,8 +4,8 @@
 package main
 
 import (
-	"github.com/signalforgo/signal/internal/app"
-	"github.com/signalforgo/signal/pkg/httpapi"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/lambdafn"
 )
 
-func main() { app.RunHTTP(httpapi.CommandRoutes) }
+func main() { lambdafn.Command(cart.App()) }

@@ -4,6 +4,9 @@
 // dispatch and reports partial batch failures.
 package main
 
-import "github.com/signalforgo/signal/internal/app"
+import (
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/lambdafn"
+)
 
-func main() { app.RunProjector() }
+func main() { lambdafn.Projector(cart.App()) }

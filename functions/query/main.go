@@ -1,11 +1,13 @@
 // Query function: GET /aggregates/..., /views/... and /healthz behind API
-// Gateway (HTTP API or REST API) or a function URL. Its pool keeps
-// aggregates warm; reads catch up with one Query of only the newer commits.
+// Gateway (HTTP API or REST API) or a function URL, and the cart's page
+// beside them. Its pool keeps aggregates warm; reads catch up with one
+// Query of only the newer commits.
 package main
 
 import (
-	"github.com/signalforgo/signal/internal/app"
-	"github.com/signalforgo/signal/pkg/httpapi"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/examples/cart/web"
+	"github.com/signalforgo/signal/pkg/lambdafn"
 )
 
-func main() { app.RunHTTP(httpapi.QueryRoutes) }
+func main() { lambdafn.Query(cart.App(), lambdafn.Pages(web.Handler())) }
