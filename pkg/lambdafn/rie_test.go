@@ -3,13 +3,12 @@ package lambdafn
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/signalforgo/signal/internal/moto"
-	"github.com/signalforgo/signal/internal/rie"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
+	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
 // TestEntryPointsUnderRIE builds a bootstrap whose mains are the one-line
@@ -17,15 +16,15 @@ import (
 // the path a user's functions take, through the real Lambda runtime.
 func TestEntryPointsUnderRIE(t *testing.T) {
 	d := deploy(t)
-	bootstrap := rie.Build(t, "./testdata/bank", filepath.Join(t.TempDir(), "bank"))
+	bootstrap := lambdatest.Build(t, "./testdata/bank", t.TempDir())
 	env := func(fn string) map[string]string {
 		return map[string]string{"BANK_FUNCTION": fn, "AWS_LAMBDA_FUNCTION_NAME": "bank-" + fn,
 			"EVENTS_TABLE": d.s.Tables.Events, "VIEWS_TABLE": d.s.Tables.Views,
-			"AWS_ENDPOINT_URL": moto.Endpoint(t), "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+			"AWS_ENDPOINT_URL": dynamotest.Endpoint(t), "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 	}
-	command, query, projector := rie.Start(t, bootstrap, env("command")), rie.Start(t, bootstrap, env("query")), rie.Start(t, bootstrap, env("projector"))
+	command, query, projector := lambdatest.Start(t, bootstrap, env("command")), lambdatest.Start(t, bootstrap, env("query")), lambdatest.Start(t, bootstrap, env("projector"))
 
-	send := func(f *rie.Function, method, path, body string) events.APIGatewayV2HTTPResponse {
+	send := func(f *lambdatest.Function, method, path, body string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		raw, err := f.Invoke(t.Context(), events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "$default", RawPath: path, Body: body,
 			RequestContext: events.APIGatewayV2HTTPRequestContext{Stage: "$default", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}})
@@ -55,7 +54,7 @@ func TestEntryPointsUnderRIE(t *testing.T) {
 	if r := send(query, "GET", "/", ""); r.StatusCode != 200 || r.Body != "the bank" {
 		t.Fatalf("page: %d %q", r.StatusCode, r.Body)
 	}
-	for name, f := range map[string]*rie.Function{"command": command, "query": query, "projector": projector} {
+	for name, f := range map[string]*lambdatest.Function{"command": command, "query": query, "projector": projector} {
 		logs := f.Logs()
 		if !strings.Contains(logs, `"Namespace":"Bank"`) || !strings.Contains(logs, `"Function":"bank-`+name+`"`) || !strings.Contains(logs, `"cold_start":true`) || !strings.Contains(logs, `"request_id":"`) {
 			t.Errorf("%s's logs lack the metrics, cold start or request id:\n%s", name, logs)
@@ -65,10 +64,10 @@ func TestEntryPointsUnderRIE(t *testing.T) {
 
 // TestInitFailureUnderRIE: Lambda sees the failed init, and the logs say why.
 func TestInitFailureUnderRIE(t *testing.T) {
-	bootstrap := rie.Build(t, "./testdata/bank", filepath.Join(t.TempDir(), "bank"))
-	f := rie.Start(t, bootstrap, map[string]string{"BANK_FUNCTION": "command", "EVENTS_TABLE": "e"})
+	bootstrap := lambdatest.Build(t, "./testdata/bank", t.TempDir())
+	f := lambdatest.Start(t, bootstrap, map[string]string{"BANK_FUNCTION": "command", "EVENTS_TABLE": "e"})
 	_, err := f.Invoke(t.Context(), map[string]any{})
-	var fe *rie.FunctionError
+	var fe *lambdatest.FunctionError
 	if !errors.As(err, &fe) {
 		t.Fatalf("invoke of a function that failed its init: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalforgo/signal/internal/moto"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/lambdafn/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(3)
 	}
 	code := m.Run()
-	moto.Stop()
+	dynamotest.Stop()
 	os.Exit(code)
 }
 

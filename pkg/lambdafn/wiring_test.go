@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalforgo/signal/internal/moto"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/lambdafn/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -36,7 +36,7 @@ type deployment struct {
 
 func deploy(t *testing.T) *deployment {
 	t.Helper()
-	cfg := moto.Config(t)
+	cfg := dynamotest.Config(t)
 	n := fmt.Sprintf("%d-%d", os.Getpid(), seq.Add(1))
 	d := &deployment{t: t, cfg: cfg, queue: sqs.NewFromConfig(cfg),
 		s: Settings{Tables: dynstore.Tables{Events: "lf-events-" + n, Views: "lf-views-" + n}, CORSOrigins: []string{"https://bank.example"}}}
