@@ -26,7 +26,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"baseline-hello":     lambdatest.Build(b, "../pkg/lambdatest/testdata/hello", filepath.Join(dir, "hello")),
 		"baseline-ddbclient": lambdatest.Build(b, "../pkg/lambdatest/testdata/ddbclient", filepath.Join(dir, "ddbclient")),
 	}
-	for fn, path := range bootstraps(b) {
+	for fn, path := range bootstraps(b, theCart) {
 		targets[fn] = path
 	}
 	names := make([]string, 0, len(targets))

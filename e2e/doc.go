@@ -6,6 +6,11 @@
 // invokes the projector with the records Lambda would send, honouring its
 // partial batch failures.
 //
+// Two services are deployed this way: this repository's cart (functions/)
+// and bank/, the user's path: an account service written with only the
+// public packages, whose functions are one line each on pkg/lambdafn, as
+// a user's would be. Nothing of bank/ knows the cart.
+//
 // `make test` runs them; under CI=true a missing moto_server or
 // aws-lambda-rie fails the run.
 package e2e

@@ -24,31 +24,46 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// service is a set of three functions to deploy: the directory holding
+// their main packages (command, query, projector) and the prefix of their
+// function names.
+type service struct{ dir, name string }
+
 var (
-	buildOnce sync.Once
-	binDir    string
-	bins      map[string]string
+	// theCart is this repository's functions/; theBank is the user's path,
+	// a service written with only the public packages (see bank/).
+	theCart = service{"../functions", "signal"}
+	theBank = service{"./bank/functions", "bank"}
 )
 
-// bootstraps builds the three functions once per test run, with the flags
-// of `make build`, for the host architecture.
-func bootstraps(t testing.TB) map[string]string {
+var (
+	buildMu sync.Mutex
+	binDir  string
+	bins    = map[service]map[string]string{}
+)
+
+// bootstraps builds a service's three functions once per test run, with
+// the flags of `make build`, for the host architecture.
+func bootstraps(t testing.TB, svc service) map[string]string {
 	t.Helper()
-	buildOnce.Do(func() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if b, ok := bins[svc]; ok {
+		return b
+	}
+	if binDir == "" {
 		dir, err := os.MkdirTemp("", "signal-e2e-*")
 		if err != nil {
 			t.Fatal(err)
 		}
 		binDir = dir
-		bins = map[string]string{}
-		for _, fn := range []string{"command", "query", "projector"} {
-			bins[fn] = lambdatest.Build(t, "../functions/"+fn, filepath.Join(dir, fn))
-		}
-	})
-	if bins["projector"] == "" {
-		t.Fatal("the functions did not build")
 	}
-	return bins
+	b := map[string]string{}
+	for _, fn := range []string{"command", "query", "projector"} {
+		b[fn] = lambdatest.Build(t, svc.dir+"/"+fn, filepath.Join(binDir, svc.name, fn))
+	}
+	bins[svc] = b
+	return b
 }
 
 // stack is one deployment: fresh tables in moto and the functions under
@@ -56,6 +71,7 @@ func bootstraps(t testing.TB) map[string]string {
 // would (a dynamotest.Pump).
 type stack struct {
 	t         testing.TB
+	svc       service
 	tables    dynstore.Tables
 	client    *dynamodb.Client
 	sqs       *sqs.Client
@@ -71,12 +87,16 @@ type stack struct {
 // tests see several batches and give up soon.
 var pumpConfig = dynamotest.PumpConfig{BatchSize: 25, MaxRetries: 2}
 
-func newStack(t testing.TB) *stack {
+func newStack(t testing.TB) *stack { t.Helper(); return newStackOf(t, theCart) }
+
+// newStackOf deploys svc: fresh tables, a dead-letter queue, one container
+// of each function and the stream pump.
+func newStackOf(t testing.TB, svc service) *stack {
 	t.Helper()
 	cfg := dynamotest.Config(t)
 	endpoint := dynamotest.Endpoint(t)
-	bootstraps(t)
-	s := &stack{t: t, client: dynamodb.NewFromConfig(cfg), tables: dynamotest.NewTables(t, "e2e")}
+	bootstraps(t, svc)
+	s := &stack{t: t, svc: svc, client: dynamodb.NewFromConfig(cfg), tables: dynamotest.NewTables(t, "e2e")}
 	s.sqs = sqs.NewFromConfig(cfg)
 	q, err := s.sqs.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String(s.tables.Events + "-dlq")})
 	if err != nil {
@@ -97,11 +117,11 @@ func newStack(t testing.TB) *stack {
 
 // start runs another container of a function.
 func (s *stack) start(fn string) *lambdatest.Function {
-	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "signal-" + fn}
+	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": s.svc.name + "-" + fn}
 	for k, v := range s.env {
 		env[k] = v
 	}
-	return lambdatest.Start(s.t, bootstraps(s.t)[fn], env)
+	return lambdatest.Start(s.t, bootstraps(s.t, s.svc)[fn], env)
 }
 
 // drain delivers everything the stream holds now to the projector.
