@@ -29,7 +29,7 @@ func (k *kit) usage() string {
 	}
 	pages := ""
 	if k.o.pages != nil {
-		pages = " and your pages"
+		pages = " and the pages"
 	}
 	line("dev [flags]", "serve the HTTP API"+pages+" locally, with the\nsubscribers running in-process")
 	line("events [flags] <type> <id>", "print an aggregate's events, one JSON object a line")
