@@ -108,9 +108,9 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 }
 
 // devPages is what dev serves on the GET and HEAD paths no API route
-// matches: the Pages option's handler at /, the console at its prefix.
-// Nil when there is nothing to serve (every such path is then the API's
-// JSON 404).
+// matches: the Pages option's handler at /, and the console under its
+// prefix once pkg/console is mounted below. Nil when there is nothing to
+// serve (every such path is then the API's JSON 404).
 func devPages(o *options) http.Handler {
 	type mount struct {
 		prefix string
@@ -120,7 +120,8 @@ func devPages(o *options) http.Handler {
 	if o.pages != nil {
 		mounts = append(mounts, mount{"/", o.pages})
 	}
-	// the console mounts here
+	// the console mounts here:
+	// mounts = append(mounts, mount{console.Prefix, console.Handler()})
 	if len(mounts) == 0 {
 		return nil
 	}
