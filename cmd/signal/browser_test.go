@@ -16,7 +16,7 @@ import (
 // travel back to version 1 in the event browser, see an error shown, and
 // discard a cart.
 func TestDevInBrowser(t *testing.T) {
-	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
+	d := startDev(t)
 	ctx := browser.Context(t)
 	do, fill, click, wait := browser.Do, browser.Fill, browser.Click, browser.WaitText
 

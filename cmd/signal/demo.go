@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 
 	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/cli"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -31,16 +30,16 @@ var script = []step{
 	{"cart-2", "CompletePurchase", `{}`},
 }
 
-// demo runs the cart example in-process and prints what it did.
-func demo(ctx context.Context, out io.Writer, logger *slog.Logger) error {
-	store := memstore.New()
-	svc, err := signal.New(signal.Config{
-		Store:          store,
-		Types:          cart.Types(),
-		Subscribers:    cart.Subscribers(),
-		InlineDispatch: true,
-		Logger:         logger,
-	})
+// demo runs the cart example in-process and prints what it did. It takes
+// no arguments.
+func demo(ctx context.Context, env cli.Env, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: demo takes no arguments, got %d", cli.ErrUsage, len(args))
+	}
+	out := env.Stdout
+	cfg := env.App.Config(memstore.New(), true)
+	cfg.InlineDispatch, cfg.Logger = true, env.Logger
+	svc, err := signal.New(cfg)
 	if err != nil {
 		return err
 	}

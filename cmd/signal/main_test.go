@@ -3,26 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/signalforgo/signal/internal/pgtest"
-	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/cli"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	pgtest.Stop()
-	os.Exit(code)
+// run is main without the process: the cart on the kit with main's
+// options.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cli.Run(ctx, cart.App(), args, stdout, stderr, func(string) string { return "" }, options()...)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the command writes.
@@ -43,11 +39,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
 func TestDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run(t.Context(), []string{"demo"}, &out, &errOut, env(nil)); code != 0 {
+	if code := run(t.Context(), []string{"demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	for _, want := range []string{"v1 ItemAdded", "refused (rejected)", "refused (closed)", "refused (not_found)",
@@ -56,246 +50,98 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"demo", "extra"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "demo takes no arguments") {
+		t.Errorf("demo extra: exit %d, %s", code, errOut.String())
+	}
 }
 
+// TestUsage: the cart's help names the program signal, the cart's types
+// and views, and the demo command beside the kit's.
 func TestUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
-	cases := []struct {
-		args []string
-		code int
-		in   string
-	}{
-		{nil, 2, "Usage"},
-		{[]string{"bogus"}, 2, `unknown command "bogus"`},
-		{[]string{"events", "cart"}, 2, "takes 2 argument(s)"},
-		{[]string{"rebuild", "no-such-view", "-data", t.TempDir()}, 2, "takes 1 argument"},
-		{[]string{"table"}, 2, "signal table create"},
-		{[]string{"dev", "-nope"}, 2, "flag provided but not defined"},
-		{[]string{"dev", "-allow-origin", "*"}, 2, "no wildcard"},
-		{[]string{"dev", "-allow-origin", "localhost:3000"}, 2, "not an origin"},
-		{[]string{"dev", "-allow-origin", "http://localhost:3000/app"}, 2, "not an origin"},
-		{[]string{"dev", "-allow-host", ""}, 2, "empty value"},
-		{[]string{"table", "create", "-data", t.TempDir()}, 2, "needs -dynamodb-endpoint"},
+	if code := run(t.Context(), []string{"help"}, &out, &errOut); code != 0 {
+		t.Fatalf("help: exit %d %s", code, errOut.String())
 	}
-	for _, c := range cases {
-		out.Reset()
-		errOut.Reset()
-		if code := run(t.Context(), c.args, &out, &errOut, env(nil)); code != c.code || !strings.Contains(errOut.String(), c.in) {
-			t.Errorf("%v: exit %d, stderr %q; want %d with %q", c.args, code, errOut.String(), c.code, c.in)
+	for _, want := range []string{"signal dev [flags]", "signal demo", "run a scripted cart session",
+		"Aggregate types: cart, order", "cart-summary, sku-sales", "SIGNAL_DATA_DIR"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
 	}
-	out.Reset()
-	if code := run(t.Context(), []string{"help"}, &out, &errOut, env(nil)); code != 0 || !strings.Contains(out.String(), "signal dev [flags]") || !strings.Contains(out.String(), "SIGNAL_DATA_DIR") {
-		t.Fatalf("help: %d %q", code, out.String())
+	errOut.Reset()
+	if code := run(t.Context(), []string{"events", "-data", t.TempDir(), "basket", "b1"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), `unknown aggregate type "basket" (types: cart, order)`) {
+		t.Errorf("events on an unknown type: exit %d, %s", code, errOut.String())
 	}
 }
 
-// devServer runs `signal dev` with args until the test ends and returns its URL.
+// devServer is `signal dev` run by a test until it ends.
 type devServer struct {
-	URL    string
-	out    *syncBuffer
-	cancel context.CancelFunc
-	done   chan int
+	URL string
+	out *syncBuffer
 }
 
-func startDev(t testing.TB, args []string, getenv func(string) string) *devServer {
+// startDev runs `signal dev` on an embedded store of its own
+// and returns its URL; it stops when the test ends.
+func startDev(t testing.TB) *devServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &devServer{out: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	d := &devServer{out: &syncBuffer{}}
 	var errOut syncBuffer
+	done := make(chan int, 1)
 	go func() {
-		d.done <- run(ctx, append([]string{"dev", "-addr", "127.0.0.1:0"}, args...), d.out, &errOut, getenv)
+		done <- run(ctx, []string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, d.out, &errOut)
 	}()
-	re := regexp.MustCompile(`serving (http://\S+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("signal dev exited %d: %s %s", code, d.out.String(), errOut.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("signal dev did not shut down")
+		}
+	})
+	re := regexp.MustCompile(`signal dev: serving (http://\S+)`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(d.out.String()); m != nil {
 			d.URL = m[1]
-			t.Cleanup(func() { d.stop(t) })
 			return d
 		}
-		select {
-		case code := <-d.done:
-			t.Fatalf("signal dev exited %d: %s %s", code, d.out.String(), errOut.String())
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
-	cancel()
 	t.Fatalf("signal dev did not start: %s %s", d.out.String(), errOut.String())
 	return nil
 }
 
-func (d *devServer) stop(t testing.TB) {
-	if d.cancel == nil {
-		return
-	}
-	d.cancel()
-	d.cancel = nil
-	select {
-	case code := <-d.done:
-		if code != 0 {
-			t.Errorf("signal dev exited %d: %s", code, d.out.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("signal dev did not shut down")
-	}
-}
-
-func call(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+// TestDevServesCartPage: `signal dev` serves the cart page at / beside
+// the API, and prints a first command the cart takes.
+func TestDevServesCartPage(t *testing.T) {
+	d := startDev(t)
+	resp, err := http.Get(d.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if method != "GET" {
-		req.Header.Set("Content-Type", "application/json") // the local guard's rule for commands
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(body)), "<html") {
+		t.Fatalf("the page: %d %.200s", resp.StatusCode, body)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	re := regexp.MustCompile(`try  curl -X POST (\S+) -H 'Content-Type: application/json' -d '(.*)'`)
+	m := re.FindStringSubmatch(d.out.String())
+	if m == nil {
+		t.Fatalf("no curl example: %s", d.out.String())
+	}
+	req, _ := http.NewRequest("POST", m[1], strings.NewReader(m[2]))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// waitFor polls url until its body contains want.
-func waitFor(t *testing.T, url, want string) string {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var body string
-	for time.Now().Before(deadline) {
-		var status int
-		status, body = call(t, "GET", url, "")
-		if status == 200 && strings.Contains(body, want) {
-			return body
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never showed %q; last: %s", url, want, body)
-	return ""
-}
-
-func viewData(t *testing.T, url string) string {
-	t.Helper()
-	status, body := call(t, "GET", url, "")
-	var v struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if status != 200 || json.Unmarshal([]byte(body), &v) != nil {
-		t.Fatalf("%s: %d %s", url, status, body)
-	}
-	return string(v.Data)
-}
-
-// session runs a purchase through a dev server and waits for the projector.
-func session(t *testing.T, url string) {
-	t.Helper()
-	for _, c := range []struct{ cmd, body string }{
-		{"AddItem", `{"sku":"apple","quantity":2,"price":50}`},
-		{"AddItem", `{"sku":"pear","quantity":1,"price":75}`},
-		{"CompletePurchase", `{}`},
-	} {
-		if status, body := call(t, "POST", url+"/aggregates/cart/c1/"+c.cmd, c.body); status >= 300 {
-			t.Fatalf("%s: %d %s", c.cmd, status, body)
-		}
-	}
-	if status, body := call(t, "POST", url+"/aggregates/cart/c1/AddItem", `{"sku":`); status != 400 || !strings.Contains(body, `"code":"invalid"`) {
-		t.Fatalf("malformed JSON: %d %s", status, body)
-	}
-	waitFor(t, url+"/views/sku-sales/apple", `"unitsSold":2`)
-	waitFor(t, url+"/aggregates/order/c1", `"version":1`)
-}
-
-// TestDevEmbedded: `signal dev` on the embedded store serves the API and
-// the page, projects in-process, and restarted on the same directory
-// serves the same state; `signal rebuild` reproduces the view.
-func TestDevEmbedded(t *testing.T) {
-	dir := t.TempDir()
-	d := startDev(t, []string{"-data", dir}, env(nil))
-	session(t, d.URL)
-	if status, body := call(t, "GET", d.URL+"/", ""); status != 200 || !strings.Contains(strings.ToLower(body), "<html") {
-		t.Fatalf("the page: %d %.200s", status, body)
-	}
-	_, state := call(t, "GET", d.URL+"/aggregates/cart/c1", "")
-	sales := viewData(t, d.URL+"/views/sku-sales/apple")
-	summary := viewData(t, d.URL+"/views/cart-summary/c1")
-	d.stop(t)
-	if !strings.Contains(d.out.String(), "signal dev: stopped") {
-		t.Fatalf("no clean shutdown: %s", d.out.String())
-	}
-
-	var out, errOut bytes.Buffer
-	if code := run(t.Context(), []string{"rebuild", "-data", dir, "sku-sales"}, &out, &errOut, env(nil)); code != 0 || !strings.Contains(out.String(), "rebuilt view sku-sales from 4 commits") {
-		t.Fatalf("rebuild: %d %s %s", code, out.String(), errOut.String())
-	}
-	out.Reset()
-	if code := run(t.Context(), []string{"events", "-data", dir, "cart", "c1"}, &out, &errOut, env(nil)); code != 0 || strings.Count(out.String(), "\n") != 3 || !strings.Contains(out.String(), `"name":"PurchaseCompleted"`) {
-		t.Fatalf("events: %d %s %s", code, out.String(), errOut.String())
-	}
-
-	d2 := startDev(t, []string{"-data", dir}, env(nil))
-	if _, again := call(t, "GET", d2.URL+"/aggregates/cart/c1", ""); again != state {
-		t.Fatalf("state after restart:\n%s\nwant\n%s", again, state)
-	}
-	if got := viewData(t, d2.URL+"/views/sku-sales/apple"); got != sales {
-		t.Fatalf("rebuilt sku-sales %s, incrementally built %s", got, sales)
-	}
-	if got := viewData(t, d2.URL+"/views/cart-summary/c1"); got != summary {
-		t.Fatalf("cart-summary after restart %s, want %s", got, summary)
-	}
-}
-
-// TestDevDynamoDB: the same runtime on DynamoDB (moto_server), projecting
-// from the table's stream with the poller.
-func TestDevDynamoDB(t *testing.T) {
-	endpoint := motoserver.Endpoint(t)
-	suffix := fmt.Sprint(time.Now().UnixNano())
-	e := env(map[string]string{"AWS_ENDPOINT_URL": endpoint, "EVENTS_TABLE": "dev-events-" + suffix, "VIEWS_TABLE": "dev-views-" + suffix})
-	var out, errOut bytes.Buffer
-	if code := run(t.Context(), []string{"table", "create"}, &out, &errOut, e); code != 0 || !strings.Contains(out.String(), "are ready") {
-		t.Fatalf("table create: %d %s %s", code, out.String(), errOut.String())
-	}
-	d := startDev(t, nil, e)
-	if !strings.Contains(d.out.String(), "DynamoDB at "+endpoint) {
-		t.Fatalf("not on DynamoDB: %s", d.out.String())
-	}
-	session(t, d.URL)
-	sales := viewData(t, d.URL+"/views/sku-sales/apple")
-	d.stop(t)
-	out.Reset()
-	if code := run(t.Context(), []string{"rebuild", "sku-sales"}, &out, &errOut, e); code != 0 || !strings.Contains(out.String(), "rebuilt view sku-sales") {
-		t.Fatalf("rebuild: %d %s %s", code, out.String(), errOut.String())
-	}
-	d2 := startDev(t, nil, e)
-	if got := viewData(t, d2.URL+"/views/sku-sales/apple"); got != sales {
-		t.Fatalf("rebuilt %s, incrementally built %s", got, sales)
-	}
-}
-
-// TestDevPostgres: the same runtime on Postgres, projecting from its
-// change feed; restarted, it resumes; rebuild reproduces the view.
-func TestDevPostgres(t *testing.T) {
-	url := pgtest.URL(t)
-	data := t.TempDir()
-	args := []string{"-postgres", url, "-data", data}
-	d := startDev(t, args, env(nil))
-	if !strings.Contains(d.out.String(), "store: Postgres") {
-		t.Fatalf("not on Postgres: %s", d.out.String())
-	}
-	session(t, d.URL)
-	_, state := call(t, "GET", d.URL+"/aggregates/cart/c1", "")
-	sales := viewData(t, d.URL+"/views/sku-sales/apple")
-	d.stop(t)
-	var out, errOut bytes.Buffer
-	if code := run(t.Context(), append([]string{"rebuild"}, append(args, "sku-sales")...), &out, &errOut, env(nil)); code != 0 || !strings.Contains(out.String(), "rebuilt view sku-sales from 4 commits") {
-		t.Fatalf("rebuild: %d %s %s", code, out.String(), errOut.String())
-	}
-	d2 := startDev(t, args, env(nil))
-	if _, again := call(t, "GET", d2.URL+"/aggregates/cart/c1", ""); again != state {
-		t.Fatalf("state after restart %s, want %s", again, state)
-	}
-	if got := viewData(t, d2.URL+"/views/sku-sales/apple"); got != sales {
-		t.Fatalf("rebuilt %s, incrementally built %s", got, sales)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("the printed example %s %s: %d %s", m[1], m[2], resp.StatusCode, body)
 	}
 }

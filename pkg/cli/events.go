@@ -1,27 +1,29 @@
-package main
+package cli
 
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // printEvents writes an aggregate's events as JSON lines, oldest first.
-func printEvents(ctx context.Context, o storeOptions, typ, id string, out io.Writer, logger *slog.Logger) error {
+func (k *kit) printEvents(ctx context.Context, o storeOptions, typ, id string) error {
+	if err := knownType(k.app, typ); err != nil {
+		return err
+	}
 	st, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Logger: logger})
+	cfg := k.app.Config(st.store, false)
+	cfg.Logger = k.logger
+	svc, err := signal.New(cfg)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(out)
+	enc := json.NewEncoder(k.stdout)
 	for after := int64(0); ; {
 		page, err := svc.History(ctx, typ, id, after, 1000)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package cli_test
 
 import (
 	"bufio"
@@ -42,12 +42,12 @@ func rawRequest(t *testing.T, url, request string) (*http.Response, map[string]a
 }
 
 // TestDevParseErrorsInJSON: a path net/http cannot parse (an invalid
-// percent escape) gets the API's JSON error from `signal dev`, not
+// percent escape) gets the API's JSON error from dev, not
 // net/http's plain text.
 func TestDevParseErrorsInJSON(t *testing.T) {
 	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
 	host := strings.TrimPrefix(d.URL, "http://")
-	resp, body := rawRequest(t, d.URL, "POST /aggregates/cart/%zz/AddItem HTTP/1.1\r\nHost: "+host+"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+	resp, body := rawRequest(t, d.URL, "POST /aggregates/account/%zz/Open HTTP/1.1\r\nHost: "+host+"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
 	e, _ := body["error"].(map[string]any)
 	if resp.StatusCode != 400 || e["code"] != "invalid" || e["message"] == "" {
 		t.Errorf("%d %v", resp.StatusCode, body)
@@ -90,18 +90,19 @@ func errorCode(m map[string]any) any {
 	return e["code"]
 }
 
-// TestDevLocalGuard: `signal dev` refuses what a web page could send
-// from another site (a form or text/plain POST, a request from another
-// origin, a rebound DNS name as Host) and nothing is written; the flags
+// TestDevLocalGuard: dev refuses what a web page could send from another
+// site (a form or text/plain POST, a request from another origin, a
+// rebound DNS name as Host) and nothing is written; the flags
 // -allow-origin and -allow-host widen it.
 func TestDevLocalGuard(t *testing.T) {
-	d := startDev(t, []string{"-data", t.TempDir(), "-allow-origin", "http://localhost:3000", "-allow-host", "cart.localtest"}, env(nil))
+	d := startDev(t, []string{"-data", t.TempDir(), "-allow-origin", "http://localhost:3000", "-allow-host", "bank.localtest"}, env(nil))
 	host := strings.TrimPrefix(d.URL, "http://")
 	_, port, _ := net.SplitHostPort(host)
 	jsonType := map[string]string{"Content-Type": "application/json"}
-	if status, body := guardCall(t, "POST", d.URL+"/aggregates/cart/g1/AddItem", "", jsonType, `{"sku":"apple","quantity":1,"price":50}`); status != 201 {
+	if status, body := guardCall(t, "POST", d.URL+"/aggregates/account/g1/Open", "", jsonType, `{"owner":"ann"}`); status != 201 {
 		t.Fatalf("setup: %d %v", status, body)
 	}
+	const deposit = `{"amount":5}`
 	cases := []struct {
 		name, method, path, host string
 		header                   map[string]string
@@ -109,14 +110,14 @@ func TestDevLocalGuard(t *testing.T) {
 		status                   int
 		code                     string
 	}{
-		{"a cross-site text/plain POST without a body", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "text/plain"}, "", 415, "unsupported_media_type"},
-		{"a POST with no Content-Type", "POST", "/aggregates/cart/g1/CompletePurchase", "", nil, "", 415, "unsupported_media_type"},
-		{"a cross-site form POST", "POST", "/aggregates/cart/g1/AddItem", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, "sku=x", 403, "forbidden"},
-		{"JSON from another origin", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, "", 403, "forbidden"},
-		{"a DELETE without Content-Type", "DELETE", "/aggregates/cart/g1", "", nil, "", 415, "unsupported_media_type"},
-		{"a rebound name reading", "GET", "/aggregates/cart/g1", "evil.example:" + port, nil, "", 421, "misdirected_request"},
-		{"a rebound name reading the page", "GET", "/", "evil.example:" + port, nil, "", 421, "misdirected_request"},
-		{"a rebound name writing", "POST", "/aggregates/cart/g1/CompletePurchase", "evil.example:" + port, jsonType, "", 421, "misdirected_request"},
+		{"a cross-site text/plain POST", "POST", "/aggregates/account/g1/Deposit", "", map[string]string{"Content-Type": "text/plain"}, deposit, 415, "unsupported_media_type"},
+		{"a POST with no Content-Type", "POST", "/aggregates/account/g1/Deposit", "", nil, deposit, 415, "unsupported_media_type"},
+		{"a cross-site form POST", "POST", "/aggregates/account/g1/Deposit", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, "amount=5", 403, "forbidden"},
+		{"JSON from another origin", "POST", "/aggregates/account/g1/Deposit", "", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, deposit, 403, "forbidden"},
+		{"a DELETE without Content-Type", "DELETE", "/aggregates/account/g1", "", nil, "", 415, "unsupported_media_type"},
+		{"a rebound name reading", "GET", "/aggregates/account/g1", "evil.example:" + port, nil, "", 421, "misdirected_request"},
+		{"a rebound name reading a page", "GET", "/", "evil.example:" + port, nil, "", 421, "misdirected_request"},
+		{"a rebound name writing", "POST", "/aggregates/account/g1/Deposit", "evil.example:" + port, jsonType, deposit, 421, "misdirected_request"},
 	}
 	for _, tc := range cases {
 		status, body := guardCall(t, tc.method, d.URL+tc.path, tc.host, tc.header, tc.body)
@@ -124,26 +125,24 @@ func TestDevLocalGuard(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tc.name, status, body, tc.status, tc.code)
 		}
 	}
-	if _, body := guardCall(t, "GET", d.URL+"/aggregates/cart/g1", "", nil, ""); body["version"] != 1.0 {
-		t.Fatalf("refused requests changed the cart: %v", body)
+	if _, body := guardCall(t, "GET", d.URL+"/aggregates/account/g1", "", nil, ""); body["version"] != 1.0 {
+		t.Fatalf("refused requests changed the account: %v", body)
 	}
 	// What the flags and the server's own names allow.
 	allowed := []struct {
 		name, method, path, host string
 		header                   map[string]string
+		body                     string
 		status                   int
 	}{
-		{"localhost", "GET", "/aggregates/cart/g1", "localhost:" + port, nil, 200},
-		{"an -allow-host name", "GET", "/aggregates/cart/g1", "cart.localtest:" + port, nil, 200},
-		{"the page itself", "POST", "/aggregates/cart/g1/AddItem", "", map[string]string{"Content-Type": "application/json", "Origin": d.URL}, 200},
-		{"an -allow-origin page", "POST", "/aggregates/cart/g1/CompletePurchase", "", map[string]string{"Content-Type": "application/json", "Origin": "http://localhost:3000"}, 200},
+		{"localhost", "GET", "/aggregates/account/g1", "localhost:" + port, nil, "", 200},
+		{"an -allow-host name", "GET", "/aggregates/account/g1", "bank.localtest:" + port, nil, "", 200},
+		{"the server's own page", "POST", "/aggregates/account/g1/Deposit", "", map[string]string{"Content-Type": "application/json", "Origin": d.URL}, deposit, 200},
+		{"an -allow-origin page", "POST", "/aggregates/account/g1/Withdraw", "", map[string]string{"Content-Type": "application/json", "Origin": "http://localhost:3000"}, deposit, 200},
+		{"a JSON DELETE", "DELETE", "/aggregates/account/g1", "", jsonType, "", 200},
 	}
 	for _, tc := range allowed {
-		body := ""
-		if strings.HasSuffix(tc.path, "AddItem") {
-			body = `{"sku":"apple","quantity":1,"price":50}`
-		}
-		if status, b := guardCall(t, tc.method, d.URL+tc.path, tc.host, tc.header, body); status != tc.status {
+		if status, b := guardCall(t, tc.method, d.URL+tc.path, tc.host, tc.header, tc.body); status != tc.status {
 			t.Errorf("%s: %d %v, want %d", tc.name, status, b, tc.status)
 		}
 	}
@@ -153,19 +152,19 @@ func TestDevLocalGuard(t *testing.T) {
 }
 
 // TestDevTooLargeAnswered: a body over the limit, sent whole by a client
-// that asked to close the connection, gets its 413 JSON from `signal dev`
+// that asked to close the connection, gets its 413 JSON from dev
 // every time, not a connection reset.
 func TestDevTooLargeAnswered(t *testing.T) {
 	d := startDev(t, []string{"-data", t.TempDir()}, env(nil))
 	host := strings.TrimPrefix(d.URL, "http://")
-	big := []byte(`{"sku":"apple","quantity":1,"price":1,"pad":"` + strings.Repeat("x", 2<<20) + `"}`)
+	big := []byte(`{"owner":"` + strings.Repeat("x", 2<<20) + `"}`)
 	for i := range 6 {
 		conn, err := net.Dial("tcp", host)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conn.SetDeadline(time.Now().Add(20 * time.Second))
-		fmt.Fprintf(conn, "POST /aggregates/cart/c1/AddItem HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n", host, len(big))
+		fmt.Fprintf(conn, "POST /aggregates/account/c1/Open HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n", host, len(big))
 		var werr error
 		for b := big; len(b) > 0 && werr == nil; b = b[min(len(b), 256<<10):] {
 			_, werr = conn.Write(b[:min(len(b), 256<<10)])
@@ -177,7 +176,7 @@ func TestDevTooLargeAnswered(t *testing.T) {
 			t.Errorf("try %d: %.120q; writing the body: %v", i, out, werr)
 		}
 	}
-	if status, body := call(t, "GET", d.URL+"/aggregates/cart/c1", ""); status != 404 {
+	if status, body := call(t, "GET", d.URL+"/aggregates/account/c1", ""); status != 404 {
 		t.Errorf("the refused command wrote: %d %s", status, body)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli_test
 
 import (
 	"fmt"
@@ -11,16 +11,25 @@ import (
 	"time"
 )
 
-// BenchmarkDevThroughput: a load generator on loopback against `signal dev`
-// on the embedded store (fsync on every commit). 8 clients send AddItem to
-// 64 carts; each iteration is a bounded run of 2,000 commands or 20 s,
+// BenchmarkDevThroughput: a load generator on loopback against dev on the
+// embedded store (fsync on every commit). 8 clients send Deposit to 64
+// accounts, opened first; each iteration is a bounded run of 2,000 commands or 20 s,
 // whichever ends first. It reports commands/s and the p50/p99 latency:
 //
-//	go test -run '^$' -bench DevThroughput -benchtime 1x ./cmd/signal/
+//	go test -run '^$' -bench DevThroughput -benchtime 1x ./pkg/cli/
 func BenchmarkDevThroughput(b *testing.B) {
 	const clients, total, limit = 8, 2000, 20 * time.Second
 	d := startDev(b, []string{"-data", b.TempDir()}, env(map[string]string{"SIGNAL_LOG_LEVEL": "warn"}))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 10 * time.Second}
+	for c := range clients {
+		for j := range 8 {
+			resp, err := client.Post(fmt.Sprintf("%s/aggregates/account/load-%d-%d/Open", d.URL, c, j), "application/json", strings.NewReader(`{"owner":"load"}`))
+			if err != nil || resp.StatusCode != 201 {
+				b.Fatalf("opening the accounts: %v %v", resp, err)
+			}
+			resp.Body.Close()
+		}
+	}
 	for b.Loop() {
 		var next atomic.Int64
 		var mu sync.Mutex
@@ -35,9 +44,9 @@ func BenchmarkDevThroughput(b *testing.B) {
 					if i > total || time.Since(start) > limit {
 						return
 					}
-					body := fmt.Sprintf(`{"sku":"sku-%d","quantity":1,"price":10}`, i%20)
+					body := fmt.Sprintf(`{"amount":%d}`, 1+i%20)
 					t0 := time.Now()
-					resp, err := client.Post(fmt.Sprintf("%s/aggregates/cart/load-%d-%d/AddItem", d.URL, c, i%8), "application/json", strings.NewReader(body))
+					resp, err := client.Post(fmt.Sprintf("%s/aggregates/account/load-%d-%d/Deposit", d.URL, c, i%8), "application/json", strings.NewReader(body))
 					if err != nil || resp.StatusCode >= 300 {
 						failures.Add(1)
 					}

@@ -1,14 +1,11 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -19,10 +16,10 @@ import (
 // stream the projection fails on is parked at once (there is no later
 // delivery to wait for) and the rebuild goes on; failures of the store
 // are retried a few times.
-func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, logger *slog.Logger) error {
+func (k *kit) rebuild(ctx context.Context, o storeOptions, view string) error {
 	var proj *signal.Projection
 	var names []string
-	for _, sub := range cart.Subscribers() {
+	for _, sub := range k.app.Subscribers {
 		if p, ok := sub.(*signal.Projection); ok {
 			names = append(names, p.Name)
 			if p.Name == view {
@@ -31,7 +28,7 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 		}
 	}
 	if proj == nil {
-		return fmt.Errorf("%w: no view %q (views: %v)", errUsage, view, names)
+		return fmt.Errorf("%w: no view %q (views: %s)", errUsage, view, list(names))
 	}
 	st, err := openStore(ctx, o)
 	if err != nil {
@@ -42,7 +39,9 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 	if !ok {
 		return fmt.Errorf("the store keeps no views")
 	}
-	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: []signal.Subscriber{proj}, Logger: logger, ParkAfter: 1})
+	cfg := k.app.Config(st.store, false)
+	cfg.Subscribers, cfg.Logger, cfg.ParkAfter = []signal.Subscriber{proj}, k.logger, 1
+	svc, err := signal.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -73,7 +72,7 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "rebuilt view %s from %d commits\n", view, n)
+	fmt.Fprintf(k.stdout, "rebuilt view %s from %d commits\n", view, n)
 	fs, err := svc.Failures(ctx)
 	if err != nil {
 		return err
@@ -85,7 +84,7 @@ func rebuild(ctx context.Context, o storeOptions, view string, out io.Writer, lo
 		}
 	}
 	if parked > 0 {
-		return fmt.Errorf("%d stream(s) of view %s are parked: list them with signal parked, replay them once fixed", parked, view)
+		return fmt.Errorf("%d stream(s) of view %s are parked: list them with %s parked, replay them once fixed", parked, view, k.o.name)
 	}
 	return nil
 }

@@ -1,26 +1,25 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // parkedService opens the store and a Service with every subscriber, the
 // ones whose failures are listed and replayed.
-func parkedService(ctx context.Context, o storeOptions, logger *slog.Logger) (*openedStore, *signal.Service, error) {
+func (k *kit) parkedService(ctx context.Context, o storeOptions) (*openedStore, *signal.Service, error) {
 	st, err := openStore(ctx, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := signal.New(signal.Config{Store: st.store, Types: cart.Types(), Subscribers: cart.Subscribers(), Logger: logger})
+	cfg := k.app.Config(st.store, true)
+	cfg.Logger = k.logger
+	svc, err := signal.New(cfg)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -30,8 +29,9 @@ func parkedService(ctx context.Context, o storeOptions, logger *slog.Logger) (*o
 
 // listParked prints the subscribers that failed on a stream: parked ones
 // (skipped until replayed) and those still being retried.
-func listParked(ctx context.Context, o storeOptions, out io.Writer, logger *slog.Logger) error {
-	st, svc, err := parkedService(ctx, o, logger)
+func (k *kit) listParked(ctx context.Context, o storeOptions) error {
+	out := k.stdout
+	st, svc, err := k.parkedService(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func listParked(ctx context.Context, o storeOptions, out io.Writer, logger *slog
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "\nreplay once fixed: signal parked replay [<subscriber> <type> <id>]")
+	fmt.Fprintf(out, "\nreplay once fixed: %s parked replay [<subscriber> <type> <id>]\n", k.o.name)
 	return nil
 }
 
@@ -65,8 +65,9 @@ func listParked(ctx context.Context, o storeOptions, out io.Writer, logger *slog
 // when args is empty, and says how each went. On DynamoDB it first
 // resolves projection runs interrupted mid-way, whose locks would hold
 // the replays back.
-func replayParked(ctx context.Context, o storeOptions, args []string, out io.Writer, logger *slog.Logger) error {
-	st, svc, err := parkedService(ctx, o, logger)
+func (k *kit) replayParked(ctx context.Context, o storeOptions, args []string) error {
+	out := k.stdout
+	st, svc, err := k.parkedService(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -80,6 +81,9 @@ func replayParked(ctx context.Context, o storeOptions, args []string, out io.Wri
 	}
 	var todo []signal.Failure
 	if len(args) == 3 {
+		if err := knownType(k.app, args[1]); err != nil {
+			return err
+		}
 		todo = []signal.Failure{{Subscriber: args[0], Stream: signal.StreamID{Type: args[1], ID: args[2]}}}
 	} else {
 		all, err := svc.Failures(ctx)
@@ -110,7 +114,7 @@ func replayParked(ctx context.Context, o storeOptions, args []string, out io.Wri
 		fmt.Fprintf(out, "%s on %s: replayed, now at version %d\n", f.Subscriber, f.Stream, cp.Version)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d replays failed; see signal parked", failed, len(todo))
+		return fmt.Errorf("%d of %d replays failed; see %s parked", failed, len(todo), k.o.name)
 	}
 	return nil
 }
