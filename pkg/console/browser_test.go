@@ -74,7 +74,7 @@ func choose(sel, value string) chromedp.Action[chromedp.Void] {
 			e.value = v;
 			e.dispatchEvent(new Event("change", { bubbles: true }));
 			return true;
-		})(` + string(args) + `)`)(ctx, tgt)
+		})(`+string(args)+`)`)(ctx, tgt)
 		if err == nil && !ok {
 			err = errNoOption{sel, value}
 		}
@@ -144,12 +144,12 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Internal commands are not offered, nor a type that has only those.
 	for sel, want := range map[string]int{
-		`#command-type option`:                  1,
-		`#command-type option[value="audit"]`:   0,
-		`#command-name option`:                  3,
-		`#command-name option[value="Freeze"]`:  0,
-		`#history-type option`:                  2,
-		`#history-type option[value="audit"]`:   1,
+		`#command-type option`:                 1,
+		`#command-type option[value="audit"]`:  0,
+		`#command-name option`:                 3,
+		`#command-name option[value="Freeze"]`: 0,
+		`#history-type option`:                 2,
+		`#history-type option[value="audit"]`:  1,
 		`#view-names option[value="balances"]`: 1,
 	} {
 		if n := count(t, ctx, sel); n != want {
