@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +25,9 @@ import (
 
 // server serves the bank's API and the console on one origin behind
 // httpapi.LocalGuard, as a local runtime does, and returns its URL and
-// service.
-func server(t *testing.T) (string, *signal.Service) {
+// service. The same handlers are served under /prod/ too, as behind an
+// API Gateway stage the handlers do not see.
+func server(t *testing.T) (string, *signal.Service, *pathLog) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
@@ -47,11 +49,36 @@ func server(t *testing.T) (string, *signal.Service) {
 	mux := http.NewServeMux()
 	mux.Handle(console.Prefix, console.Handler())
 	mux.Handle("/", api)
+	staged := http.NewServeMux()
+	prod := &pathLog{}
+	staged.Handle("/prod/", prod.record(http.StripPrefix("/prod", mux)))
+	staged.Handle("/", mux)
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Config.Handler = httpapi.LocalGuard(mux, httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
+	srv.Config.Handler = httpapi.LocalGuard(staged, httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return srv.URL, svc
+	return srv.URL, svc, prod
+}
+
+// pathLog records the paths of the requests a handler serves.
+type pathLog struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (l *pathLog) record(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.paths = append(l.paths, r.URL.Path)
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *pathLog) has(path string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.paths, path)
 }
 
 var (
@@ -122,7 +149,7 @@ func watchConsole(t *testing.T, ctx context.Context) func() []string {
 
 func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
-	url, svc := server(t)
+	url, svc, prod := server(t)
 	ctx := browser.Context(t)
 	problems := watchConsole(t, ctx)
 
@@ -247,6 +274,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitText(t, ctx, "#version-state", `"opened a1"`)
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#history-type"))); v != "audit" {
 		t.Errorf("the history type is %q after the deep link", v)
+	}
+
+	// Under a stage prefix the console finds its assets and the API
+	// beside it: every URL it uses is relative.
+	do(t, ctx, "open the console under /prod", chromedp.Navigate(url+"/prod/console/#account/a1"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	waitText(t, ctx, "#app-name", "bank")
+	waitText(t, ctx, "#history-title", "account a1: 3 events, version 3")
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/prod/console/#account/a1") {
+		t.Errorf("the location is %s, want the console under /prod", loc)
+	}
+	for _, p := range []string{"/prod/console/console.js", "/prod/console/console.css", "/prod/app", "/prod/aggregates/account/a1/events"} {
+		if !prod.has(p) {
+			t.Errorf("the console under /prod did not request %s", p)
+		}
 	}
 
 	// Readable on a phone: nothing wider than the screen.

@@ -67,7 +67,8 @@ var assets = func() map[string]asset {
 // Handler returns the handler of the console: the page at Prefix, its
 // script, style sheet and icon under it, each answered to GET and HEAD
 // with its Content-Type, an ETag (If-None-Match: 304) and Cache-Control:
-// no-cache. Any other path is a 404 and any other method on a served path
+// no-cache. The path without its slash ("/console") is a 301 to the
+// page, by a relative Location ("console/"). Any other path is a 404 and any other method on a served path
 // a 405 with Allow: GET, HEAD, both in plain text. Every answer carries
 // the headers of SetSecurityHeaders.
 func Handler() http.Handler { return handler{} }
@@ -78,6 +79,13 @@ func (handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	SetSecurityHeaders(h)
 	a, ok := assets[r.URL.Path]
+	if !ok && r.URL.Path+"/" == Prefix && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A relative Location keeps a prefix this handler does not see
+		// (an API Gateway stage): "/prod/console" -> "/prod/console/".
+		h.Set("Location", "console/")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
 	if !ok {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return

@@ -42,7 +42,7 @@ func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
 
 func TestHandlerServesPageAndAssets(t *testing.T) {
 	for _, tc := range []struct{ path, contentType, contains string }{
-		{"/console/", "text/html; charset=utf-8", `<script src="/console/console.js" defer></script>`},
+		{"/console/", "text/html; charset=utf-8", `<script src="console.js" defer></script>`},
 		{"/console/console.js", "text/javascript; charset=utf-8", `"use strict";`},
 		{"/console/console.css", "text/css; charset=utf-8", ".event-item"},
 		{"/console/favicon.svg", "image/svg+xml", "<svg"},
@@ -76,13 +76,23 @@ func TestHandlerServesPageAndAssets(t *testing.T) {
 }
 
 func TestHandlerRefusesOtherPathsAndMethods(t *testing.T) {
-	for _, path := range []string{"/", "/console", "/console/index.html", "/console/missing.js", "/console/console.js/",
+	for _, path := range []string{"/", "/console/index.html", "/console/missing.js", "/console/console.js/",
 		"/console/static/console.js", "/console/../console/console.js.map", "/ui/app.js", "/app"} {
 		res, _ := get(t, http.MethodGet, path, nil)
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", path, res.StatusCode)
 		}
 		checkSecurityHeaders(t, "GET "+path, res.Header)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		res, _ := get(t, method, "/console", nil)
+		if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "console/" {
+			t.Errorf("%s /console: status %d, Location %q; want 301 to console/", method, res.StatusCode, res.Header.Get("Location"))
+		}
+		checkSecurityHeaders(t, method+" /console", res.Header)
+	}
+	if res, _ := get(t, http.MethodPost, "/console", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /console: status %d, want 404", res.StatusCode)
 	}
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		res, _ := get(t, method, "/console/", nil)

@@ -26,6 +26,11 @@
 //
 //	api, _ := httpapi.New(httpapi.Config{Service: svc, AppName: app.Name, Pages: console.Handler()})
 //
+// The page reaches the API at the parent of its own path ("/console/" ->
+// "/"), by relative URLs only, so it works under any prefix the handler
+// does not see, such as an API Gateway stage ("/prod/console/" talks to
+// "/prod/app").
+//
 // # Deep links
 //
 // "/console/#<type>/<id>" (each part percent-encoded, as

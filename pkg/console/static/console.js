@@ -52,6 +52,11 @@
     }
   }
 
+  // The API is the parent of the console's path ("/prod/console/" ->
+  // "/prod/"): paths below are resolved against it, so a stage prefix
+  // or any other mount point works.
+  const ROOT = new URL("../", location.href);
+  const apiURL = (path) => new URL(path.replace(/^\//, ""), ROOT);
   const enc = encodeURIComponent;
   const aggregatePath = (type, id) => "/aggregates/" + enc(type) + "/" + enc(id);
 
@@ -67,7 +72,7 @@
     if (method !== "GET") h["Content-Type"] = "application/json";
     let res, text;
     try {
-      res = await fetch(path, {
+      res = await fetch(apiURL(path), {
         method,
         headers: h,
         body: body === undefined ? undefined : JSON.stringify(body),
