@@ -17,13 +17,15 @@
 //	GET    /aggregates/{type}/{id}             current state; ?version=N replays to version N
 //	GET    /aggregates/{type}/{id}/events      history page: ?after=N&limit=M
 //	GET    /views/{view}/{key}                 a projection document
+//	GET    /app                                the app described: its types, commands (with their JSON fields), events, views
 //	GET    /healthz                            liveness, on both route sets
 //	OPTIONS any path                           CORS preflight (204), when CORS is configured
 //
 // Command answers are {"type","id","version","state","events"}, state
 // reads {"type","id","version","state","closed"}, history pages
 // {"type","id","events","next"} (next omitted at the end), views
-// {"view","key","version","data"}. Commands, state reads and views carry
+// {"view","key","version","data"}, the app {"name","types","views"}
+// (Config.AppName, the Service's types, Config.Views). Commands, state reads and views carry
 // ETag: "<version>".
 //
 // Request headers on commands: Idempotency-Key (the command id: a repeat

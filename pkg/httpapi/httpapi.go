@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,7 +24,8 @@ const (
 	// DELETE /aggregates/{type}/{id}.
 	CommandRoutes Routes = 1 << iota
 	// QueryRoutes: GET /aggregates/{type}/{id}, GET
-	// /aggregates/{type}/{id}/events and GET /views/{view}/{key}.
+	// /aggregates/{type}/{id}/events, GET /views/{view}/{key} and GET
+	// /app (the app's description).
 	QueryRoutes
 	// AllRoutes serves both sets (signal dev, a single function).
 	AllRoutes = CommandRoutes | QueryRoutes
@@ -105,6 +107,12 @@ type Config struct {
 	// and through every transport (a Lambda answer carries its body as
 	// text, so pages should be text: HTML, JS, CSS, SVG).
 	Pages http.Handler
+	// AppName is the app's name in GET /app (signal.App.Name).
+	AppName string
+	// Views are the view names GET /app lists. Nil means the names of
+	// the Service's projections (ProjectionNames); a query function,
+	// whose Service runs no subscribers, sets it from the app's.
+	Views []string
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -121,6 +129,7 @@ type Handler struct {
 	logger    *slog.Logger
 	onRequest func(context.Context, RequestInfo)
 	pages     http.Handler
+	appJSON   []byte // the body of GET /app
 	served    atomic.Bool
 }
 
@@ -146,6 +155,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.routes == 0 {
 		h.routes = AllRoutes
 	}
+	app, err := json.Marshal(describeApp(cfg.AppName, cfg.Service, cfg.Views))
+	if err != nil { // cannot happen: names, bools and numbers
+		return nil, fmt.Errorf("httpapi.New: describing the app: %w", err)
+	}
+	h.appJSON = app
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}

@@ -93,6 +93,7 @@ var table = []route{
 	{method: http.MethodGet, pattern: "GET /aggregates/{type}/{id}", set: QueryRoutes, serve: (*Handler).get},
 	{method: http.MethodGet, pattern: "GET /aggregates/{type}/{id}/events", set: QueryRoutes, serve: (*Handler).history},
 	{method: http.MethodGet, pattern: "GET /views/{view}/{key}", set: QueryRoutes, serve: (*Handler).view},
+	{method: http.MethodGet, pattern: "GET /app", set: QueryRoutes, serve: (*Handler).app},
 	{method: http.MethodGet, pattern: "GET /healthz", serve: (*Handler).healthz},
 }
 

@@ -1,21 +1,25 @@
 // Package web is the cart example's web page: plain HTML, a small
 // dependency-free script and a style sheet, embedded in the binary. The
 // page talks to the same-origin HTTP API of docs/API.md (package httpapi):
-// a cart to fill and check out, the live cart-summary and sku-sales views,
-// and an event browser that replays an aggregate to any version.
+// a cart to fill and check out and the live cart-summary and sku-sales
+// views. The histories, with time travel, are the console's (package
+// console, any app's page): the page links to the cart's and its order's
+// ("/console/#cart/<id>").
 //
 // Handler serves the page at "/" and its assets under Prefix. Mount it
-// beside the API, which takes every other path:
+// beside the console and the API, which takes every other path:
 //
-//	api, _ := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes})
+//	api, _ := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, AppName: "cart"})
 //	mux := http.NewServeMux()
 //	mux.Handle("/{$}", web.Handler())
 //	mux.Handle(web.Prefix, web.Handler())
+//	mux.Handle(console.Prefix, console.Handler())
 //	mux.Handle("/", api)
 //
-// Every answer carries a strict Content-Security-Policy (scripts, styles,
-// images and fetches from the same origin only, no inline script or
-// style, Trusted Types required, no framing), nosniff and no-referrer.
+// Every answer carries the console's headers (console.SetSecurityHeaders):
+// a strict Content-Security-Policy (scripts, styles, images and fetches
+// from the same origin only, no inline script or style, Trusted Types
+// required, no framing), nosniff and no-referrer.
 // Assets are revalidated by ETag (Cache-Control: no-cache), so a new
 // binary never serves a stale script. There is no build step.
 package web
@@ -27,15 +31,16 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/signalforgo/signal/pkg/console"
 )
 
 // Prefix is the path under which the page's assets are served.
 const Prefix = "/ui/"
 
-// ContentSecurityPolicy is the policy of every answer of Handler.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'; " +
-	"require-trusted-types-for 'script'; trusted-types 'none'"
+// ContentSecurityPolicy is the policy of every answer of Handler: the
+// console's, so the page and the console it links to hold to one policy.
+const ContentSecurityPolicy = console.ContentSecurityPolicy
 
 //go:embed static
 var static embed.FS
@@ -74,11 +79,7 @@ type handler struct{}
 
 func (handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	console.SetSecurityHeaders(h)
 	a, ok := assets[r.URL.Path]
 	if !ok {
 		http.Error(w, "404 page not found", http.StatusNotFound)

@@ -21,6 +21,7 @@ import (
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/examples/cart/web"
 	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -44,7 +45,7 @@ func TestHandlerServesPageAndAssets(t *testing.T) {
 	for _, tc := range []struct{ path, contentType, contains string }{
 		{"/", "text/html; charset=utf-8", `<script src="/ui/app.js" defer></script>`},
 		{"/ui/app.js", "text/javascript; charset=utf-8", `"use strict";`},
-		{"/ui/style.css", "text/css; charset=utf-8", ".event"},
+		{"/ui/style.css", "text/css; charset=utf-8", ".panel"},
 		{"/ui/favicon.svg", "image/svg+xml", "<svg"},
 	} {
 		res := get(t, h, http.MethodGet, tc.path, nil)
@@ -137,7 +138,7 @@ func TestScriptFindsItsElements(t *testing.T) {
 	}
 	for _, id := range []string{"alert", "status", "cart-id", "add-sku", "add-quantity", "add-price", "add-submit",
 		"remove-sku", "remove-quantity", "remove-submit", "purchase", "discard", "summary", "sales",
-		"browse-type", "browse-id", "browse-load", "version-slider", "version-state", "events"} {
+		"console-cart", "console-order"} {
 		if !ids[id] {
 			t.Errorf("index.html lacks #%s", id)
 		}
@@ -153,18 +154,19 @@ func TestScriptFindsItsElements(t *testing.T) {
 	}
 }
 
-// ExampleHandler shows how the page is mounted beside the API, as the
-// browser test and `signal dev` do.
+// ExampleHandler shows how the page is mounted beside the console and the
+// API, as the browser test does.
 func ExampleHandler() {
 	quiet := slog.New(slog.DiscardHandler)
 	svc, _ := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true, Logger: quiet})
-	api, _ := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: quiet})
+	api, _ := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, AppName: "cart", Logger: quiet})
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", web.Handler())
 	mux.Handle(web.Prefix, web.Handler())
+	mux.Handle(console.Prefix, console.Handler())
 	mux.Handle("/", api)
 
-	for _, path := range []string{"/", "/ui/app.js", "/healthz", "/aggregates/cart/c1"} {
+	for _, path := range []string{"/", "/ui/app.js", "/console/", "/healthz", "/aggregates/cart/c1"} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 		fmt.Println(path, rec.Code, rec.Header().Get("Content-Type"))
@@ -172,14 +174,16 @@ func ExampleHandler() {
 	// Output:
 	// / 200 text/html; charset=utf-8
 	// /ui/app.js 200 text/javascript; charset=utf-8
+	// /console/ 200 text/html; charset=utf-8
 	// /healthz 200 application/json
 	// /aggregates/cart/c1 404 application/json
 }
 
 // The browser test.
 
-// server starts the page and the API of a cart service on one origin, the
-// way `signal dev` serves them, and returns its URL and service.
+// server starts the page, the console and the API of a cart service on
+// one origin, the way `signal dev` serves them, and returns its URL and
+// service.
 func server(t *testing.T) (string, *signal.Service) {
 	t.Helper()
 	logs := &lockedBuffer{}
@@ -199,13 +203,14 @@ func server(t *testing.T) (string, *signal.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, AppName: "cart", Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", web.Handler())
 	mux.Handle(web.Prefix, web.Handler())
+	mux.Handle(console.Prefix, console.Handler())
 	mux.Handle("/", api)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -222,6 +227,36 @@ var (
 	click      = browser.Click
 	screenshot = browser.Screenshot
 )
+
+// attr returns the attribute of the element of the selector.
+func attr(t *testing.T, ctx context.Context, sel, name string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		t.Fatalf("reading %s of %s: %v", name, sel, err)
+	}
+	return v.Value
+}
+
+// followLink clicks the link of the selector and waits until the console
+// it leads to has loaded and read the app.
+func followLink(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		click(sel),
+		chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+			for deadline := time.Now().Add(browser.WaitTimeout); ; {
+				loc, err := chromedp.Location()(ctx, tgt)
+				if err == nil && strings.Contains(loc, console.Prefix) {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the link of %s did not lead to the console (at %s, %v)", sel, loc, err)
+				}
+				time.Sleep(25 * time.Millisecond)
+			}
+		}),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+}
 
 // doubleClick clicks the element twice the way a mouse double click does:
 // a click, then a click with click count 2.
@@ -324,49 +359,14 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("cart c1 recorded %v, want %v", names, want)
 	}
 
-	// The event browser lists the cart's events with their metadata.
-	do(t, ctx, "browse the cart", click("#browse-cart"))
-	waitText(t, ctx, "#browse-title", "cart c1: 3 events, version 3 (closed)")
-	if n := count(t, ctx, `#events li[data-testid="event"]`); n != 3 {
-		t.Fatalf("the event browser lists %d events, want 3", n)
+	// The histories are the console's: the page links to them.
+	if href := attr(t, ctx, "#console-cart", "href"); href != "/console/#cart/c1" {
+		t.Errorf("the cart's history link is %q", href)
 	}
-	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "ItemAdded")
-	waitText(t, ctx, `#events li[data-version="3"] .event-name`, "PurchaseCompleted")
-	waitText(t, ctx, `#events li[data-version="1"] .event-data`, `"sku": "apple"`)
-	waitText(t, ctx, `#events li[data-version="1"] dd.event-id`, page.Events[0].ID)
-	waitText(t, ctx, `#events li[data-version="1"] dd.command-id`, page.Events[0].CommandID)
-	if !strings.HasPrefix(page.Events[0].CommandID, "web-") {
-		t.Errorf("the command id is %q: the page did not send its Idempotency-Key", page.Events[0].CommandID)
+	if href := attr(t, ctx, "#console-order", "href"); href != "/console/#order/c1" {
+		t.Errorf("the order's history link is %q", href)
 	}
-	if page.Events[0].CorrelationID != "" {
-		waitText(t, ctx, `#events li[data-version="1"] dd.correlation-id`, page.Events[0].CorrelationID)
-	}
-	waitText(t, ctx, "#version-value", "3")
-	waitText(t, ctx, "#version-summary", "2 lines, 5 units, total $5.25, purchased")
-
-	// Time travel with the keyboard: Home moves the slider to version 1,
-	// where the cart held the apples only.
-	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
-	waitText(t, ctx, "#version-value", "1")
-	waitText(t, ctx, "#version-summary", "At version 1: 1 line, 2 units, total $3.00, open.")
-	if s := text(ctx, "#version-state"); !strings.Contains(s, "apple") || strings.Contains(s, "pear") {
-		t.Errorf("the state at version 1 is %q, want the apples only", s)
-	}
-	if n := count(t, ctx, "#events li.future"); n != 2 {
-		t.Errorf("%d events are marked as after version 1, want 2", n)
-	}
-	if n := count(t, ctx, `#events li[data-version="1"][aria-current="step"]`); n != 1 {
-		t.Errorf("event 1 is not marked as the chosen version")
-	}
-	do(t, ctx, "show the state at version 2", click(`#events li[data-version="2"] button.goto`))
-	waitText(t, ctx, "#version-summary", "At version 2: 2 lines, 5 units, total $5.25, open.")
 	screenshot(t, ctx, "cart.png")
-
-	// The policy opened the order.
-	do(t, ctx, "browse the order", click("#browse-order"))
-	waitText(t, ctx, "#browse-title", "order c1: 1 event, version 1")
-	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "OrderOpened")
-	waitText(t, ctx, "#version-summary", "order of cart c1, 2 lines, total $5.25, open")
 
 	// A refusal: a negative quantity is a 422 whose message the page shows.
 	do(t, ctx, "start a new cart", click("#cart-new"))
@@ -393,6 +393,30 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("on a 390px screen the page is %d px wide (%v)", w, err)
 	}
 	screenshot(t, ctx, "phone.png")
+
+	// The links open the console on the cart's and the order's history,
+	// with time travel.
+	do(t, ctx, "desktop viewport", chromedp.EmulateViewport(1280, 900))
+	do(t, ctx, "follow the cart's history link", followLink("#console-cart"))
+	waitText(t, ctx, "#history-title", "cart c1: 3 events, version 3 (closed)")
+	if n := count(t, ctx, `#events li[data-version]`); n != 3 {
+		t.Fatalf("the console lists %d events of c1, want 3", n)
+	}
+	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "ItemAdded")
+	waitText(t, ctx, `#events li[data-version="1"] .event-data`, `"sku": "apple"`)
+	waitText(t, ctx, `#events li[data-version="3"] .event-name`, "PurchaseCompleted")
+	waitText(t, ctx, `#events li[data-version="1"] dd.command-id`, page.Events[0].CommandID)
+	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
+	waitText(t, ctx, `#version-state[data-version="1"]`, `"apple"`)
+	if s := text(ctx, "#version-state"); strings.Contains(s, "pear") {
+		t.Errorf("the state at version 1 is %q, want the apples only", s)
+	}
+	do(t, ctx, "back to the cart", chromedp.Navigate(url+"/#cart=c1"))
+	waitText(t, ctx, "#cart-status", "purchased")
+	do(t, ctx, "follow the order's history link", followLink("#console-order"))
+	waitText(t, ctx, "#history-title", "order c1: 1 event, version 1")
+	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "OrderOpened")
+	waitText(t, ctx, "#version-state", `"total": 525`)
 
 	mu.Lock()
 	t.Logf("%d console messages", len(console))

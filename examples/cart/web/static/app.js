@@ -7,8 +7,6 @@
   const POLL_MS = 1500; // the views are built asynchronously in production
   const REQUEST_TIMEOUT_MS = 10000;
   const DOUBLE_SUBMIT_MS = 1000; // the same request again within this is a double click
-  const SLIDER_DEBOUNCE_MS = 120;
-  const MAX_EVENTS = 5000; // the event browser lists at most this many
   const CURRENCY = "$";
   const SKU_STORE = "signal-cart.skus";
 
@@ -50,7 +48,6 @@
     return (neg ? "-" : "") + CURRENCY + whole + "." + frac;
   }
 
-  const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 
   // ---- The API ---------------------------------------------------------
 
@@ -346,7 +343,6 @@
     if (location.hash !== "#cart=" + enc(id)) history.replaceState(null, "", "#cart=" + enc(id));
     renderCart(null);
     renderSummary(null);
-    if (!browser.type) $("browse-id").value = id; // unless the browser shows an aggregate
     if (focusAdd) $("add-sku").focus();
     refresh();
   }
@@ -392,8 +388,11 @@
     }
     $("cart-panel").classList.toggle("closed", !open);
     $("cart-closed").hidden = open;
-    $("browse-order").hidden = st.status !== "purchased";
-    $("browse-cart").hidden = !cart;
+    // The histories are the console's: deep links to the cart and its order.
+    $("console-cart").href = "/console/#cart/" + enc(state.cartId);
+    $("console-cart").hidden = !cart;
+    $("console-order").href = "/console/#order/" + enc(state.cartId);
+    $("console-order").hidden = st.status !== "purchased";
   }
 
   // ---- Views -----------------------------------------------------------
@@ -439,7 +438,7 @@
     }
   }
 
-  // ---- Refresh: the cart, the views and the event browser ---------------
+  // ---- Refresh: the cart and the views -----------------------------------
 
   let running = null;
   let queued = null;
@@ -472,7 +471,6 @@
       renderSales(skus.map((sku, i) => ({ sku, data: sales[i] && sales[i].data })));
       // skus learnt from the cart while reading get their row next time
       $("views-updated").textContent = "Read at " + new Date().toLocaleTimeString() + ".";
-      await refreshBrowser();
       if (alertFromPoll) clearError(false);
     } catch (e) {
       showError("Refreshing the page", e, true);
@@ -485,173 +483,11 @@
     refresh().finally(next);
   }
 
-  // ---- Event browser ---------------------------------------------------
-
-  const browser = {
-    type: "",
-    id: "",
-    events: [],
-    version: 0, // the aggregate's version as last read
-    closed: false,
-    states: new Map(), // version -> state document
-    token: 0,
-  };
-  let versionToken = 0;
-  let sliderTimer = 0;
-
-  async function fetchEvents(type, id, after) {
-    const out = [];
-    for (;;) {
-      const r = await api("GET", aggregatePath(type, id) + "/events?after=" + after + "&limit=1000");
-      out.push(...(r.data.events || []));
-      if (!r.data.next || out.length >= MAX_EVENTS) return out;
-      after = r.data.next;
-    }
-  }
-
-  async function loadBrowser(type, id, { focus } = {}) {
-    const token = ++browser.token;
-    $("browse-load").setAttribute("aria-busy", "true");
-    try {
-      const current = (await api("GET", aggregatePath(type, id))).data;
-      const events = await fetchEvents(type, id, 0);
-      if (token !== browser.token) return;
-      Object.assign(browser, { type, id, events, version: current.version, closed: !!current.closed, states: new Map() });
-      browser.states.set(current.version, current);
-      renderBrowser(current.version);
-      showVersion(current.version);
-      clearError(false);
-      say("Showing " + plural(events.length, "event", "events") + " of " + type + " " + id + ".");
-      if (focus) $("events-heading").focus();
-    } catch (e) {
-      if (token === browser.token) showError("Show events of " + type + " " + id, e, false);
-    } finally {
-      $("browse-load").removeAttribute("aria-busy");
-    }
-  }
-
-  function renderBrowser(selected) {
-    $("browse-empty").hidden = true;
-    $("browser").hidden = false;
-    const slider = $("version-slider");
-    slider.min = "1";
-    slider.max = String(Math.max(1, browser.version));
-    slider.value = String(selected);
-    $("version-max").textContent = String(browser.version);
-    $("browse-title").textContent = browser.type + " " + browser.id + ": " +
-      plural(browser.events.length, "event", "events") + ", version " + browser.version +
-      (browser.closed ? " (closed)" : "");
-    $("events").replaceChildren(...browser.events.map(eventItem));
-    markSelected(selected);
-  }
-
-  function eventItem(e) {
-    const when = new Date(e.time);
-    const meta = [
-      ["Version", String(e.version), "event-version"],
-      ["Event id", e.id, "event-id"],
-      ["Command id", e.commandId, "command-id"],
-      ["Correlation id", e.correlationId, "correlation-id"],
-      ["Causation id", e.causationId, "causation-id"],
-      ["Schema version", e.schemaVersion === undefined ? undefined : String(e.schemaVersion), "schema-version"],
-    ].filter(([, v]) => v !== undefined && v !== "");
-    return el("li", { className: "event", "data-testid": "event", "data-version": e.version },
-      el("div", { className: "event-head" },
-        el("span", { className: "badge" }, "v" + e.version),
-        el("span", { className: "event-name" }, e.name),
-        el("time", { className: "event-time", dateTime: e.time, title: e.time },
-          isNaN(when) ? e.time : when.toLocaleString()),
-        el("button", {
-          type: "button", className: "small goto", "data-version": e.version,
-          onclick: () => selectVersion(e.version, true),
-        }, "Show state at v" + e.version)),
-      el("dl", { className: "meta" }, ...meta.flatMap(([k, v, cls]) => [el("dt", {}, k), el("dd", { className: cls }, v)])),
-      el("pre", { className: "json event-data", "aria-label": "Data of event " + e.version }, JSON.stringify(e.data, null, 2)));
-  }
-
-  function markSelected(v) {
-    $("version-value").textContent = String(v);
-    $("version-slider").setAttribute("aria-valuetext", "version " + v + " of " + browser.version);
-    for (const li of $("events").children) {
-      const n = Number(li.dataset.version);
-      li.classList.toggle("future", n > v);
-      if (n === v) li.setAttribute("aria-current", "step");
-      else li.removeAttribute("aria-current");
-    }
-  }
-
-  function selectVersion(v, now) {
-    $("version-slider").value = String(v);
-    markSelected(v);
-    clearTimeout(sliderTimer);
-    if (now) showVersion(v);
-    else sliderTimer = setTimeout(() => showVersion(v), SLIDER_DEBOUNCE_MS);
-  }
-
-  // showVersion shows the state at version v: GET ?version=v, once per
-  // version; a later choice wins over a slower answer.
-  async function showVersion(v) {
-    const token = ++versionToken;
-    const { type, id } = browser;
-    try {
-      let doc = browser.states.get(v);
-      if (!doc) {
-        doc = (await api("GET", aggregatePath(type, id) + "?version=" + v)).data;
-        if (type === browser.type && id === browser.id) browser.states.set(v, doc);
-      }
-      if (token !== versionToken || type !== browser.type || id !== browser.id) return;
-      $("version-summary").textContent = describeState(type, doc);
-      $("version-state").textContent = JSON.stringify(doc.state, null, 2);
-    } catch (e) {
-      if (token === versionToken) showError("Show " + type + " " + id + " at version " + v, e, false);
-    }
-  }
-
-  function describeState(type, doc) {
-    const s = doc.state || {};
-    const at = "At version " + doc.version + ": ";
-    if (type === "cart") {
-      const items = s.items || {};
-      const skus = Object.keys(items);
-      const units = skus.reduce((n, k) => n + (items[k].quantity || 0), 0);
-      return at + plural(skus.length, "line", "lines") + ", " + plural(units, "unit", "units") +
-        ", total " + money(s.total || 0) + ", " + (s.status || "?") + ".";
-    }
-    if (type === "order") {
-      const lines = s.lines || [];
-      return at + "order of cart " + (s.cartId || "?") + ", " + plural(lines.length, "line", "lines") +
-        ", total " + money(s.total || 0) + ", " + (s.status || "?") + ".";
-    }
-    return at + "see the state below.";
-  }
-
-  // refreshBrowser appends the events recorded since the last read; the
-  // slider follows the newest version when it was on it.
-  async function refreshBrowser() {
-    const { type, id, version } = browser;
-    if (!type || $("browser").hidden) return;
-    const token = browser.token;
-    const events = await fetchEvents(type, id, version);
-    if (token !== browser.token || events.length === 0) return;
-    const slider = $("version-slider");
-    const atNewest = Number(slider.value) === version;
-    const current = (await api("GET", aggregatePath(type, id))).data;
-    if (token !== browser.token) return;
-    browser.events.push(...events);
-    browser.version = current.version;
-    browser.closed = !!current.closed;
-    browser.states.set(current.version, current);
-    const selected = atNewest ? current.version : Number(slider.value);
-    renderBrowser(selected);
-    if (atNewest) showVersion(current.version);
-  }
-
   // ---- Wiring ----------------------------------------------------------
 
   function init() {
     const fromHash = new URLSearchParams(location.hash.slice(1)).get("cart");
     const id = fromHash || newCartId();
-    $("browse-id").value = id;
     openCart(id);
 
     $("cart-form").addEventListener("submit", (ev) => {
@@ -675,31 +511,6 @@
     $("remove-form").addEventListener("submit", onRemove);
     $("purchase").addEventListener("click", onPurchase);
     $("discard").addEventListener("click", onDiscard);
-    $("browse-cart").addEventListener("click", () => {
-      $("browse-type").value = "cart";
-      $("browse-id").value = state.cartId;
-      loadBrowser("cart", state.cartId, { focus: true });
-    });
-    $("browse-order").addEventListener("click", () => {
-      $("browse-type").value = "order";
-      $("browse-id").value = state.cartId;
-      loadBrowser("order", state.cartId, { focus: true });
-    });
-    $("browse-form").addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const id = $("browse-id").value.trim();
-      if (!id) {
-        showError("Show events", new InputError("Enter an aggregate id.", $("browse-id")), false);
-        markInvalid($("browse-id"));
-        return;
-      }
-      $("browse-id").removeAttribute("aria-invalid");
-      loadBrowser($("browse-type").value, id);
-    });
-    const slider = $("version-slider");
-    slider.addEventListener("input", () => selectVersion(Number(slider.value), false));
-    slider.addEventListener("change", () => selectVersion(Number(slider.value), true));
-
     const priceHint = () => {
       const v = $("add-price").value.trim();
       $("add-price-hint").textContent = /^-?\d{1,15}$/.test(v) ? "= " + money(Number(v)) + " a unit" : "whole cents, e.g. 150";
