@@ -8,12 +8,13 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/pkg/console"
 )
 
 // TestDevInBrowser: headless Chromium against a `signal dev` started by the
 // test (embedded store; the views come from the in-process projector, not
 // from inline dispatch): fill a cart, check out, watch the views update,
-// travel back to version 1 in the event browser, see an error shown, and
+// follow the link to the console and travel back to version 1, see an error shown, and
 // discard a cart.
 func TestDevInBrowser(t *testing.T) {
 	d := startDev(t)
@@ -35,17 +36,19 @@ func TestDevInBrowser(t *testing.T) {
 	wait(t, ctx, `#sales tr[data-sku="apple"] .units`, "2")
 	wait(t, ctx, `#sales tr[data-sku="pear"] .purchases`, "1")
 
-	do(t, ctx, "browse the cart", click("#browse-cart"))
-	wait(t, ctx, "#browse-title", "cart b1: 3 events")
+	// The cart page's link to its events opens the console, which dev
+	// serves beside the page, on the cart's history.
+	do(t, ctx, "follow the link to the console", browser.Follow("#console-cart", console.Prefix, `body[data-ready="true"]`))
+	wait(t, ctx, "#history-title", "cart b1: 3 events")
 	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
 	wait(t, ctx, "#version-value", "1")
-	wait(t, ctx, "#version-summary", "At version 1: 1 line, 2 units, total $3.00, open.")
 	if s := browser.Text(ctx, "#version-state"); !strings.Contains(s, "apple") || strings.Contains(s, "pear") {
 		t.Errorf("the state at version 1 is %q, want the apples only", s)
 	}
 	browser.Screenshot(t, ctx, "signal-dev.png")
 
 	// A refused command shows the API's message to the person.
+	do(t, ctx, "back to the cart page", chromedp.Navigate(d.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#add-form")))
 	do(t, ctx, "open cart b2", fill("#cart-id", "b2"), click("#cart-open"))
 	do(t, ctx, "add a negative quantity", fill("#add-sku", "fig", "#add-quantity", "-1", "#add-price", "10"), click("#add-submit"))
 	wait(t, ctx, "#alert", "HTTP 422")

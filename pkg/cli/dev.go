@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -47,7 +48,7 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 	}
 	// The same router as the Lambda functions, with the pages on the paths
 	// no API route has.
-	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: devPages(k.o)})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: devPages(k.o), AppName: k.app.Name})
 	if err != nil {
 		return err
 	}
@@ -108,26 +109,6 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 }
 
 // devPages is what dev serves on the GET and HEAD paths no API route
-// matches: the Pages option's handler at /, and the console under its
-// prefix once pkg/console is mounted below. Nil when there is nothing to
-// serve (every such path is then the API's JSON 404).
-func devPages(o *options) http.Handler {
-	type mount struct {
-		prefix string
-		h      http.Handler
-	}
-	var mounts []mount
-	if o.pages != nil {
-		mounts = append(mounts, mount{"/", o.pages})
-	}
-	// the console mounts here:
-	// mounts = append(mounts, mount{console.Prefix, console.Handler()})
-	if len(mounts) == 0 {
-		return nil
-	}
-	mux := http.NewServeMux()
-	for _, m := range mounts {
-		mux.Handle(m.prefix, m.h)
-	}
-	return mux
-}
+// matches: the console under console.Prefix, and the Pages option's
+// handler on every other path (without one, "/" leads to the console).
+func devPages(o *options) http.Handler { return console.With(o.pages) }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -18,6 +19,7 @@ func (k *kit) greet(url, store string) {
 		pages = "; your pages at /"
 	}
 	fmt.Fprintf(out, "%s dev: serving %s (the API at /aggregates and /views%s)\n", n, url, pages)
+	fmt.Fprintf(out, "%s dev: the console at %s%s\n", n, url, console.Prefix)
 	subs := "no subscribers"
 	if names := subscriberNames(k.app); len(names) > 0 {
 		subs = "subscribers running in-process: " + strings.Join(names, ", ")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/signalforgo/signal/pkg/cli"
 	"github.com/signalforgo/signal/pkg/cli/internal/bank"
+	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -130,8 +131,9 @@ func TestCommand(t *testing.T) {
 }
 
 // TestDevPages: dev serves the Pages option's handler on the paths no API
-// route matches, and without it answers them with the API's JSON 404; its
-// printed first command works.
+// route matches, the console under console.Prefix in both cases; without
+// pages "/" leads to the console and other paths are the API's JSON 404;
+// its printed first command works.
 func TestDevPages(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -145,8 +147,19 @@ func TestDevPages(t *testing.T) {
 		t.Errorf("dev does not say where the pages are: %s", with.out.String())
 	}
 	without := startDev(t, []string{"-data", t.TempDir()}, env(nil))
-	if status, body := call(t, "GET", without.URL+"/", ""); status != 404 || !strings.Contains(body, `"code":"not_found"`) {
+	if status, body := call(t, "GET", without.URL+"/statements/", ""); status != 404 || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("no pages: %d %s", status, body)
+	}
+	for _, d := range []*devServer{with, without} {
+		if status, body := call(t, "GET", d.URL+console.Prefix, ""); status != 200 || !strings.Contains(body, "<html") {
+			t.Errorf("the console: %d %.80s", status, body)
+		}
+		if status, body := call(t, "GET", d.URL+"/app", ""); status != 200 || !strings.Contains(body, `"name":"bank"`) {
+			t.Errorf("GET /app: %d %s", status, body)
+		}
+		if !strings.Contains(d.out.String(), "the console at "+d.URL+console.Prefix) {
+			t.Errorf("dev does not say where the console is: %s", d.out.String())
+		}
 	}
 	m := regexp.MustCompile(`try  curl -X POST (\S+) -H 'Content-Type: application/json' -d '(.*)'`).FindStringSubmatch(without.out.String())
 	if m == nil {

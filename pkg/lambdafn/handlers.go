@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
 	"github.com/signalforgo/signal/pkg/emf"
 	"github.com/signalforgo/signal/pkg/httpapi"
@@ -15,19 +16,24 @@ import (
 )
 
 // HTTPHandler returns the HTTP adapter of a command or query Function:
-// its role's routes, the Pages option on the query side, CORS from the
+// its role's routes (GET /app describing the App), the Pages and Console
+// options on the query side, CORS from the
 // settings (none when CORSOrigins is empty), the JSON request log, EMF
 // metrics per request, then the HTTPConfig options. Its Lambda method is
 // what Command and Query start. It fails for ProjectorRole, or with
 // httpapi.New's error for a configuration HTTPConfig made invalid. Call
 // it once: each Handler counts its own cold start and pool deltas.
 func (f *Function) HTTPHandler() (*httpapi.Handler, error) {
-	cfg := httpapi.Config{Service: f.Service, Logger: f.Logger, OnRequest: f.requestMetrics()}
+	cfg := httpapi.Config{Service: f.Service, Logger: f.Logger, OnRequest: f.requestMetrics(),
+		AppName: f.App.Name, Views: httpapi.ProjectionNames(f.App.Subscribers)}
 	switch f.Role {
 	case CommandRole:
 		cfg.Routes = httpapi.CommandRoutes
 	case QueryRole:
 		cfg.Routes, cfg.Pages = httpapi.QueryRoutes, f.opts.pages
+		if f.opts.console {
+			cfg.Pages = console.With(f.opts.pages)
+		}
 	default:
 		return nil, fmt.Errorf("lambdafn: the %v function has no HTTP handler", f.Role)
 	}

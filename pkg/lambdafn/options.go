@@ -24,6 +24,7 @@ type Option func(*options) error
 type options struct {
 	namespace string
 	pages     http.Handler
+	console   bool
 	logger    *slog.Logger
 	out       io.Writer
 	aws       *aws.Config
@@ -53,6 +54,19 @@ func Pages(h http.Handler) Option {
 			return errors.New("lambdafn.Pages: nil handler")
 		}
 		o.pages = h
+		return nil
+	}
+}
+
+// Console serves the console (package console) from the query function,
+// under console.Prefix beside the Pages option's handler (without one, "/"
+// leads to the console), as `dev` of pkg/cli does. It is off by default:
+// the console sends commands to the API the query function answers for,
+// so turn it on where the API's authorization fits who may open it. The
+// command and projector functions ignore it.
+func Console() Option {
+	return func(o *options) error {
+		o.console = true
 		return nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/signalforgo/signal/pkg/console"
 	"net/http"
 	"os"
 	"strings"
@@ -209,6 +210,39 @@ func TestQueryFunctionServesTheAPIAndPages(t *testing.T) {
 	}
 	if m := metricLines(t, out, "q1", "bank-query"); len(m) != 1 || m[0]["Commands"] != nil || m[0]["route"] != "GET /aggregates/{type}/{id}" {
 		t.Errorf("query metrics: %v", m)
+	}
+}
+
+// TestQueryFunctionDescribesTheAppAndServesTheConsole: GET /app names the
+// app and its views (the query function runs no subscribers, so they come
+// from the App), and the Console option adds the console beside the pages.
+func TestQueryFunctionDescribesTheAppAndServesTheConsole(t *testing.T) {
+	d := deploy(t)
+	plain, _ := d.function(QueryRole)
+	withConsole, _ := d.function(QueryRole, Console(), Pages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "the bank's page")
+	})))
+	for name, f := range map[string]*Function{"plain": plain, "with console": withConsole} {
+		h, err := f.HTTPHandler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := invoke(t, h, "a1", "GET", "/app", "", nil)
+		var app struct {
+			Name  string   `json:"name"`
+			Views []string `json:"views"`
+		}
+		if r.StatusCode != 200 || json.Unmarshal([]byte(r.Body), &app) != nil || app.Name != "bank" || len(app.Views) != 1 || app.Views[0] != "balances" {
+			t.Errorf("%s: GET /app: %d %s", name, r.StatusCode, r.Body)
+		}
+		page := invoke(t, h, "a2", "GET", console.Prefix, "", nil)
+		if served := page.StatusCode == 200 && page.Headers["Content-Security-Policy"] == console.ContentSecurityPolicy; served != (f == withConsole) {
+			t.Errorf("%s: GET %s: %d %v", name, console.Prefix, page.StatusCode, page.Headers)
+		}
+	}
+	h, _ := withConsole.HTTPHandler()
+	if r := invoke(t, h, "a3", "GET", "/", "", nil); r.StatusCode != 200 || r.Body != "the bank's page" {
+		t.Errorf("the pages beside the console: %d %q", r.StatusCode, r.Body)
 	}
 }
 

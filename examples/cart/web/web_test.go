@@ -241,21 +241,7 @@ func attr(t *testing.T, ctx context.Context, sel, name string) string {
 // followLink clicks the link of the selector and waits until the console
 // it leads to has loaded and read the app.
 func followLink(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Steps(
-		click(sel),
-		chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-			for deadline := time.Now().Add(browser.WaitTimeout); ; {
-				loc, err := chromedp.Location()(ctx, tgt)
-				if err == nil && strings.Contains(loc, console.Prefix) {
-					return nil
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("the link of %s did not lead to the console (at %s, %v)", sel, loc, err)
-				}
-				time.Sleep(25 * time.Millisecond)
-			}
-		}),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	return browser.Follow(sel, console.Prefix, `body[data-ready="true"]`)
 }
 
 // doubleClick clicks the element twice the way a mouse double click does:
