@@ -12,6 +12,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/signalforgo/signal/internal/browser"
 )
 
 // devServer is a user's `<cli> dev` running as its own process.
@@ -152,4 +157,43 @@ func TestUserPathCLI(t *testing.T) {
 	if !strings.Contains(d.logs(), "bank dev: serving") {
 		t.Errorf("dev's greeting does not name the bank:\n%s", d.logs())
 	}
+}
+
+// TestUserPathConsole: the console the bank's CLI serves, in headless
+// Chromium: it describes the bank, sends its commands through the form,
+// shows a refusal, the history with time travel and the balances view.
+func TestUserPathConsole(t *testing.T) {
+	d := startDev(t, "./bank/cmd/bank")
+	ctx := browser.Context(t)
+	do, fill, click, wait := browser.Do, browser.Fill, browser.Click, browser.WaitText
+	send := func(what, cmd, id, field, value string) {
+		t.Helper()
+		do(t, ctx, what, browser.Choose("#command-name", cmd),
+			fill("#command-id", id, `#command-fields [data-field="`+field+`"]`, value), click("#command-submit"))
+	}
+
+	do(t, ctx, "open the console", chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	wait(t, ctx, "#app-name", "bank")
+	wait(t, ctx, `#types section.type[data-type="account"] li.command[data-command="Withdraw"] li.field[data-field="amount"]`, "amount: integer")
+	if n := browser.Count(t, ctx, `#command-name option[value="Audit"]`); n != 0 {
+		t.Errorf("the internal command Audit is offered to send")
+	}
+	send("open c1", "Open", "c1", "owner", "hopper")
+	wait(t, ctx, "#command-result .result-line.ok", "HTTP 201 created: account c1 is at version 1.")
+	send("deposit 40", "Deposit", "c1", "amount", "40")
+	wait(t, ctx, "#command-result .result-line.ok", "version 2.")
+	send("withdraw too much", "Withdraw", "c1", "amount", "41")
+	wait(t, ctx, "#alert", "insufficient funds")
+
+	wait(t, ctx, "#history-title", "account c1: 2 events, version 2")
+	do(t, ctx, "travel to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
+	wait(t, ctx, `#version-state[data-version="1"]`, `"balance": 0`)
+
+	eventually(t, "the projector has the deposit", func() (bool, string) {
+		code, body := d.send(t, "GET", "/views/balances/c1", "")
+		return code == 200 && strings.Contains(body, `"balance":40`), body
+	})
+	do(t, ctx, "read balances/c1", fill("#view-key", "c1"), click("#view-load"))
+	wait(t, ctx, "#view-doc", `"balance": 40`)
+	browser.Screenshot(t, ctx, "bank-console.png")
 }

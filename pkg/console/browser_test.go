@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -88,30 +87,8 @@ var (
 	do       = browser.Do
 	fill     = browser.Fill
 	click    = browser.Click
+	choose   = browser.Choose
 )
-
-// choose picks value in the select of sel as a person does: the change
-// event follows.
-func choose(sel, value string) chromedp.Action[chromedp.Void] {
-	args, _ := json.Marshal([]string{sel, value})
-	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		ok, err := chromedp.Evaluate[bool](`(([sel, v]) => {
-			const e = document.querySelector(sel);
-			if (!e || ![...e.options].some((o) => o.value === v)) return false;
-			e.value = v;
-			e.dispatchEvent(new Event("change", { bubbles: true }));
-			return true;
-		})(`+string(args)+`)`)(ctx, tgt)
-		if err == nil && !ok {
-			err = errNoOption{sel, value}
-		}
-		return err
-	})
-}
-
-type errNoOption struct{ sel, value string }
-
-func (e errNoOption) Error() string { return e.sel + " has no option " + e.value }
 
 // watchConsole collects what the page writes to the browser console: an
 // exception or a Content-Security-Policy or Trusted Types violation is a
