@@ -17,7 +17,8 @@
 //	dev                   serve the HTTP API (the router the Lambda functions use,
 //	                      package httpapi) on 127.0.0.1:8080 (-addr, SIGNAL_ADDR),
 //	                      with the app's subscribers running in-process, fed from
-//	                      the store's change feed or the DynamoDB table's stream
+//	                      the store's change feed or the DynamoDB table's stream,
+//	                      and the console (package console) at /console/
 //	events <type> <id>    print an aggregate's events as JSON lines
 //	rebuild <view>        drop a view and rebuild it from the full event log
 //	parked                list the subscribers failing or parked on a stream
@@ -36,7 +37,8 @@
 // write to the local store.
 //
 // Options add what differs per service: Name (the program's name in the
-// usage text), Pages (your web page, served by dev beside the API) and
+// usage text), Pages (your web page, served by dev at / beside the API
+// and the console; without it "/" leads to the console) and
 // Command (a subcommand of your own). A fuller main:
 //
 //	func main() {
