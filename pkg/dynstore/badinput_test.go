@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -34,37 +34,37 @@ func TestBadInputLeavesTableUnchanged(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	svc := newService(t, st.Store)
-	if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "c1", add("lager", 1)); err != nil {
 		t.Fatal(err)
 	}
 	before := itemCount(t, st, st.tables.Events)
-	huge := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c1"}, Version: 2, Time: time.Now(),
-		Events: []signal.RawEvent{{ID: "e", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`"` + strings.Repeat("x", 400*1024) + `"`)}}}
+	huge := signal.Commit{Stream: signal.StreamID{Type: "tab", ID: "c1"}, Version: 2, Time: time.Now(),
+		Events: []signal.RawEvent{{ID: "e", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`"` + strings.Repeat("x", 400*1024) + `"`)}}}
 	cases := []struct {
 		name string
 		run  func() error
 		want *signal.Error
 	}{
-		{"id with #", func() error { _, err := svc.Handle(ctx, "cart", "a#b", add("apple", 1)); return err }, signal.ErrInvalid},
-		{"empty id", func() error { _, err := svc.Handle(ctx, "cart", "", add("apple", 1)); return err }, signal.ErrInvalid},
+		{"id with #", func() error { _, err := svc.Handle(ctx, "tab", "a#b", add("lager", 1)); return err }, signal.ErrInvalid},
+		{"empty id", func() error { _, err := svc.Handle(ctx, "tab", "", add("lager", 1)); return err }, signal.ErrInvalid},
 		{"1 KB id", func() error {
-			_, err := svc.Handle(ctx, "cart", strings.Repeat("i", 1024), add("apple", 1))
+			_, err := svc.Handle(ctx, "tab", strings.Repeat("i", 1024), add("lager", 1))
 			return err
 		}, signal.ErrInvalid},
 		{"store: id with #", func() error {
 			c := huge
-			c.Stream.ID, c.Events = "a#b", []signal.RawEvent{{ID: "e", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{}`)}}
+			c.Stream.ID, c.Events = "a#b", []signal.RawEvent{{ID: "e", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`{}`)}}
 			return st.Append(ctx, c)
 		}, signal.ErrInvalid},
 		{"store: 1 KB id", func() error {
 			c := huge
-			c.Stream.ID, c.Events = strings.Repeat("i", 1024), []signal.RawEvent{{ID: "e", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{}`)}}
+			c.Stream.ID, c.Events = strings.Repeat("i", 1024), []signal.RawEvent{{ID: "e", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`{}`)}}
 			return st.Append(ctx, c)
 		}, signal.ErrInvalid},
 		{"store: event over 400 KB", func() error { return st.Append(ctx, huge) }, signal.ErrTooLarge},
-		{"malformed command JSON", func() error { _, err := svc.HandleJSON(ctx, "cart", "c1", "AddItem", []byte(`{"sku":`)); return err }, signal.ErrInvalid},
-		{"unknown command", func() error { _, err := svc.HandleJSON(ctx, "cart", "c1", "Steal", []byte(`{}`)); return err }, signal.ErrUnknownCommand},
-		{"domain refusal", func() error { _, err := svc.Handle(ctx, "cart", "c1", add("apple", -1)); return err }, signal.ErrRejected},
+		{"malformed command JSON", func() error { _, err := svc.HandleJSON(ctx, "tab", "c1", "OrderItem", []byte(`{"item":`)); return err }, signal.ErrInvalid},
+		{"unknown command", func() error { _, err := svc.HandleJSON(ctx, "tab", "c1", "Steal", []byte(`{}`)); return err }, signal.ErrUnknownCommand},
+		{"domain refusal", func() error { _, err := svc.Handle(ctx, "tab", "c1", add("lager", -1)); return err }, signal.ErrRejected},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,16 +81,16 @@ func TestBadInputLeavesTableUnchanged(t *testing.T) {
 func TestUnknownEventInTable(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
-	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "old"}, Version: 1, CommandID: "x", Time: time.Now(),
+	c := signal.Commit{Stream: signal.StreamID{Type: "tab", ID: "old"}, Version: 1, CommandID: "x", Time: time.Now(),
 		Events: []signal.RawEvent{{ID: "e1", Name: "ItemTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
 	if _, err := st.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.tables.Events), Item: commitItem(&c)}); err != nil {
 		t.Fatal(err)
 	}
 	svc := newService(t, st.Store)
-	if _, err := svc.Get(ctx, "cart", "old"); !errors.Is(err, signal.ErrUnknownEvent) {
+	if _, err := svc.Get(ctx, "tab", "old"); !errors.Is(err, signal.ErrUnknownEvent) {
 		t.Fatalf("get: %v, want ErrUnknownEvent", err)
 	}
-	if _, err := svc.Handle(ctx, "cart", "old", add("apple", 1)); !errors.Is(err, signal.ErrUnknownEvent) {
+	if _, err := svc.Handle(ctx, "tab", "old", add("lager", 1)); !errors.Is(err, signal.ErrUnknownEvent) {
 		t.Fatalf("command: %v, want ErrUnknownEvent", err)
 	}
 	if n := itemCount(t, st, st.tables.Events); n != 1 {
@@ -99,21 +99,21 @@ func TestUnknownEventInTable(t *testing.T) {
 	// A malformed item is a typed error too, naming the item.
 	bad := commitItem(&c)
 	delete(bad, attrEvents)
-	bad[attrPK] = str("cart#broken")
+	bad[attrPK] = str("tab#broken")
 	if _, err := st.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.tables.Events), Item: bad}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := svc.Get(ctx, "cart", "broken")
-	if !errors.Is(err, signal.ErrInternal) || !strings.Contains(err.Error(), "cart#broken") {
+	_, err := svc.Get(ctx, "tab", "broken")
+	if !errors.Is(err, signal.ErrInternal) || !strings.Contains(err.Error(), "tab#broken") {
 		t.Fatalf("malformed item: %v", err)
 	}
-	if strings.Contains(signal.PublicMessage(err), "cart#broken") {
+	if strings.Contains(signal.PublicMessage(err), "tab#broken") {
 		t.Fatal("item details leak to clients")
 	}
 }
 
 func TestMapError(t *testing.T) {
-	stream := signal.StreamID{Type: "cart", ID: "c"}
+	stream := signal.StreamID{Type: "tab", ID: "c"}
 	cases := []struct {
 		err  error
 		want signal.Kind

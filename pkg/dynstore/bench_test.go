@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -16,8 +16,8 @@ import (
 func BenchmarkCommandRequests(b *testing.B) {
 	st := newTestStore(b)
 	ctx := b.Context()
-	seedCart(b, st, signal.StreamID{Type: "cart", ID: "big"}, 2000)
-	if err := newService(b, st.Store).Snapshot(ctx, "cart", "big"); err != nil {
+	seedTab(b, st, signal.StreamID{Type: "tab", ID: "big"}, 2000)
+	if err := newService(b, st.Store).Snapshot(ctx, "tab", "big"); err != nil {
 		b.Fatal(err)
 	}
 	report := func(b *testing.B) {
@@ -27,12 +27,12 @@ func BenchmarkCommandRequests(b *testing.B) {
 	}
 	b.Run("warm", func(b *testing.B) {
 		svc := newService(b, st.Store)
-		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "warm", add("apple", 1)); err != nil {
+		if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "warm", add("lager", 1)); err != nil {
 			b.Fatal(err)
 		}
 		st.meter.Reset()
 		for i := 0; b.Loop(); i++ {
-			if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "warm", add(fmt.Sprint("sku-", i%50), 1)); err != nil {
+			if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "warm", add(fmt.Sprint("tap-", i%50), 1)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -42,7 +42,7 @@ func BenchmarkCommandRequests(b *testing.B) {
 		st.meter.Reset()
 		for i := 0; b.Loop(); i++ {
 			svc := newService(b, st.Store) // a new container each time
-			if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "big", cart.RemoveItem{SKU: fmt.Sprint("sku-", i%50), Quantity: 1}); err != nil {
+			if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "big", tab.CancelItem{Item: fmt.Sprint("tap-", i%50), Quantity: 1}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,27 +5,27 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// TestContainersOnOneCart: 4 pools (4 simulated Lambda containers) with 8
-// goroutines each send 50 commands to one cart. Every command is either
+// TestContainersOnOneTab: 4 pools (4 simulated Lambda containers) with 8
+// goroutines each send 50 commands to one tab. Every command is either
 // applied exactly once or refused by the domain; versions are contiguous;
 // the state is the fold of the stored events.
-func TestContainersOnOneCart(t *testing.T) {
+func TestContainersOnOneTab(t *testing.T) {
 	const containers, workers, perWorker = 4, 8, 50
 	st := newTestStore(t)
 	ctx := t.Context()
 	var svcs []*signal.Service
 	for range containers {
-		svc, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), MaxRetries: 50})
+		svc, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types(), MaxRetries: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
 		svcs = append(svcs, svc)
 	}
-	if _, _, err := signal.Bind(svcs[0], cart.Type).Handle(ctx, "shared", add("sku-0", 1)); err != nil {
+	if _, _, err := signal.Bind(svcs[0], tab.Type).Handle(ctx, "shared", add("tap-0", 1)); err != nil {
 		t.Fatal(err)
 	}
 	type outcome struct {
@@ -40,11 +40,11 @@ func TestContainersOnOneCart(t *testing.T) {
 			wg.Go(func() {
 				for i := range perWorker {
 					id := fmt.Sprintf("c%d-w%d-%d", c, w, i)
-					var cmd any = add(fmt.Sprint("sku-", i%5), 1)
+					var cmd any = add(fmt.Sprint("tap-", i%5), 1)
 					if i%3 == 2 {
-						cmd = cart.RemoveItem{SKU: fmt.Sprint("sku-", (i+1)%7), Quantity: 1} // sometimes absent: refused
+						cmd = tab.CancelItem{Item: fmt.Sprint("tap-", (i+1)%7), Quantity: 1} // sometimes absent: refused
 					}
-					r, err := svc.Handle(ctx, "cart", "shared", cmd, signal.WithCommandID(id))
+					r, err := svc.Handle(ctx, "tab", "shared", cmd, signal.WithCommandID(id))
 					switch {
 					case err == nil:
 						outcomes <- outcome{id, true, r.Version}
@@ -75,7 +75,7 @@ func TestContainersOnOneCart(t *testing.T) {
 	}
 	seen := map[string]int64{}
 	var last int64
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "shared"}, 0) {
+	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "shared"}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,16 +99,16 @@ func TestContainersOnOneCart(t *testing.T) {
 		}
 	}
 	if int64(len(accepted)+1) != last {
-		t.Fatalf("%d accepted + 1 genesis, but the cart is at version %d", len(accepted), last)
+		t.Fatalf("%d accepted + 1 genesis, but the tab is at version %d", len(accepted), last)
 	}
 	// A cold load (the fold of the log) equals every container's fresh state.
-	want, v, err := signal.Bind(newService(t, st.Store), cart.Type).Get(ctx, "shared")
+	want, v, err := signal.Bind(newService(t, st.Store), tab.Type).Get(ctx, "shared")
 	if err != nil || v != last {
 		t.Fatal(v, err)
 	}
 	var conflicts int64
 	for _, svc := range svcs {
-		got, _, err := signal.Bind(svc, cart.Type).Get(ctx, "shared", signal.Fresh())
+		got, _, err := signal.Bind(svc, tab.Type).Get(ctx, "shared", signal.Fresh())
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
 		}

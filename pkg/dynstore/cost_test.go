@@ -8,20 +8,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 func newService(t testing.TB, st signal.Store) *signal.Service {
 	t.Helper()
-	svc, err := signal.New(signal.Config{Store: st, Types: cart.Types()})
+	svc, err := signal.New(signal.Config{Store: st, Types: tab.Types()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return svc
 }
 
-func add(sku string, q int64) cart.AddItem { return cart.AddItem{SKU: sku, Quantity: q, Price: 100} }
+func add(item string, q int64) tab.OrderItem {
+	return tab.OrderItem{Item: item, Quantity: q, Price: 100}
+}
 
 // requests returns the meter's calls by operation, for messages.
 func requests(m *Meter) string {
@@ -35,8 +37,8 @@ func requests(m *Meter) string {
 
 func TestConflictReturnsExistingCommit(t *testing.T) {
 	st := newTestStore(t)
-	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c1"}, Version: 1, CommandID: "winner", Time: time.Now(),
-		Events: []signal.RawEvent{{ID: "e1", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{"sku":"a","quantity":1,"price":1}`)}}}
+	c := signal.Commit{Stream: signal.StreamID{Type: "tab", ID: "c1"}, Version: 1, CommandID: "winner", Time: time.Now(),
+		Events: []signal.RawEvent{{ID: "e1", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`{"item":"a","quantity":1,"price":1}`)}}}
 	if err := st.Append(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -53,13 +55,13 @@ func TestCommandCost(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	svc := newService(t, st)
-	if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "c1", add("lager", 1)); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("warm command is exactly one request", func(t *testing.T) {
 		st.meter.Reset()
-		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
+		if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "c1", add("lager", 1)); err != nil {
 			t.Fatal(err)
 		}
 		if tot := st.meter.Total(); tot.Calls != 1 || tot.Attempts != 1 || st.meter.Stats()["PutItem"].Calls != 1 {
@@ -69,14 +71,14 @@ func TestCommandCost(t *testing.T) {
 
 	t.Run("conflict costs no blind re-read", func(t *testing.T) {
 		other := newService(t, st.Store)
-		if _, _, err := signal.Bind(other, cart.Type).Handle(ctx, "c1", add("pear", 1)); err != nil { // other is now warm and current
+		if _, _, err := signal.Bind(other, tab.Type).Handle(ctx, "c1", add("mead", 1)); err != nil { // other is now warm and current
 			t.Fatal(err)
 		}
-		if _, _, err := signal.Bind(svc, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil { // svc is stale by one commit
+		if _, _, err := signal.Bind(svc, tab.Type).Handle(ctx, "c1", add("lager", 1)); err != nil { // svc is stale by one commit
 			t.Fatal(err)
 		}
 		st.meter.Reset()
-		if _, _, err := signal.Bind(other, cart.Type).Handle(ctx, "c1", add("fig", 1)); err != nil { // other is stale by one commit
+		if _, _, err := signal.Bind(other, tab.Type).Handle(ctx, "c1", add("gin", 1)); err != nil { // other is stale by one commit
 			t.Fatal(err)
 		}
 		s := st.meter.Stats()
@@ -91,21 +93,21 @@ func TestCommandCost(t *testing.T) {
 	})
 }
 
-// TestColdCommandWithSnapshot: a 5,000-event cart whose snapshot exists
+// TestColdCommandWithSnapshot: a 5,000-event tab whose snapshot exists
 // costs at most 2 reads and 1 write for the first command of a new container.
 func TestColdCommandWithSnapshot(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
-	stream := signal.StreamID{Type: "cart", ID: "big"}
-	seedCart(t, st, stream, 5000)
+	stream := signal.StreamID{Type: "tab", ID: "big"}
+	seedTab(t, st, stream, 5000)
 	warm := newService(t, st.Store)
-	if err := warm.Snapshot(ctx, "cart", "big"); err != nil {
+	if err := warm.Snapshot(ctx, "tab", "big"); err != nil {
 		t.Fatal(err)
 	}
 
 	cold := newService(t, st.Store)
 	st.meter.Reset()
-	c, r, err := signal.Bind(cold, cart.Type).Handle(ctx, "big", add("sku-1", 1))
+	c, r, err := signal.Bind(cold, tab.Type).Handle(ctx, "big", add("tap-1", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,13 +116,13 @@ func TestColdCommandWithSnapshot(t *testing.T) {
 	if reads > 2 || s["PutItem"].Calls != 1 || st.meter.Total().Calls > 3 {
 		t.Fatalf("cold command on 5,000 events: %s", requests(st.meter))
 	}
-	if r.Version != 5001 || c.Items["sku-1"].Quantity != 1+5000/50 {
-		t.Fatalf("state after cold load: v%d %+v", r.Version, c.Items["sku-1"])
+	if r.Version != 5001 || c.Items["tap-1"].Quantity != 1+5000/50 {
+		t.Fatalf("state after cold load: v%d %+v", r.Version, c.Items["tap-1"])
 	}
 }
 
-// seedCart writes n ItemAdded commits (50 skus in turn) with BatchWriteItem.
-func seedCart(t testing.TB, st *testStore, stream signal.StreamID, n int) {
+// seedTab writes n ItemOrdered commits (50 items in turn) with BatchWriteItem.
+func seedTab(t testing.TB, st *testStore, stream signal.StreamID, n int) {
 	t.Helper()
 	var batch []types.WriteRequest
 	flush := func() {
@@ -135,8 +137,8 @@ func seedCart(t testing.TB, st *testStore, stream signal.StreamID, n int) {
 	}
 	for v := 1; v <= n; v++ {
 		c := signal.Commit{Stream: stream, Version: int64(v), CommandID: fmt.Sprint("seed-", v), Time: time.Now(),
-			Events: []signal.RawEvent{{ID: fmt.Sprint("e-", v), Name: "ItemAdded", SchemaVersion: 1,
-				Data: fmt.Appendf(nil, `{"sku":"sku-%d","quantity":1,"price":100}`, v%50)}}}
+			Events: []signal.RawEvent{{ID: fmt.Sprint("e-", v), Name: "ItemOrdered", SchemaVersion: 1,
+				Data: fmt.Appendf(nil, `{"item":"tap-%d","quantity":1,"price":100}`, v%50)}}}
 		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: commitItem(&c)}})
 		if len(batch) == 25 {
 			flush()

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -70,11 +70,11 @@ func checkBackoffError(t *testing.T, what string, err error, took time.Duration)
 	}
 }
 
-// cartVersions returns the versions of the cart's commits, read directly.
-func cartVersions(t *testing.T, st *testStore, id string) []int64 {
+// tabVersions returns the versions of the tab's commits, read directly.
+func tabVersions(t *testing.T, st *testStore, id string) []int64 {
 	t.Helper()
 	var out []int64
-	for c, err := range st.Load(t.Context(), signal.StreamID{Type: cart.TypeName, ID: id}, 0) {
+	for c, err := range st.Load(t.Context(), signal.StreamID{Type: tab.TypeName, ID: id}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,15 +101,15 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer proxy.Close()
-			svcs := cartContainers(t, 2, func() API { return slowClient(t, proxy) }, st.tables)
-			add := cart.AddItem{SKU: "sku-0", Quantity: 1, Price: 100}
-			// svcs[0] has the cart pooled at version 1; svcs[1] has not
+			svcs := tabContainers(t, 2, func() API { return slowClient(t, proxy) }, st.tables)
+			add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
+			// svcs[0] has the tab pooled at version 1; svcs[1] has not
 			// seen it (a cold container) unless warm.
 			for i, svc := range svcs {
 				if i == 1 && !warm {
 					break
 				}
-				if _, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("genesis")); err != nil {
+				if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -118,7 +118,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 			}
 			short, cancel := context.WithTimeout(ctx, backoffDeadline)
 			start := time.Now()
-			_, err = svcs[1].Handle(short, "cart", "c", add, signal.WithCommandID("k1"))
+			_, err = svcs[1].Handle(short, "tab", "c", add, signal.WithCommandID("k1"))
 			took := time.Since(start)
 			cancel()
 			stats := proxy.Stats()
@@ -134,20 +134,20 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 			if op := map[bool]string{true: "PutItem", false: "GetItem"}[warm]; stats.ByOperation[op] != 1 {
 				t.Errorf("proxy: faults by operation %v, want the %s", stats.ByOperation, op)
 			}
-			if v := cartVersions(t, st, "c"); fmt.Sprint(v) != "[1]" {
+			if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1]" {
 				t.Fatalf("versions %v after the failed command, want [1]", v)
 			}
 			// The retry, on the same container: applied, once.
-			r, err := svcs[1].Handle(ctx, "cart", "c", add, signal.WithCommandID("k1"))
+			r, err := svcs[1].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
 			if err != nil || r.Duplicate || r.Version != 2 {
 				t.Fatalf("retry: %+v %v, want version 2, not a duplicate", r, err)
 			}
 			// Again, on the other container (pooled at version 1): the original answer.
-			r, err = svcs[0].Handle(ctx, "cart", "c", add, signal.WithCommandID("k1"))
+			r, err = svcs[0].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
 			if err != nil || !r.Duplicate || r.Version != 2 {
 				t.Fatalf("second retry: %+v %v, want the duplicate at version 2", r, err)
 			}
-			if v := cartVersions(t, st, "c"); fmt.Sprint(v) != "[1 2]" {
+			if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1 2]" {
 				t.Fatalf("versions %v, want [1 2]", v)
 			}
 		})
@@ -155,7 +155,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 }
 
 // TestFaultDispatchDeadlineDuringBackoff: the same for a projector's
-// Dispatch (a purchased cart: both views and the order policy). Every
+// Dispatch (a paid tab: both views and the receipt policy). Every
 // request throttled, the SDK waits in the first checkpoint read; only
 // the view commits and checkpoint writes throttled, it waits in the first
 // projection run's commit, after its reads. Either way Dispatch answers a
@@ -164,7 +164,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 // no failure recorded: a store failure never counts toward parking), and
 // the same commits delivered again once the faults stop build the views
 // once: equal to a reference built in memory, also after a third
-// delivery, and one order opened.
+// delivery, and one receipt issued.
 func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -176,21 +176,21 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			st := newTestStore(t)
-			writer, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types()})
+			writer, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, cmd := range []any{
-				cart.AddItem{SKU: "sku-0", Quantity: 2, Price: 100},
-				cart.AddItem{SKU: "sku-1", Quantity: 1, Price: 101},
-				cart.CompletePurchase{},
+				tab.OrderItem{Item: "tap-0", Quantity: 2, Price: 100},
+				tab.OrderItem{Item: "tap-1", Quantity: 1, Price: 101},
+				tab.Pay{},
 			} {
-				if _, err := writer.Handle(ctx, "cart", "d", cmd); err != nil {
+				if _, err := writer.Handle(ctx, "tab", "d", cmd); err != nil {
 					t.Fatal(err)
 				}
 			}
 			var commits []signal.Commit
-			for c, err := range st.Load(ctx, signal.StreamID{Type: cart.TypeName, ID: "d"}, 0) {
+			for c, err := range st.Load(ctx, signal.StreamID{Type: tab.TypeName, ID: "d"}, 0) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -207,7 +207,7 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			projector, err := signal.New(signal.Config{Store: s, Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1})
+			projector, err := signal.New(signal.Config{Store: s, Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 			}
 			f := de.Failures[0]
 			if f.Stream.ID != "d" || f.Version != 1 {
-				t.Errorf("failure %+v, want cart d from version 1", f)
+				t.Errorf("failure %+v, want tab d from version 1", f)
 			}
 			checkBackoffError(t, "the dispatch", f.Err, took)
 			if stats.Faults[faultproxy.Throttle] != 1 || stats.TotalFaults() != 1 {
@@ -242,7 +242,7 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers()})
+			ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,22 +254,22 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 			if err := ref.Dispatch(ctx, commits); err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range [][2]string{{cart.CartSummaryView, "d"}, {cart.SKUSalesView, "sku-0"}, {cart.SKUSalesView, "sku-1"}} {
+			for _, v := range [][2]string{{tab.TabSummaryView, "d"}, {tab.ItemSalesView, "tap-0"}, {tab.ItemSalesView, "tap-1"}} {
 				want, werr := ref.View(ctx, v[0], v[1])
 				got, gerr := projector.View(ctx, v[0], v[1])
 				if werr != nil || gerr != nil || !jsonEqual(got.Data, want.Data) {
 					t.Errorf("%s/%s: %s (%v), reference %s (%v)", v[0], v[1], got.Data, gerr, want.Data, werr)
 				}
 			}
-			var orders int
-			for _, err := range st.Load(ctx, signal.StreamID{Type: cart.OrderTypeName, ID: "d"}, 0) {
+			var receipts int
+			for _, err := range st.Load(ctx, signal.StreamID{Type: tab.ReceiptTypeName, ID: "d"}, 0) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				orders++
+				receipts++
 			}
-			if orders != 1 {
-				t.Errorf("order d has %d commits, want 1", orders)
+			if receipts != 1 {
+				t.Errorf("receipt d has %d commits, want 1", receipts)
 			}
 			if fs, err := projector.Failures(ctx); err != nil || len(fs) != 0 {
 				t.Errorf("failures %+v %v, want none", fs, err)

@@ -17,9 +17,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -60,40 +60,40 @@ func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dyn
 	})
 }
 
-// faultCommand is a random command: mostly AddItem (one price per sku, so
-// they are never refused), some RemoveItem (refused when the sku is absent).
-func faultCommand(rng *rand.Rand) (cartID string, cmd any) {
-	cartID = fmt.Sprint("cart-", rng.IntN(10))
-	sku := rng.IntN(5)
+// faultCommand is a random command: mostly OrderItem (one price per item, so
+// they are never refused), some CancelItem (refused when the item is not on the tab).
+func faultCommand(rng *rand.Rand) (tabID string, cmd any) {
+	tabID = fmt.Sprint("tab-", rng.IntN(10))
+	item := rng.IntN(5)
 	if rng.IntN(4) == 0 {
-		return cartID, cart.RemoveItem{SKU: fmt.Sprint("sku-", sku), Quantity: 1}
+		return tabID, tab.CancelItem{Item: fmt.Sprint("tap-", item), Quantity: 1}
 	}
-	return cartID, cart.AddItem{SKU: fmt.Sprint("sku-", sku), Quantity: int64(1 + rng.IntN(3)), Price: 100 + int64(sku)}
+	return tabID, tab.OrderItem{Item: fmt.Sprint("tap-", item), Quantity: int64(1 + rng.IntN(3)), Price: 100 + int64(item)}
 }
 
 // faultOutcome is what a client finally got for one command.
 type faultOutcome struct {
-	id, cart string
-	kind     string // "ack", "refused", "unknown"
-	version  int64
-	tries    int
-	dup      bool
-	err      error
+	id, tab string
+	kind    string // "ack", "refused", "unknown"
+	version int64
+	tries   int
+	dup     bool
+	err     error
 }
 
 // send is an HTTP client with an idempotency key: it sends the command to
 // svcs[first] and retries ErrUnavailable and ErrConflict with the same key
 // on any container, up to attempts times. cmd nil means End.
-func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int, id, cartID string, cmd any, attempts int) faultOutcome {
-	o := faultOutcome{id: id, cart: cartID}
+func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int, id, tabID string, cmd any, attempts int) faultOutcome {
+	o := faultOutcome{id: id, tab: tabID}
 	svc := svcs[first]
 	for o.tries = 1; ; o.tries++ {
 		var r signal.Result
 		var err error
 		if cmd == nil {
-			r, err = svc.End(ctx, "cart", cartID, signal.WithCommandID(id))
+			r, err = svc.End(ctx, "tab", tabID, signal.WithCommandID(id))
 		} else {
-			r, err = svc.Handle(ctx, "cart", cartID, cmd, signal.WithCommandID(id))
+			r, err = svc.Handle(ctx, "tab", tabID, cmd, signal.WithCommandID(id))
 		}
 		kind := signal.KindOf(err)
 		switch {
@@ -114,7 +114,7 @@ func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int
 
 // TestFaultsContainersAndProjector: 4 containers (4 Services, each with
 // its own client through a fault proxy injecting ~20% faults of every
-// kind, lost responses of writes included) handle commands on 10 carts,
+// kind, lost responses of writes included) handle commands on 10 tabs,
 // each command with its own idempotency key, each client retrying
 // ErrUnavailable and ErrConflict with the same key on any container, as
 // an HTTP client behind a load balancer would. A projector (the Streams
@@ -123,8 +123,8 @@ func send(ctx context.Context, rng *rand.Rand, svcs []*signal.Service, first int
 //   - every acknowledged command is in the log exactly once, at the
 //     version it was acknowledged with; refused commands are absent;
 //     commands given up on are absent or present once;
-//   - versions are contiguous per cart; every commit is one we sent;
-//   - every purchase opened exactly one order (the policy, under faults);
+//   - versions are contiguous per tab; every commit is one we sent;
+//   - every payment issued exactly one receipt (the policy, under faults);
 //   - the projector's views equal the views rebuilt from the log.
 //
 // Two schedules: the SDK's retryer with 5 attempts (Retryer's setting),
@@ -172,7 +172,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
+		svc, err := signal.New(signal.Config{Store: s, Types: tab.Types()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	}
 	// One stream at a time: moto_server's rollback of a failed transaction
 	// (see phase 2) would otherwise lose concurrent view writes.
-	projector, err := signal.New(signal.Config{Store: projStore, Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1})
+	projector, err := signal.New(signal.Config{Store: projStore, Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,8 +240,8 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 			wg.Go(func() {
 				rng := rand.New(rand.NewPCG(seed, uint64(g)))
 				for i := range perWorker {
-					cartID, cmd := faultCommand(rng)
-					o := send(ctx, rng, svcs, c, fmt.Sprintf("cmd-%d-%d", g, i), cartID, cmd, attempts)
+					tabID, cmd := faultCommand(rng)
+					o := send(ctx, rng, svcs, c, fmt.Sprintf("cmd-%d-%d", g, i), tabID, cmd, attempts)
 					mu.Lock()
 					outcomes = append(outcomes, o)
 					mu.Unlock()
@@ -256,7 +256,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	close(stopProjector)
 	<-projectorDone
 
-	// Phase 2: purchases (carts 0-5) and discards (6-7), each sent twice
+	// Phase 2: payments (tabs 0-5) and voids (6-7), each sent twice
 	// under two keys through different containers: the second is refused.
 	// One at a time, with the projector stopped: a TransactWriteItems that
 	// fails in moto_server restores a copy of the whole table taken when it
@@ -265,18 +265,18 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	// behaviour; it is a limit of the emulator, not of the framework.
 	rng := rand.New(rand.NewPCG(seed, 1000))
 	for i := range 8 {
-		var cmd any = cart.CompletePurchase{}
+		var cmd any = tab.Pay{}
 		if i >= 6 {
 			cmd = nil
 		}
 		for k := range 2 {
-			outcomes = append(outcomes, send(ctx, rng, svcs, (i+k)%containers, fmt.Sprintf("end-%d-%d", i, k), fmt.Sprint("cart-", i), cmd, attempts))
+			outcomes = append(outcomes, send(ctx, rng, svcs, (i+k)%containers, fmt.Sprintf("end-%d-%d", i, k), fmt.Sprint("tab-", i), cmd, attempts))
 		}
 	}
 	commandsDone := time.Since(start)
 
 	// Drain the projector, faults still on: the stream holds every commit
-	// by now, and the policy's orders come back through it too. A new
+	// by now, and the policy's receipts come back through it too. A new
 	// poller from the old one's positions (fresh iterators, see above).
 	poller = NewPoller(streams, PollerConfig{StreamARN: arn, Positions: poller.Positions()})
 	for idle := 0; idle < 3; {
@@ -306,11 +306,11 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	log := map[string]stored{}
 	var all []signal.Commit
 	lastVersion := map[string]int64{}
-	purchased := map[string]bool{}
+	paid := map[string]bool{}
 	for i := range 10 {
-		id := fmt.Sprint("cart-", i)
+		id := fmt.Sprint("tab-", i)
 		var last int64
-		for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: id}, 0) {
+		for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: id}, 0) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,8 +321,8 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 				t.Errorf("%s: command %s stored twice (v%d and v%d)", id, c.CommandID, log[c.CommandID].version, c.Version)
 			}
 			log[c.CommandID] = stored{c.Version, c.LastVersion()}
-			if c.Final && c.Events[0].Name == "PurchaseCompleted" {
-				purchased[id] = true
+			if c.Final && c.Events[0].Name == "TabPaid" {
+				paid[id] = true
 			}
 			all = append(all, c)
 			last = c.LastVersion()
@@ -346,7 +346,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 		switch o.kind {
 		case "ack":
 			if !in {
-				t.Errorf("acknowledged command %s (%s v%d, %d tries) is not in the log", o.id, o.cart, o.version, o.tries)
+				t.Errorf("acknowledged command %s (%s v%d, %d tries) is not in the log", o.id, o.tab, o.version, o.tries)
 			} else if s.last != o.version {
 				t.Errorf("command %s acknowledged at version %d, stored at %d..%d", o.id, o.version, s.version, s.last)
 			}
@@ -370,46 +370,46 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 		t.Errorf("only %d of %d commands acknowledged", counts["ack"], len(outcomes))
 	}
 
-	// The policy opened exactly one order per purchase.
+	// The policy issued exactly one receipt per payment.
 	for i := range 10 {
-		id := fmt.Sprint("cart-", i)
+		id := fmt.Sprint("tab-", i)
 		n := 0
-		for _, err := range st.Load(ctx, signal.StreamID{Type: "order", ID: id}, 0) {
+		for _, err := range st.Load(ctx, signal.StreamID{Type: "receipt", ID: id}, 0) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			n++
 		}
-		if want := map[bool]int{true: 1}[purchased[id]]; n != want {
-			t.Errorf("order %s has %d commits, want %d", id, n, want)
+		if want := map[bool]int{true: 1}[paid[id]]; n != want {
+			t.Errorf("receipt %s has %d commits, want %d", id, n, want)
 		}
 	}
 
 	// The projector's views, read directly; then the same views rebuilt
 	// from the log on a clean service.
-	direct, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types()})
+	direct, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	readViews := func() map[string]string {
 		out := map[string]string{}
 		for i := range 10 {
-			k := fmt.Sprint("cart-", i)
-			v, err := direct.View(ctx, cart.CartSummaryView, k)
-			out[cart.CartSummaryView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
+			k := fmt.Sprint("tab-", i)
+			v, err := direct.View(ctx, tab.TabSummaryView, k)
+			out[tab.TabSummaryView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
 		}
 		for i := range 5 {
-			k := fmt.Sprint("sku-", i)
-			v, err := direct.View(ctx, cart.SKUSalesView, k)
-			out[cart.SKUSalesView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
+			k := fmt.Sprint("tap-", i)
+			v, err := direct.View(ctx, tab.ItemSalesView, k)
+			out[tab.ItemSalesView+"/"+k] = fmt.Sprintf("%s %v", v.Data, signal.KindOf(err))
 		}
 		return out
 	}
 	projectedViews := readViews()
 	for i := range 10 {
-		k := fmt.Sprint("cart-", i)
-		var sum cart.CartSummary
-		v, err := direct.View(ctx, cart.CartSummaryView, k)
+		k := fmt.Sprint("tab-", i)
+		var sum tab.TabSummary
+		v, err := direct.View(ctx, tab.TabSummaryView, k)
 		if err == nil {
 			err = json.Unmarshal(v.Data, &sum)
 		}
@@ -417,13 +417,13 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 			t.Errorf("projected %s is at version %d, the log at %d (%v)", k, sum.Version, lastVersion[k], err)
 		}
 	}
-	for _, name := range []string{cart.CartSummaryView, cart.SKUSalesView} {
+	for _, name := range []string{tab.TabSummaryView, tab.ItemSalesView} {
 		if err := st.DropView(ctx, name, name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	clean, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), DispatchConcurrency: 1,
-		Subscribers: []signal.Subscriber{cart.CartSummaryProjection(), cart.SKUSalesProjection()}})
+	clean, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types(), DispatchConcurrency: 1,
+		Subscribers: []signal.Subscriber{tab.TabSummaryProjection(), tab.ItemSalesProjection()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,8 +437,8 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 		}
 	}
 	total := meter.Total()
-	t.Logf("SDK attempts %d, seed %d: %d commands (%d acknowledged, %d refused, %d given up), %d retried by the client (max %d tries), %d answered as duplicates; %d commits in the log, %d purchases",
-		sdkAttempts, seed, len(outcomes), counts["ack"], counts["refused"], counts["unknown"], retried, maxTries, dups, len(all), len(purchased))
+	t.Logf("SDK attempts %d, seed %d: %d commands (%d acknowledged, %d refused, %d given up), %d retried by the client (max %d tries), %d answered as duplicates; %d commits in the log, %d payments",
+		sdkAttempts, seed, len(outcomes), counts["ack"], counts["refused"], counts["unknown"], retried, maxTries, dups, len(all), len(paid))
 	t.Logf("proxy: %v", pstats)
 	t.Logf("SDK: %d calls, %d attempts; projector: %d failed batches, %d failed polls", total.Calls, total.Attempts, failedBatches, pollErrors)
 	t.Logf("commands done in %v, projector drained at %v, checked at %v", commandsDone.Round(time.Millisecond), projected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
@@ -450,7 +450,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 // TestFaultDeadlineAfterWrite: the command's context ends while DynamoDB
 // has applied its PutItem but not yet answered (a Lambda or client
 // deadline). The command fails with ErrUnavailable; a retry with the same
-// key, on the same container or another one that had the cart pooled
+// key, on the same container or another one that had the tab pooled
 // before the write, answers the original outcome and appends nothing.
 func TestFaultDeadlineAfterWrite(t *testing.T) {
 	st := newTestStore(t)
@@ -461,10 +461,10 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	svcs := cartContainers(t, 2, func() API { return faultClient(t, proxy, nil, 5) }, st.tables)
-	add := cart.AddItem{SKU: "sku-0", Quantity: 1, Price: 100}
-	for _, svc := range svcs { // both containers have the cart pooled at version 1
-		if _, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("genesis")); err != nil {
+	svcs := tabContainers(t, 2, func() API { return faultClient(t, proxy, nil, 5) }, st.tables)
+	add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
+	for _, svc := range svcs { // both containers have the tab pooled at version 1
+		if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -472,7 +472,7 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, err = svcs[0].Handle(short, "cart", "c", add, signal.WithCommandID("k1"))
+	_, err = svcs[0].Handle(short, "tab", "c", add, signal.WithCommandID("k1"))
 	cancel()
 	if signal.KindOf(err) != signal.KindUnavailable {
 		t.Fatalf("a command whose deadline passed: %v, want unavailable", err)
@@ -484,7 +484,7 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var n int
-		for _, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "c"}, 1) {
+		for _, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 1) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,13 +499,13 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for i, svc := range []*signal.Service{svcs[1], svcs[0]} {
-		r, err := svc.Handle(ctx, "cart", "c", add, signal.WithCommandID("k1"))
+		r, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
 		if err != nil || !r.Duplicate || r.Version != 2 {
 			t.Fatalf("retry %d: %+v %v, want the duplicate at version 2", i, r, err)
 		}
 	}
 	var versions []int64
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "c"}, 0) {
+	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -519,9 +519,9 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 	}
 }
 
-// cartContainers returns n Services on the cart domain, each on its own
+// tabContainers returns n Services on the tab domain, each on its own
 // client from client: n Lambda containers.
-func cartContainers(t *testing.T, n int, client func() API, tables Tables) []*signal.Service {
+func tabContainers(t *testing.T, n int, client func() API, tables Tables) []*signal.Service {
 	t.Helper()
 	var svcs []*signal.Service
 	for range n {
@@ -529,7 +529,7 @@ func cartContainers(t *testing.T, n int, client func() API, tables Tables) []*si
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := signal.New(signal.Config{Store: s, Types: cart.Types()})
+		svc, err := signal.New(signal.Config{Store: s, Types: tab.Types()})
 		if err != nil {
 			t.Fatal(err)
 		}

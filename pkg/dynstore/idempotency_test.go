@@ -4,12 +4,12 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // TestKeyReusedAcrossContainers: two containers (two Services) on one
-// table, both with the cart pooled. One handles a command with an
+// table, both with the tab pooled. One handles a command with an
 // Idempotency-Key; the other gets the same key with another request. It
 // cannot know the key from its window, so it decides and appends, loses
 // the race, and learns the key and its fingerprint from the winning
@@ -20,20 +20,20 @@ func TestKeyReusedAcrossContainers(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
 	first, reuser, repeater := newService(t, st.Store), newService(t, st.Store), newService(t, st.Store)
-	if _, _, err := signal.Bind(first, cart.Type).Handle(ctx, "c1", add("apple", 1)); err != nil {
+	if _, _, err := signal.Bind(first, tab.Type).Handle(ctx, "c1", add("lager", 1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, svc := range []*signal.Service{reuser, repeater} {
-		if _, err := svc.Get(ctx, "cart", "c1"); err != nil { // pooled at version 1
+		if _, err := svc.Get(ctx, "tab", "c1"); err != nil { // pooled at version 1
 			t.Fatal(err)
 		}
 	}
-	if _, err := first.Handle(ctx, "cart", "c1", add("apple", 2), signal.WithCommandID("k1")); err != nil {
+	if _, err := first.Handle(ctx, "tab", "c1", add("lager", 2), signal.WithCommandID("k1")); err != nil {
 		t.Fatal(err)
 	}
 
 	st.meter.Reset()
-	_, err := reuser.Handle(ctx, "cart", "c1", add("pear", 1), signal.WithCommandID("k1"))
+	_, err := reuser.Handle(ctx, "tab", "c1", add("mead", 1), signal.WithCommandID("k1"))
 	if !errors.Is(err, signal.ErrIdempotencyKeyReused) {
 		t.Fatalf("the reused key on the other container: %v, want ErrIdempotencyKeyReused", err)
 	}
@@ -44,7 +44,7 @@ func TestKeyReusedAcrossContainers(t *testing.T) {
 	reusedCalls := st.meter.Total().Calls
 
 	st.meter.Reset()
-	r, err := repeater.Handle(ctx, "cart", "c1", add("apple", 2), signal.WithCommandID("k1"))
+	r, err := repeater.Handle(ctx, "tab", "c1", add("lager", 2), signal.WithCommandID("k1"))
 	if err != nil || !r.Duplicate || r.Version != 2 {
 		t.Fatalf("the same request on the other container: %+v %v, want the duplicate", r, err)
 	}
@@ -57,21 +57,21 @@ func TestKeyReusedAcrossContainers(t *testing.T) {
 	// A new container, and a command of another name: refused from what
 	// the cold load read (snapshot read and Query), nothing written.
 	st.meter.Reset()
-	if _, err := newService(t, st.Store).Handle(ctx, "cart", "c1", cart.CompletePurchase{}, signal.WithCommandID("k1")); !errors.Is(err, signal.ErrIdempotencyKeyReused) {
-		t.Fatalf("CompletePurchase with the key on a cold container: %v", err)
+	if _, err := newService(t, st.Store).Handle(ctx, "tab", "c1", tab.Pay{}, signal.WithCommandID("k1")); !errors.Is(err, signal.ErrIdempotencyKeyReused) {
+		t.Fatalf("Pay with the key on a cold container: %v", err)
 	}
 	if s := st.meter.Stats(); s["PutItem"].Calls != 0 || s["TransactWriteItems"].Calls != 0 {
 		t.Errorf("a cold reused key wrote: %s", requests(st.meter))
 	}
 
 	var fps []string
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "cart", ID: "c1"}, 0) {
+	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c1"}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		fps = append(fps, c.Fingerprint)
 	}
 	if len(fps) != 2 || fps[0] != "" || fps[1] == "" {
-		t.Fatalf("the cart's commits have fingerprints %q, want none on the unkeyed one and one on k1's", fps)
+		t.Fatalf("the tab's commits have fingerprints %q, want none on the unkeyed one and one on k1's", fps)
 	}
 }

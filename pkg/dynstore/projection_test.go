@@ -9,33 +9,33 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// cartSession is a scripted mix of carts, refusals and purchases.
-func cartSession(t *testing.T, svc *signal.Service) {
+// tabSession is a scripted mix of tabs, refusals and payments.
+func tabSession(t *testing.T, svc *signal.Service) {
 	t.Helper()
 	ctx := t.Context()
 	for i := range 6 {
-		id := fmt.Sprint("cart-", i)
+		id := fmt.Sprint("tab-", i)
 		for j := range 4 {
-			if _, err := svc.Handle(ctx, "cart", id, cart.AddItem{SKU: fmt.Sprint("sku-", (i+j)%5), Quantity: int64(j + 1), Price: 100 + int64(j)}); err != nil {
+			if _, err := svc.Handle(ctx, "tab", id, tab.OrderItem{Item: fmt.Sprint("tap-", (i+j)%5), Quantity: int64(j + 1), Price: 100 + int64(j)}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := svc.Handle(ctx, "cart", id, cart.RemoveItem{SKU: fmt.Sprint("sku-", i%5), Quantity: 1}); err != nil {
+		if _, err := svc.Handle(ctx, "tab", id, tab.CancelItem{Item: fmt.Sprint("tap-", i%5), Quantity: 1}); err != nil {
 			t.Fatal(err)
 		}
 		switch i % 3 {
 		case 0:
-			if _, err := svc.Handle(ctx, "cart", id, cart.CompletePurchase{}); err != nil {
+			if _, err := svc.Handle(ctx, "tab", id, tab.Pay{}); err != nil {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := svc.End(ctx, "cart", id); err != nil {
+			if _, err := svc.End(ctx, "tab", id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -47,45 +47,45 @@ func viewDump(t *testing.T, svc *signal.Service) string {
 	t.Helper()
 	var lines []string
 	for i := range 6 {
-		v, err := svc.View(t.Context(), cart.CartSummaryView, fmt.Sprint("cart-", i))
-		lines = append(lines, fmt.Sprintf("%s/cart-%d %s %v", cart.CartSummaryView, i, v.Data, err))
-		o, err := svc.Get(t.Context(), "order", fmt.Sprint("cart-", i))
-		lines = append(lines, fmt.Sprintf("order/cart-%d v%d %v %v", i, o.Version, o.State, err))
+		v, err := svc.View(t.Context(), tab.TabSummaryView, fmt.Sprint("tab-", i))
+		lines = append(lines, fmt.Sprintf("%s/tab-%d %s %v", tab.TabSummaryView, i, v.Data, err))
+		o, err := svc.Get(t.Context(), "receipt", fmt.Sprint("tab-", i))
+		lines = append(lines, fmt.Sprintf("receipt/tab-%d v%d %v %v", i, o.Version, o.State, err))
 	}
 	for i := range 5 {
-		v, err := svc.View(t.Context(), cart.SKUSalesView, fmt.Sprint("sku-", i))
-		lines = append(lines, fmt.Sprintf("%s/sku-%d %s %v", cart.SKUSalesView, i, v.Data, err))
+		v, err := svc.View(t.Context(), tab.ItemSalesView, fmt.Sprint("tap-", i))
+		lines = append(lines, fmt.Sprintf("%s/tap-%d %s %v", tab.ItemSalesView, i, v.Data, err))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
 
 // TestStreamDrivenProjection: commits written to DynamoDB come back through
-// its stream (the Poller), and the dispatcher fed by it builds the cart
-// views and opens the orders exactly as in-process dispatch does.
+// its stream (the Poller), and the dispatcher fed by it builds the tab
+// views and issues the receipts exactly as in-process dispatch does.
 // Redelivering everything, and everything reversed, changes nothing.
 func TestStreamDrivenProjection(t *testing.T) {
 	ctx := t.Context()
-	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true})
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers(), InlineDispatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cartSession(t, ref)
+	tabSession(t, ref)
 	want := viewDump(t, ref)
-	if strings.Count(want, "not_found") > 0 || !strings.Contains(want, `"purchases":`) || !strings.Contains(want, "order/cart-0 v1") {
-		t.Fatalf("the reference session should fill every view and open orders:\n%s", want)
+	if strings.Count(want, "not_found") > 0 || !strings.Contains(want, `"payments":`) || !strings.Contains(want, "receipt/tab-0 v1") {
+		t.Fatalf("the reference session should fill every view and issue receipts:\n%s", want)
 	}
 
 	st := newTestStore(t)
-	svc, err := signal.New(signal.Config{Store: st.Store, Types: cart.Types(), Subscribers: cart.Subscribers()})
+	svc, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types(), Subscribers: tab.Subscribers()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cartSession(t, svc)
+	tabSession(t, svc)
 	var written []signal.Commit
-	for _, typ := range []string{"cart"} {
+	for _, typ := range []string{"tab"} {
 		for i := range 6 {
-			for c, err := range st.Load(ctx, signal.StreamID{Type: typ, ID: fmt.Sprint("cart-", i)}, 0) {
+			for c, err := range st.Load(ctx, signal.StreamID{Type: typ, ID: fmt.Sprint("tab-", i)}, 0) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -101,7 +101,7 @@ func TestStreamDrivenProjection(t *testing.T) {
 	poller := NewPoller(dynamodbstreams.NewFromConfig(motoserver.Config(t)), PollerConfig{StreamARN: arn})
 	var delivered []signal.Commit
 	drain := func() {
-		// The policy's orders are new commits: poll until nothing new comes.
+		// The policy's receipts are new commits: poll until nothing new comes.
 		for idle := 0; idle < 2; {
 			n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {
 				delivered = append(delivered, batch...)
@@ -147,7 +147,7 @@ func TestStreamDrivenProjection(t *testing.T) {
 
 	// Gap fill from the table: a fresh projector that only sees each
 	// aggregate's last commit rebuilds the same views from the table.
-	for _, name := range []struct{ view, sub string }{{cart.CartSummaryView, cart.CartSummaryView}, {cart.SKUSalesView, cart.SKUSalesView}} {
+	for _, name := range []struct{ view, sub string }{{tab.TabSummaryView, tab.TabSummaryView}, {tab.ItemSalesView, tab.ItemSalesView}} {
 		if err := st.DropView(ctx, name.view, name.sub); err != nil {
 			t.Fatal(err)
 		}

@@ -12,10 +12,10 @@ import (
 func TestScanCommits(t *testing.T) {
 	st := newTestStore(t)
 	for i := range 5 {
-		seedCart(t, st, signal.StreamID{Type: "cart", ID: fmt.Sprint("s", i)}, 30)
+		seedTab(t, st, signal.StreamID{Type: "tab", ID: fmt.Sprint("s", i)}, 30)
 	}
 	// A snapshot is not a commit: the scan must skip it.
-	if err := newService(t, st.Store).Snapshot(t.Context(), "cart", "s0"); err != nil {
+	if err := newService(t, st.Store).Snapshot(t.Context(), "tab", "s0"); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -21,9 +21,9 @@ import (
 // (PutItem), projection runs (TransactWriteItems), recorded failures
 // (UpdateItem; also multi-step runs, with DeleteItem). The proxy tells
 // operations apart, not tables: the policy's commands to the events
-// table (the order's snapshot GetItem and its PutItem) get the same
-// faults, which the tests accept (a purchase must still open exactly one
-// order). Reads of the events table (Query: gap fills, loads) are spared.
+// table (the receipt's snapshot GetItem and its PutItem) get the same
+// faults, which the tests accept (a payment must still issue exactly one
+// receipt). Reads of the events table (Query: gap fills, loads) are spared.
 var viewOps = []string{"GetItem", "PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem"}
 
 // everyKind is 30% of the requests faulted, by every kind the proxy has,
@@ -91,20 +91,20 @@ func checkStoreFailures(t *testing.T, logs *failureLog) int {
 	return len(lines)
 }
 
-// checkOrders checks that each purchased cart (0-2) has opened exactly one
-// order, and no other cart any.
-func checkOrders(t *testing.T, ctx context.Context, st *dynstore.Store) {
+// checkReceipts checks that each paid tab (0-2) has issued exactly one
+// receipt, and no other tab any.
+func checkReceipts(t *testing.T, ctx context.Context, st *dynstore.Store) {
 	t.Helper()
 	for i := range 5 {
 		n := 0
-		for _, err := range st.Load(ctx, signal.StreamID{Type: cart.OrderTypeName, ID: fmt.Sprint("cart-", i)}, 0) {
+		for _, err := range st.Load(ctx, signal.StreamID{Type: tab.ReceiptTypeName, ID: fmt.Sprint("tab-", i)}, 0) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			n++
 		}
 		if want := map[bool]int{true: 1}[i < 3]; n != want {
-			t.Errorf("order cart-%d has %d commits, want %d", i, n, want)
+			t.Errorf("receipt tab-%d has %d commits, want %d", i, n, want)
 		}
 	}
 }
@@ -129,7 +129,7 @@ func checkKinds(t *testing.T, st faultproxy.Stats, kinds []faultproxy.Kind) {
 // writeOps are viewOps without the reads.
 var writeOps = []string{"PutItem", "TransactWriteItems", "UpdateItem", "DeleteItem"}
 
-// TestProjectorLostResponses: the cart session projected through the
+// TestProjectorLostResponses: the tab session projected through the
 // Lambda adapter under two schedules on the view and checkpoint requests:
 //   - every-kind: 30% of viewOps faulted, by every kind the proxy has
 //     (throttles, 500/503, resets, latency, and mostly answers lost after
@@ -143,9 +143,9 @@ var writeOps = []string{"PutItem", "TransactWriteItems", "UpdateItem", "DeleteIt
 // batches are redelivered from the earliest reported record until an
 // invocation reports none, as Lambda does. Checked: every failure the
 // adapter reported was a store failure; the views equal the in-process
-// reference's (exactly once: sku-sales sums across carts, so a purchase's
+// reference's (exactly once: item-sales sums across tabs, so a payment's
 // run applied twice would show); nothing is recorded as failed, let
-// alone parked; every purchase opened one order; the proxy injected the
+// alone parked; every payment issued one receipt; the proxy injected the
 // kinds of the schedule and lost the answers of projection runs and
 // checkpoint moves that landed.
 func TestProjectorLostResponses(t *testing.T) {
@@ -181,7 +181,7 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 	// One stream at a time, so the schedule (one seeded draw per request)
 	// meets the same requests on every run.
 	projector, err := signal.New(signal.Config{Store: env.faultyStore(t, proxy, faultAttempts, faultTimeout),
-		Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1})
+		Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 	if fs, err := env.reader.Failures(ctx); err != nil || len(fs) != 0 {
 		t.Errorf("recorded failures %+v (%v), want none", fs, err)
 	}
-	checkOrders(t, ctx, env.directStore)
+	checkReceipts(t, ctx, env.directStore)
 	checkKinds(t, stats, kinds)
 	if reported == 0 {
 		t.Errorf("no failure reached the adapter: the test did not exercise redelivery (%v)", stats)
@@ -226,8 +226,8 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 		seed, records, invocations, redelivered, reported, stats, stats.Lost, time.Since(start).Round(time.Millisecond))
 }
 
-// TestProjectorPoisonUnderFaults: the cart session with a poison mixed
-// in (cart "poison": a healthy commit at version 1, then at version 2 a
+// TestProjectorPoisonUnderFaults: the tab session with a poison mixed
+// in (tab "poison": a healthy commit at version 1, then at version 2 a
 // commit whose event no registered type decodes, written directly with
 // the store's Append among the session's commits), projected through the
 // Lambda adapter under the every-kind schedule (viewOps) with Lambda-style
@@ -245,23 +245,23 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 //
 // In the end the batches converge (the shard moves on), Service.Failures
 // lists exactly the poison's three (subscriber, stream) pairs, parked at
-// version 2 after ParkAfter attempts, the views (the poison cart's
+// version 2 after ParkAfter attempts, the views (the poison tab's
 // included, at version 1) equal the in-process reference's, and every
-// purchase opened one order.
+// payment issued one receipt.
 func TestProjectorPoisonUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	start := time.Now()
 	env := newStreamEnv(t, ctx)
-	poisonStream := signal.StreamID{Type: cart.TypeName, ID: "poison"}
-	healthy := cart.AddItem{SKU: "sku-3", Quantity: 1, Price: 103}
-	// The poison cart's healthy commit early in the session, the poison
+	poisonStream := signal.StreamID{Type: tab.TypeName, ID: "poison"}
+	healthy := tab.OrderItem{Item: "tap-3", Quantity: 1, Price: 103}
+	// The poison tab's healthy commit early in the session, the poison
 	// in the middle of it.
 	const healthyAt, poisonAt = 10, 25
 	runSession(t, env.writer, func(i int) {
 		switch i {
 		case healthyAt:
-			if _, err := env.writer.Handle(ctx, "cart", poisonStream.ID, healthy, signal.WithCommandID("p-1")); err != nil {
+			if _, err := env.writer.Handle(ctx, "tab", poisonStream.ID, healthy, signal.WithCommandID("p-1")); err != nil {
 				t.Fatal(err)
 			}
 		case poisonAt:
@@ -274,7 +274,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 	})
 	want := referenceViews(t, func(ref *signal.Service, i int) {
 		if i == healthyAt {
-			if _, err := ref.Handle(ctx, "cart", poisonStream.ID, healthy, signal.WithCommandID("p-1")); err != nil {
+			if _, err := ref.Handle(ctx, "tab", poisonStream.ID, healthy, signal.WithCommandID("p-1")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -288,12 +288,12 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 	}
 	defer proxy.Close()
 	var subs []string
-	for _, s := range cart.Subscribers() {
+	for _, s := range tab.Subscribers() {
 		subs = append(subs, s.SubscriberName())
 	}
 	announced := map[string]int{}
 	projector, err := signal.New(signal.Config{Store: env.faultyStore(t, proxy, faultAttempts, faultTimeout),
-		Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1,
+		Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1,
 		OnPark: func(_ context.Context, f signal.Failure) { announced[f.Subscriber+" "+f.Stream.String()]++ }})
 	if err != nil {
 		t.Fatal(err)
@@ -316,9 +316,9 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 		return out
 	}
 	isPoison := func(r events.DynamoDBEventRecord) bool {
-		return r.Change.NewImage["pk"].String() == "cart#poison" && r.Change.NewImage["sk"].Number() == "2"
+		return r.Change.NewImage["pk"].String() == "tab#poison" && r.Change.NewImage["sk"].Number() == "2"
 	}
-	// checkHealthy: each healthy cart of the batch is reported only for a
+	// checkHealthy: each healthy tab of the batch is reported only for a
 	// store failure and, when not reported, is projected to its last
 	// version in the batch by every subscriber.
 	checkHealthy := func(batch []events.DynamoDBEventRecord, failed []string, logged []loggedFailure) {
@@ -340,7 +340,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 			if slices.Contains(failed, d.SequenceNumber) {
 				reported[d.Commit.Stream] = true
 			}
-			if d.Commit.Stream.Type == cart.TypeName && d.Commit.Stream != poisonStream {
+			if d.Commit.Stream.Type == tab.TypeName && d.Commit.Stream != poisonStream {
 				last[d.Commit.Stream] = max(last[d.Commit.Stream], d.Commit.LastVersion())
 			}
 		}
@@ -464,7 +464,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 		}
 	}
 	compareViews(t, sessionViews(t, env.reader, poisonStream.ID), want)
-	checkOrders(t, ctx, env.directStore)
+	checkReceipts(t, ctx, env.directStore)
 	checkKinds(t, stats, faultproxy.Kinds())
 	t.Logf("seed %d: %d commit records, %d invocations (%d redeliveries), outage at invocation %d; deliveries of the poison before parking %v; announced %v; proxy %v; lost %v; %v",
 		seed, records, invocations, redelivered, outageAt, carried, announced, stats, stats.Lost, time.Since(start).Round(time.Millisecond))

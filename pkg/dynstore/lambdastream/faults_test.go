@@ -24,10 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -81,50 +81,50 @@ func (l *failureLog) take() []loggedFailure {
 	return out
 }
 
-// sessionCommand is the i-th command of the cart session: adds on 5 carts
-// (4 skus, one price per sku), a few removes, then purchases of carts 0-2
-// and a discard of cart 3.
+// sessionCommand is the i-th command of the tab session: adds on 5 tabs
+// (4 items, one price per item), a few cancels, then payments of tabs 0-2
+// and a void of tab 3.
 type sessionCommand struct {
-	cart string
-	cmd  any // nil: End
+	tab string
+	cmd any // nil: End
 }
 
-func cartSession() []sessionCommand {
+func tabSession() []sessionCommand {
 	rng := rand.New(rand.NewPCG(7, 7))
 	var out []sessionCommand
 	for range 40 {
-		c := fmt.Sprint("cart-", rng.IntN(5))
-		sku := rng.IntN(4)
+		c := fmt.Sprint("tab-", rng.IntN(5))
+		item := rng.IntN(4)
 		if rng.IntN(5) == 0 {
-			out = append(out, sessionCommand{c, cart.RemoveItem{SKU: fmt.Sprint("sku-", sku), Quantity: 1}})
+			out = append(out, sessionCommand{c, tab.CancelItem{Item: fmt.Sprint("tap-", item), Quantity: 1}})
 			continue
 		}
-		out = append(out, sessionCommand{c, cart.AddItem{SKU: fmt.Sprint("sku-", sku), Quantity: int64(1 + rng.IntN(3)), Price: 100 + int64(sku)}})
+		out = append(out, sessionCommand{c, tab.OrderItem{Item: fmt.Sprint("tap-", item), Quantity: int64(1 + rng.IntN(3)), Price: 100 + int64(item)}})
 	}
 	for i := range 3 {
-		out = append(out, sessionCommand{fmt.Sprint("cart-", i), cart.CompletePurchase{}})
+		out = append(out, sessionCommand{fmt.Sprint("tab-", i), tab.Pay{}})
 	}
-	out = append(out, sessionCommand{"cart-3", nil})
+	out = append(out, sessionCommand{"tab-3", nil})
 	return out
 }
 
-// runSession sends the cart session's commands to svc; between, when
+// runSession sends the tab session's commands to svc; between, when
 // set, runs before the i-th command and after the last (i = len).
 func runSession(t *testing.T, svc *signal.Service, between func(i int)) {
 	ctx := t.Context()
-	session := cartSession()
+	session := tabSession()
 	for i, c := range session {
 		if between != nil {
 			between(i)
 		}
 		var err error
 		if c.cmd == nil {
-			_, err = svc.End(ctx, "cart", c.cart, signal.WithCommandID(fmt.Sprint("s-", i)))
+			_, err = svc.End(ctx, "tab", c.tab, signal.WithCommandID(fmt.Sprint("s-", i)))
 		} else {
-			_, err = svc.Handle(ctx, "cart", c.cart, c.cmd, signal.WithCommandID(fmt.Sprint("s-", i)))
+			_, err = svc.Handle(ctx, "tab", c.tab, c.cmd, signal.WithCommandID(fmt.Sprint("s-", i)))
 		}
 		if err != nil && signal.KindOf(err) != signal.KindRejected {
-			t.Fatalf("command %d on %s: %v", i, c.cart, err)
+			t.Fatalf("command %d on %s: %v", i, c.tab, err)
 		}
 	}
 	if between != nil {
@@ -134,8 +134,8 @@ func runSession(t *testing.T, svc *signal.Service, between func(i int)) {
 
 // referenceViews runs the session in process (memstore, subscribers
 // inline; between as for runSession) and returns its views.
-func referenceViews(t *testing.T, between func(svc *signal.Service, i int), carts ...string) map[string]any {
-	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: cart.Types(), Subscribers: cart.Subscribers(), InlineDispatch: true})
+func referenceViews(t *testing.T, between func(svc *signal.Service, i int), tabs ...string) map[string]any {
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers(), InlineDispatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,28 +144,28 @@ func referenceViews(t *testing.T, between func(svc *signal.Service, i int), cart
 		hook = func(i int) { between(ref, i) }
 	}
 	runSession(t, ref, hook)
-	return sessionViews(t, ref, carts...)
+	return sessionViews(t, ref, tabs...)
 }
 
-// sessionViews reads the cart-summary documents of the session's carts
-// and of carts, and the sku-sales documents, decoded.
-func sessionViews(t *testing.T, svc *signal.Service, carts ...string) map[string]any {
+// sessionViews reads the tab-summary documents of the session's tabs
+// and of tabs, and the item-sales documents, decoded.
+func sessionViews(t *testing.T, svc *signal.Service, tabs ...string) map[string]any {
 	out := map[string]any{}
 	for i := range 5 {
-		carts = append(carts, fmt.Sprint("cart-", i))
+		tabs = append(tabs, fmt.Sprint("tab-", i))
 	}
-	for _, k := range carts {
-		v, err := svc.View(t.Context(), cart.CartSummaryView, k)
-		var doc cart.CartSummary
+	for _, k := range tabs {
+		v, err := svc.View(t.Context(), tab.TabSummaryView, k)
+		var doc tab.TabSummary
 		if err == nil {
 			err = json.Unmarshal(v.Data, &doc)
 		}
 		out["summary/"+k] = fmt.Sprintf("%+v %v", doc, errKind(err))
 	}
 	for i := range 4 {
-		k := fmt.Sprint("sku-", i)
-		v, err := svc.View(t.Context(), cart.SKUSalesView, k)
-		var doc cart.SKUSales
+		k := fmt.Sprint("tap-", i)
+		v, err := svc.View(t.Context(), tab.ItemSalesView, k)
+		var doc tab.ItemSales
 		if err == nil {
 			err = json.Unmarshal(v.Data, &doc)
 		}
@@ -230,10 +230,10 @@ func newStreamEnv(t *testing.T, ctx context.Context) *streamEnv {
 	if e.directStore, err = dynstore.New(direct, e.tables); err != nil {
 		t.Fatal(err)
 	}
-	if e.writer, err = signal.New(signal.Config{Store: e.directStore, Types: cart.Types()}); err != nil {
+	if e.writer, err = signal.New(signal.Config{Store: e.directStore, Types: tab.Types()}); err != nil {
 		t.Fatal(err)
 	}
-	if e.reader, err = signal.New(signal.Config{Store: e.directStore, Types: cart.Types()}); err != nil {
+	if e.reader, err = signal.New(signal.Config{Store: e.directStore, Types: tab.Types()}); err != nil {
 		t.Fatal(err)
 	}
 	if e.arn, err = dynstore.StreamARN(ctx, direct, e.tables.Events); err != nil {
@@ -315,7 +315,7 @@ func errKind(err error) string {
 	return signal.KindOf(err).String()
 }
 
-// TestProjectorUnderFaults: a cart session written directly to moto, then
+// TestProjectorUnderFaults: a tab session written directly to moto, then
 // projected by a Handler whose DynamoDB client goes through a fault proxy
 // throttling 30% of TransactWriteItems, GetItem and PutItem (3 SDK
 // attempts, so some runs fail), with an extra subscriber that fails on one
@@ -326,7 +326,7 @@ func errKind(err error) string {
 // after the failed version (exactly the chosen event's record for the
 // flaky subscriber); nothing is applied past a failure (the flaky
 // subscriber's versions never jump and stop at its injected failure, the
-// cart-summary document never moves past a reported cart-summary failure);
+// tab-summary document never moves past a reported tab-summary failure);
 // after convergence the views equal an in-process reference's.
 func TestProjectorUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
@@ -339,7 +339,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	first := read()
 	decodedFirst := dynstore.DecodeLambdaEvent(events.DynamoDBEvent{Records: first})
 
-	// The chosen event: the first event of cart-1's third commit (a commit
+	// The chosen event: the first event of tab-1's third commit (a commit
 	// with records of its aggregate before and after it in the stream).
 	var chosenID, chosenSeq string
 	var chosenStream signal.StreamID
@@ -348,12 +348,12 @@ func TestProjectorUnderFaults(t *testing.T) {
 		if d.Err != nil {
 			t.Fatal(d.Err)
 		}
-		if d.IsCommit && d.Commit.Stream.ID == "cart-1" && d.Commit.Version == 3 {
+		if d.IsCommit && d.Commit.Stream.ID == "tab-1" && d.Commit.Version == 3 {
 			chosenID, chosenSeq, chosenStream, chosenVersion = d.Commit.Events[0].ID, d.SequenceNumber, d.Commit.Stream, d.Commit.Version
 		}
 	}
 	if chosenID == "" {
-		t.Fatalf("no commit at version 3 of cart-1 among %d records", len(first))
+		t.Fatalf("no commit at version 3 of tab-1 among %d records", len(first))
 	}
 
 	// The projector, through the proxy.
@@ -372,7 +372,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	const flakyTimes = 3
 	var flakyFailed int
 	flakySeen := map[string]int64{} // aggregate -> highest version handled
-	flaky := &signal.Observer{Name: "flaky", Types: []string{cart.TypeName}, On: []signal.ObserverHandler{signal.ObserveAll(func(_ context.Context, ev signal.Event) error {
+	flaky := &signal.Observer{Name: "flaky", Types: []string{tab.TypeName}, On: []signal.ObserverHandler{signal.ObserveAll(func(_ context.Context, ev signal.Event) error {
 		k := ev.AggregateType + "#" + ev.AggregateID
 		if ev.Version > flakySeen[k]+1 {
 			t.Errorf("flaky subscriber: %s version %d after %d (a jump)", k, ev.Version, flakySeen[k])
@@ -386,8 +386,8 @@ func TestProjectorUnderFaults(t *testing.T) {
 	})}}
 	// One stream at a time: moto_server's rollback of a failed transaction
 	// would otherwise lose concurrent view writes.
-	projector, err := signal.New(signal.Config{Store: projStore, Types: cart.Types(),
-		Subscribers: append(cart.Subscribers(), flaky), DispatchConcurrency: 1})
+	projector, err := signal.New(signal.Config{Store: projStore, Types: tab.Types(),
+		Subscribers: append(tab.Subscribers(), flaky), DispatchConcurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,8 +396,8 @@ func TestProjectorUnderFaults(t *testing.T) {
 	reader := env.reader
 
 	summaryVersion := func(id string) int64 {
-		v, err := reader.View(ctx, cart.CartSummaryView, id)
-		var doc cart.CartSummary
+		v, err := reader.View(ctx, tab.TabSummaryView, id)
+		var doc tab.TabSummary
 		if err == nil && json.Unmarshal(v.Data, &doc) == nil {
 			return doc.Version
 		}
@@ -414,7 +414,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 			failedBefore := flakyFailed
 			summaryBefore := map[string]int64{}
 			for i := range 5 {
-				id := fmt.Sprint("cart-", i)
+				id := fmt.Sprint("tab-", i)
 				summaryBefore[id] = summaryVersion(id)
 			}
 			resp, err := handler.Handle(ctx, events.DynamoDBEvent{Records: batch})
@@ -473,14 +473,14 @@ func TestProjectorUnderFaults(t *testing.T) {
 					t.Errorf("flaky subscriber at %s version %d (%d before the invocation), past its injected failure at %d", lf.aggregate, flakySeen[lf.aggregate], seenBefore[lf.aggregate], lf.version)
 				}
 				// A projection commits its documents with its checkpoint:
-				// after a failure at V the cart-summary reflects nothing
+				// after a failure at V the tab-summary reflects nothing
 				// past V-1 it did not reflect before the invocation (V
 				// may be lower than what it had reached: a failed
 				// checkpoint read reports the batch's first event).
-				if lf.subscriber == cart.CartSummaryView {
-					id := lf.aggregate[len("cart#"):]
+				if lf.subscriber == tab.TabSummaryView {
+					id := lf.aggregate[len("tab#"):]
 					if after := summaryVersion(id); after > max(lf.version-1, summaryBefore[id]) {
-						t.Errorf("cart-summary of %s at version %d (%d before the invocation), past its reported failure at %d", id, after, summaryBefore[id], lf.version)
+						t.Errorf("tab-summary of %s at version %d (%d before the invocation), past its reported failure at %d", id, after, summaryBefore[id], lf.version)
 					}
 				}
 			}
@@ -503,7 +503,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 		}
 	}
 	// A failure of the chosen event is reported under the flaky
-	// subscriber's name unless another subscriber failed earlier on cart-1
+	// subscriber's name unless another subscriber failed earlier on tab-1
 	// in the same run (the dispatcher reports a stream's first failure).
 	if flakyFailed != flakyTimes || chosenReports == 0 {
 		t.Errorf("the flaky subscriber failed %d times, reported %d times; want %d and at least 1", flakyFailed, chosenReports, flakyTimes)
@@ -514,8 +514,8 @@ func TestProjectorUnderFaults(t *testing.T) {
 	}
 	compareViews(t, sessionViews(t, reader), want)
 	for i := range 3 {
-		if _, err := reader.Get(ctx, "order", fmt.Sprint("cart-", i)); err != nil {
-			t.Errorf("order cart-%d: %v", i, err)
+		if _, err := reader.Get(ctx, "receipt", fmt.Sprint("tab-", i)); err != nil {
+			t.Errorf("receipt tab-%d: %v", i, err)
 		}
 	}
 	t.Logf("%d commit records, %d invocations, seed %d: %d reported failures, the chosen event reported %d times; proxy %v; %v", len(first), invocations, seed, reported, chosenReports, pstats, time.Since(start).Round(time.Millisecond))

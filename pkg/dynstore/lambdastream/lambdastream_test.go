@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -50,7 +50,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{store: memstore.New()}
 	var err error
-	f.svc, err = signal.New(signal.Config{Store: f.store, Types: cart.Types(), Subscribers: cart.Subscribers()})
+	f.svc, err = signal.New(signal.Config{Store: f.store, Types: tab.Types(), Subscribers: tab.Subscribers()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +59,11 @@ func newFixture(t *testing.T) *fixture {
 	for i := range 3 {
 		id := fmt.Sprint("c", i)
 		for j := range 3 {
-			if _, err := f.svc.Handle(ctx, "cart", id, cart.AddItem{SKU: fmt.Sprint("s", j), Quantity: 1, Price: 10}); err != nil {
+			if _, err := f.svc.Handle(ctx, "tab", id, tab.OrderItem{Item: fmt.Sprint("s", j), Quantity: 1, Price: 10}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := f.svc.Handle(ctx, "cart", id, cart.CompletePurchase{}); err != nil {
+		if _, err := f.svc.Handle(ctx, "tab", id, tab.Pay{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,11 +85,11 @@ func (f *fixture) records(t *testing.T) []events.DynamoDBEventRecord {
 func (f *fixture) views(t *testing.T) string {
 	s := ""
 	for _, key := range []string{"c0", "c1", "c2"} {
-		v, err := f.svc.View(t.Context(), cart.CartSummaryView, key)
+		v, err := f.svc.View(t.Context(), tab.TabSummaryView, key)
 		s += fmt.Sprintf("%s %s %v\n", key, v.Data, err)
 	}
 	for _, key := range []string{"s0", "s1", "s2"} {
-		v, err := f.svc.View(t.Context(), cart.SKUSalesView, key)
+		v, err := f.svc.View(t.Context(), tab.ItemSalesView, key)
 		s += fmt.Sprintf("%s %s %v\n", key, v.Data, err)
 	}
 	return s
@@ -117,7 +117,7 @@ func TestBatchesBuildViewsOnce(t *testing.T) {
 	if want == "" || f.batches[0].Commits != len(recs) {
 		t.Fatalf("batch info %+v", f.batches)
 	}
-	// The policy opened orders: their commits come in a later batch.
+	// The policy issued receipts: their commits come in a later batch.
 	recs = f.records(t)
 	reversed := slices.Clone(recs)
 	slices.Reverse(reversed)
@@ -130,8 +130,8 @@ func TestBatchesBuildViewsOnce(t *testing.T) {
 		t.Fatalf("views changed on redelivery:\n%s\nwant\n%s", got, want)
 	}
 	for i := range 3 {
-		if _, err := f.svc.Get(t.Context(), "order", fmt.Sprint("c", i)); err != nil {
-			t.Fatalf("order c%d: %v", i, err)
+		if _, err := f.svc.Get(t.Context(), "receipt", fmt.Sprint("c", i)); err != nil {
+			t.Fatalf("receipt c%d: %v", i, err)
 		}
 	}
 }
@@ -139,8 +139,8 @@ func TestBatchesBuildViewsOnce(t *testing.T) {
 func TestPoisonRecordIsReportedAlone(t *testing.T) {
 	f := newFixture(t)
 	// A commit whose event this build does not know (written by a newer or
-	// older deployment), on its own cart.
-	poison := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now(),
+	// older deployment), on its own tab.
+	poison := signal.Commit{Stream: signal.StreamID{Type: "tab", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now(),
 		Events: []signal.RawEvent{{ID: "e", Name: "ItemTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
 	if err := f.store.Append(t.Context(), poison); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestPoisonRecordIsReportedAlone(t *testing.T) {
 	failed := f.handle(t, recs)
 	poisonSeq := ""
 	for _, r := range recs {
-		if r.Change.NewImage["pk"].String() == "cart#poison" && r.EventID != bad.EventID && r.EventName == "INSERT" && r.Change.NewImage["kind"].String() == "commit" {
+		if r.Change.NewImage["pk"].String() == "tab#poison" && r.EventID != bad.EventID && r.EventName == "INSERT" && r.Change.NewImage["kind"].String() == "commit" {
 			poisonSeq = r.Change.SequenceNumber
 		}
 	}
@@ -180,14 +180,14 @@ func TestFailureReportsFirstRecordOfAggregate(t *testing.T) {
 	f := newFixture(t)
 	recs := f.records(t)
 	// Deliver c0's records reversed after a poison event appended to c0.
-	poison := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c9"}, Version: 1, CommandID: "x", Time: time.Now(),
-		Events: []signal.RawEvent{{ID: "e1", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{"sku":"a","quantity":1,"price":1}`)}}}
+	poison := signal.Commit{Stream: signal.StreamID{Type: "tab", ID: "c9"}, Version: 1, CommandID: "x", Time: time.Now(),
+		Events: []signal.RawEvent{{ID: "e1", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`{"item":"a","quantity":1,"price":1}`)}}}
 	p2 := poison
 	p2.Version, p2.CommandID = 2, "y"
 	p2.Events = []signal.RawEvent{{ID: "e2", Name: "Unknown", SchemaVersion: 1, Data: []byte(`{}`)}}
 	p3 := poison
 	p3.Version, p3.CommandID = 3, "z"
-	p3.Events = []signal.RawEvent{{ID: "e3", Name: "ItemAdded", SchemaVersion: 1, Data: []byte(`{"sku":"b","quantity":1,"price":1}`)}}
+	p3.Events = []signal.RawEvent{{ID: "e3", Name: "ItemOrdered", SchemaVersion: 1, Data: []byte(`{"item":"b","quantity":1,"price":1}`)}}
 	for _, c := range []signal.Commit{poison, p2, p3} {
 		if err := f.store.Append(t.Context(), c); err != nil {
 			t.Fatal(err)
@@ -199,7 +199,7 @@ func TestFailureReportsFirstRecordOfAggregate(t *testing.T) {
 	if !slices.Equal(failed, []string{fmt.Sprintf("%021d", 503)}) {
 		t.Fatalf("failures %v", failed)
 	}
-	v, err := f.svc.View(t.Context(), cart.CartSummaryView, "c9")
+	v, err := f.svc.View(t.Context(), tab.TabSummaryView, "c9")
 	if err != nil || !strings.Contains(string(v.Data), `"version":1`) {
 		t.Fatalf("c9 must be projected up to v1 only: %s %v", v.Data, err)
 	}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -22,7 +22,7 @@ func TestParkNoticeWhenAnswerLost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	env := newStreamEnv(t, ctx)
-	poisonStream := signal.StreamID{Type: cart.TypeName, ID: "poison"}
+	poisonStream := signal.StreamID{Type: tab.TypeName, ID: "poison"}
 	poison := signal.Commit{Stream: poisonStream, Version: 1, CommandID: "p", Time: time.Now().UTC(),
 		Events: []signal.RawEvent{{ID: signal.NewID(), Name: "ItemTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
 	if err := env.directStore.Append(ctx, poison); err != nil {
@@ -40,7 +40,7 @@ func TestParkNoticeWhenAnswerLost(t *testing.T) {
 	defer proxy.Close()
 	announced := map[string]int{}
 	projector, err := signal.New(signal.Config{Store: env.faultyStore(t, proxy, faultAttempts, 5*time.Second),
-		Types: cart.Types(), Subscribers: cart.Subscribers(), DispatchConcurrency: 1,
+		Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1,
 		OnPark: func(_ context.Context, f signal.Failure) { announced[f.Subscriber]++ }})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestParkNoticeWhenAnswerLost(t *testing.T) {
 			t.Errorf("failure %+v, want parked after %d attempts", f, signal.DefaultParkAfter)
 		}
 	}
-	for _, s := range cart.Subscribers() {
+	for _, s := range tab.Subscribers() {
 		if n := announced[s.SubscriberName()]; n != 1 {
 			t.Errorf("%s announced as parked %d times, want once", s.SubscriberName(), n)
 		}
