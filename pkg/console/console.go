@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -44,8 +45,9 @@ type asset struct {
 }
 
 // assets maps request paths to the embedded files, each with the ETag
-// of its content.
-var assets = func() map[string]asset {
+// of its content. It is built at the first request, not at init: every
+// Lambda function links this package, and most never serve the console.
+var assets = sync.OnceValue(func() map[string]asset {
 	files := []struct{ path, file, contentType string }{
 		{Prefix, "index.html", "text/html; charset=utf-8"},
 		{Prefix + "console.js", "console.js", "text/javascript; charset=utf-8"},
@@ -62,7 +64,7 @@ var assets = func() map[string]asset {
 		m[f.path] = asset{body: b, contentType: f.contentType, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 	}
 	return m
-}()
+})
 
 // Handler returns the handler of the console: the page at Prefix, its
 // script, style sheet and icon under it, each answered to GET and HEAD
@@ -78,7 +80,7 @@ type handler struct{}
 func (handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	SetSecurityHeaders(h)
-	a, ok := assets[r.URL.Path]
+	a, ok := assets()[r.URL.Path]
 	if !ok && r.URL.Path+"/" == Prefix && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		// A relative Location keeps a prefix this handler does not see
 		// (an API Gateway stage): "/prod/console" -> "/prod/console/".
