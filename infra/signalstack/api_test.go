@@ -128,7 +128,7 @@ func TestRESTAPI(t *testing.T) {
 	}
 	sort.Strings(paths)
 	wantPaths := []string{"/aggregates", "/aggregates/{type}", "/aggregates/{type}/{id}", "/aggregates/{type}/{id}/events",
-		"/aggregates/{type}/{id}/{command}", "/healthz", "/views", "/views/{view}", "/views/{view}/{key}"}
+		"/aggregates/{type}/{id}/{command}", "/app", "/healthz", "/views", "/views/{view}", "/views/{view}/{key}"}
 	if !slices.Equal(paths, wantPaths) {
 		t.Errorf("resources %v, want %v", paths, wantPaths)
 	}

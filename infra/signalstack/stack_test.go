@@ -33,11 +33,11 @@ func TestResourceInventory(t *testing.T) {
 		"AWS::Lambda::Function":               3,
 		"AWS::Lambda::EventSourceMapping":     1,
 		"AWS::CloudWatch::Alarm":              5,
-		"AWS::Lambda::Permission":             6, // one per route
+		"AWS::Lambda::Permission":             7, // one per route
 		"AWS::ApiGatewayV2::Api":              1,
 		"AWS::ApiGatewayV2::Stage":            1,
 		"AWS::ApiGatewayV2::Integration":      2, // one per function
-		"AWS::ApiGatewayV2::Route":            6,
+		"AWS::ApiGatewayV2::Route":            7,
 		"AWS::ApiGateway::RestApi":            0,
 		"AWS::ApiGateway::Account":            0, // no account-wide CloudWatch role
 		"AWS::Lambda::EventInvokeConfig":      0,
