@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/cli"
-	"github.com/signalforgo/signal/pkg/cli/internal/bank"
 )
 
 // A service's command line with a command of its own, run as its main
@@ -19,7 +19,7 @@ func ExampleRun() {
 		}
 		return nil
 	})
-	code := cli.Run(context.Background(), bank.App(), []string{"types"}, os.Stdout, os.Stderr, os.Getenv, types)
+	code := cli.Run(context.Background(), testbank.App(), []string{"types"}, os.Stdout, os.Stderr, os.Getenv, types)
 	fmt.Println("exit", code)
 	// Output:
 	// account
@@ -30,7 +30,7 @@ func ExampleRun() {
 // The usage text names the program, the app's types and views.
 func ExampleName() {
 	var out strings.Builder
-	cli.Run(context.Background(), bank.App(), []string{"help"}, &out, os.Stderr, os.Getenv, cli.Name("ledger"))
+	cli.Run(context.Background(), testbank.App(), []string{"help"}, &out, os.Stderr, os.Getenv, cli.Name("ledger"))
 	for _, line := range strings.Split(out.String(), "\n")[:4] {
 		fmt.Println(line)
 	}

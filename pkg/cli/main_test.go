@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/signalforgo/signal/internal/pgtest"
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/cli"
-	"github.com/signalforgo/signal/pkg/cli/internal/bank"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 )
 
@@ -49,7 +49,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 // run is the bank's command line: cli.Run on the test domain.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, opts ...cli.Option) int {
-	return cli.Run(ctx, bank.App(), args, stdout, stderr, getenv, opts...)
+	return cli.Run(ctx, testbank.App(), args, stdout, stderr, getenv, opts...)
 }
 
 // devServer runs `bank dev` with args until the test ends and returns its URL.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/boltstore"
-	"github.com/signalforgo/signal/pkg/cli/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -25,11 +25,11 @@ func TestParked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := signal.New(bank.App().Config(st, false))
+	svc, err := signal.New(testbank.App().Config(st, false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := signal.Bind(svc, bank.AccountType).Handle(ctx, "ok", bank.Open{Owner: "ann"}); err != nil {
+	if _, _, err := signal.Bind(svc, testbank.AccountType).Handle(ctx, "ok", testbank.Open{Owner: "ann"}); err != nil {
 		t.Fatal(err)
 	}
 	// Written by a deployment that knows an event this one does not.
@@ -54,7 +54,7 @@ func TestParked(t *testing.T) {
 		return code, out.String() + errOut.String()
 	}
 
-	code, out := cmd("rebuild", bank.BalancesView)
+	code, out := cmd("rebuild", testbank.BalancesView)
 	if code != 1 || !strings.Contains(out, "rebuilt view balances from 2 commits") || !strings.Contains(out, "1 stream(s) of view balances are parked") {
 		t.Fatalf("rebuild over a poison commit: exit %d\n%s", code, out)
 	}
@@ -93,7 +93,7 @@ func TestParked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	svc, err = signal.New(bank.App().Config(st, false))
+	svc, err = signal.New(testbank.App().Config(st, false))
 	if err != nil {
 		t.Fatal(err)
 	}

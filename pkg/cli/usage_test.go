@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/cli"
-	"github.com/signalforgo/signal/pkg/cli/internal/bank"
 	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -84,7 +84,7 @@ func TestOptions(t *testing.T) {
 		var out, errOut bytes.Buffer
 		app := c.app
 		if app == nil {
-			app = bank.App()
+			app = testbank.App()
 		}
 		if code := cli.Run(t.Context(), app, []string{"help"}, &out, &errOut, env(nil), c.opts...); code != 1 || !strings.Contains(errOut.String(), c.in) || out.Len() != 0 {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1 with %q", c.name, code, out.String(), errOut.String(), c.in)

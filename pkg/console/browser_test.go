@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/memstore"
@@ -90,45 +91,11 @@ var (
 	choose   = browser.Choose
 )
 
-// watchConsole collects what the page writes to the browser console: an
-// exception or a Content-Security-Policy or Trusted Types violation is a
-// problem the test reports at its end.
-func watchConsole(t *testing.T, ctx context.Context) func() []string {
-	var mu sync.Mutex
-	var problems, all []string
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			all = append(all, m.String())
-			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Trusted Type") {
-				problems = append(problems, m.String())
-			}
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if t.Failed() {
-			t.Logf("browser console:\n%s", strings.Join(all, "\n"))
-		}
-	})
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), problems...)
-	}
-}
-
 func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 	url, svc, prod := server(t)
 	ctx := browser.Context(t)
-	problems := watchConsole(t, ctx)
+	problems := browser.WatchConsole(t, ctx)
 
 	do(t, ctx, "open the console", chromedp.Navigate(url+"/console/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	waitText(t, ctx, "#app-name", "bank")
@@ -242,7 +209,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A deep link opens any aggregate's history, one of a type with only
 	// internal commands included.
-	if _, err := svc.Handle(context.Background(), "audit", "log 1", Record{Note: "opened a1"}); err != nil {
+	if _, err := svc.Handle(context.Background(), "audit", "log 1", testbank.Record{Note: "opened a1"}); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, "follow a deep link", chromedp.Navigate(url+"/console/#audit/log%201"))

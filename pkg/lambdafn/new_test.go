@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/signalforgo/signal/pkg/dynstore"
-	"github.com/signalforgo/signal/pkg/lambdafn/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -27,19 +26,19 @@ func TestNewRefuses(t *testing.T) {
 		want string
 	}{
 		"nil app":            {nil, tables, CommandRole, nil, "no App"},
-		"unnamed app":        {&signal.App{Types: bank.App().Types}, tables, CommandRole, nil, "name"},
+		"unnamed app":        {&signal.App{Types: bankApp().Types}, tables, CommandRole, nil, "name"},
 		"app without types":  {&signal.App{Name: "bank"}, tables, CommandRole, nil, "no aggregate types"},
-		"role 0":             {bank.App(), tables, 0, nil, "unknown Role(0)"},
-		"role 4":             {bank.App(), tables, 4, nil, "unknown Role(4)"},
-		"empty namespace":    {bank.App(), tables, CommandRole, []Option{MetricNamespace("")}, "empty namespace"},
-		"nil pages":          {bank.App(), tables, QueryRole, []Option{Pages(nil)}, "Pages: nil"},
-		"nil logger":         {bank.App(), tables, CommandRole, []Option{Logger(nil)}, "Logger: nil"},
-		"nil output":         {bank.App(), tables, CommandRole, []Option{Output(nil)}, "Output: nil"},
-		"nil service func":   {bank.App(), tables, CommandRole, []Option{ServiceConfig(nil)}, "ServiceConfig: nil"},
-		"nil http func":      {bank.App(), tables, CommandRole, []Option{HTTPConfig(nil)}, "HTTPConfig: nil"},
-		"nil option":         {bank.App(), tables, CommandRole, []Option{nil}, "nil Option"},
-		"no tables":          {bank.App(), Settings{}, CommandRole, []Option{offline}, "table"},
-		"bad service config": {bank.App(), tables, CommandRole, []Option{offline, ServiceConfig(func(c *signal.Config) { c.Types = nil })}, "Types is empty"},
+		"role 0":             {bankApp(), tables, 0, nil, "unknown Role(0)"},
+		"role 4":             {bankApp(), tables, 4, nil, "unknown Role(4)"},
+		"empty namespace":    {bankApp(), tables, CommandRole, []Option{MetricNamespace("")}, "empty namespace"},
+		"nil pages":          {bankApp(), tables, QueryRole, []Option{Pages(nil)}, "Pages: nil"},
+		"nil logger":         {bankApp(), tables, CommandRole, []Option{Logger(nil)}, "Logger: nil"},
+		"nil output":         {bankApp(), tables, CommandRole, []Option{Output(nil)}, "Output: nil"},
+		"nil service func":   {bankApp(), tables, CommandRole, []Option{ServiceConfig(nil)}, "ServiceConfig: nil"},
+		"nil http func":      {bankApp(), tables, CommandRole, []Option{HTTPConfig(nil)}, "HTTPConfig: nil"},
+		"nil option":         {bankApp(), tables, CommandRole, []Option{nil}, "nil Option"},
+		"no tables":          {bankApp(), Settings{}, CommandRole, []Option{offline}, "table"},
+		"bad service config": {bankApp(), tables, CommandRole, []Option{offline, ServiceConfig(func(c *signal.Config) { c.Types = nil })}, "Types is empty"},
 	} {
 		f, err := New(t.Context(), tc.app, tc.s, tc.role, tc.opts...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || f != nil {
@@ -54,7 +53,7 @@ func TestNewBuildsWithoutNetwork(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-3")
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
 	var out bytes.Buffer
-	f, err := New(context.Background(), bank.App(), tables, ProjectorRole, Output(&out))
+	f, err := New(context.Background(), bankApp(), tables, ProjectorRole, Output(&out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +70,7 @@ func TestNewBuildsWithoutNetwork(t *testing.T) {
 
 func TestOnlyTheProjectorRunsSubscribers(t *testing.T) {
 	for _, role := range []Role{CommandRole, QueryRole} {
-		f, err := New(t.Context(), bank.App(), tables, role, offline)
+		f, err := New(t.Context(), bankApp(), tables, role, offline)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +81,7 @@ func TestOnlyTheProjectorRunsSubscribers(t *testing.T) {
 			t.Errorf("%v StreamHandler: %v", role, err)
 		}
 	}
-	f, err := New(t.Context(), bank.App(), tables, ProjectorRole, offline)
+	f, err := New(t.Context(), bankApp(), tables, ProjectorRole, offline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func TestOnlyTheProjectorRunsSubscribers(t *testing.T) {
 
 func TestServiceConfigRunsLastAndInOrder(t *testing.T) {
 	var seen []string
-	_, err := New(t.Context(), bank.App(), Settings{Tables: tables.Tables, DeadLetterQueue: "http://q"}, ProjectorRole, offline,
+	_, err := New(t.Context(), bankApp(), Settings{Tables: tables.Tables, DeadLetterQueue: "http://q"}, ProjectorRole, offline,
 		ServiceConfig(func(c *signal.Config) {
 			if c.Store == nil || c.Logger == nil || c.OnPark == nil || len(c.Subscribers) != 2 {
 				t.Errorf("lambdafn had not filled the Config: %+v", c)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
-	"github.com/signalforgo/signal/pkg/lambdafn/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -19,11 +18,11 @@ import (
 func initFailureHelper(name string) {
 	switch name {
 	case "missing-env":
-		Command(bank.App())
+		Command(bankApp())
 	case "invalid-app":
 		Projector(&signal.App{Name: "bank"})
 	case "bad-option-to-stdout":
-		Query(bank.App(), Output(os.Stdout), MetricNamespace(""))
+		Query(bankApp(), Output(os.Stdout), MetricNamespace(""))
 	}
 }
 

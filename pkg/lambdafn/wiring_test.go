@@ -18,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/httpapi"
-	"github.com/signalforgo/signal/pkg/lambdafn/internal/bank"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -59,7 +59,7 @@ func (d *deployment) function(role Role, opts ...Option) (*Function, *bytes.Buff
 	var out bytes.Buffer
 	s := d.s
 	s.Function = "bank-" + role.String()
-	f, err := New(d.t.Context(), bank.App(), s, role, append([]Option{AWSConfig(d.cfg), Output(&out), MetricNamespace("Bank")}, opts...)...)
+	f, err := New(d.t.Context(), bankApp(), s, role, append([]Option{AWSConfig(d.cfg), Output(&out), MetricNamespace("Bank")}, opts...)...)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestProjectorFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range [][2]string{{"a1/Open", `{"owner":"ada"}`}, {"a1/Deposit", `{"amount":7}`}, {"a1/Withdraw", `{"amount":2}`},
-		{"a2/Open", `{"owner":"bob"}`}, {"a2/Deposit", fmt.Sprintf(`{"amount":%d}`, bank.Unlucky)}} {
+		{"a2/Open", `{"owner":"bob"}`}, {"a2/Deposit", fmt.Sprintf(`{"amount":%d}`, testbank.Unlucky)}} {
 		if r := invoke(t, ch, "c", "POST", "/aggregates/account/"+c[0], c[1], nil); r.StatusCode >= 300 {
 			t.Fatalf("%s: %d %s", c[0], r.StatusCode, r.Body)
 		}

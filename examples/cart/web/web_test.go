@@ -265,31 +265,9 @@ func TestPageInBrowser(t *testing.T) {
 	url, svc := server(t)
 	ctx := browser.Context(t)
 
-	// Collect what the page writes to the console: an exception or a
-	// Content-Security-Policy or Trusted Types violation fails the test.
-	var mu sync.Mutex
-	var problems, console []string
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, m.String())
-			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Trusted Type") {
-				problems = append(problems, m.String())
-			}
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if t.Failed() {
-			t.Logf("console:\n%s", strings.Join(console, "\n"))
-		}
-	})
+	// An exception or a Content-Security-Policy or Trusted Types
+	// violation in the browser console fails the test.
+	problems := browser.WatchConsole(t, ctx)
 
 	do(t, ctx, "open the page", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#add-form")))
 	if id, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#cart-id"))); !regexp.MustCompile(`^cart-[0-9a-f]{8}$`).MatchString(id) {
@@ -404,12 +382,9 @@ func TestPageInBrowser(t *testing.T) {
 	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "OrderOpened")
 	waitText(t, ctx, "#version-state", `"total": 525`)
 
-	mu.Lock()
-	t.Logf("%d console messages", len(console))
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}
-	mu.Unlock()
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }
 
