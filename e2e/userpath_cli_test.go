@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +16,13 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/internal/syncbuf"
 )
 
 // devServer is a user's `<cli> dev` running as its own process.
 type devServer struct {
 	url    string
-	cmd    *exec.Cmd
-	output *strings.Builder
-	mu     *sync.Mutex
+	output syncbuf.Buffer // its stdout and stderr
 }
 
 // startDev builds the CLI at pkg (a main package on pkg/cli) and runs its
@@ -42,8 +40,8 @@ func startDev(t *testing.T, pkg string) *devServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &devServer{cmd: cmd, output: &strings.Builder{}, mu: &sync.Mutex{}}
-	cmd.Stderr = lockedWriter{d}
+	d := &devServer{}
+	cmd.Stderr = &d.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +64,7 @@ func startDev(t *testing.T, pkg string) *devServer {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
-			_, _ = lockedWriter{d}.Write([]byte(line + "\n"))
+			_, _ = d.output.Write([]byte(line + "\n"))
 			if _, rest, ok := strings.Cut(line, " serving "); ok {
 				url, _, _ := strings.Cut(rest, " ")
 				select {
@@ -85,15 +83,7 @@ func startDev(t *testing.T, pkg string) *devServer {
 	return d
 }
 
-func (d *devServer) logs() string { d.mu.Lock(); defer d.mu.Unlock(); return d.output.String() }
-
-type lockedWriter struct{ d *devServer }
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.d.mu.Lock()
-	defer w.d.mu.Unlock()
-	return w.d.output.Write(p)
-}
+func (d *devServer) logs() string { return d.output.String() }
 
 // send makes one request as a client of the local API would.
 func (d *devServer) send(t *testing.T, method, path, body string) (int, string) {

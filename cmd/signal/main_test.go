@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/signalforgo/signal/internal/syncbuf"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +19,6 @@ import (
 // options.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return cli.Run(ctx, cart.App(), args, stdout, stderr, func(string) string { return "" }, options()...)
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestDemo(t *testing.T) {
@@ -79,7 +61,7 @@ func TestUsage(t *testing.T) {
 // devServer is `signal dev` run by a test until it ends.
 type devServer struct {
 	URL string
-	out *syncBuffer
+	out *syncbuf.Buffer
 }
 
 // startDev runs `signal dev` on an embedded store of its own
@@ -87,8 +69,8 @@ type devServer struct {
 func startDev(t testing.TB) *devServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &devServer{out: &syncBuffer{}}
-	var errOut syncBuffer
+	d := &devServer{out: &syncbuf.Buffer{}}
+	var errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, d.out, &errOut)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/signalforgo/signal/internal/syncbuf"
 	"io"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +27,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // run is the bank's command line: cli.Run on the test domain.
@@ -55,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // devServer runs `bank dev` with args until the test ends and returns its URL.
 type devServer struct {
 	URL    string
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -63,8 +45,8 @@ type devServer struct {
 func startDev(t testing.TB, args []string, getenv func(string) string, opts ...cli.Option) *devServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &devServer{out: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	var errOut syncBuffer
+	d := &devServer{out: &syncbuf.Buffer{}, cancel: cancel, done: make(chan int, 1)}
+	var errOut syncbuf.Buffer
 	go func() {
 		d.done <- run(ctx, append([]string{"dev", "-addr", "127.0.0.1:0"}, args...), d.out, &errOut, getenv, opts...)
 	}()

@@ -1,8 +1,8 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/signalforgo/signal/internal/syncbuf"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +29,7 @@ import (
 // API Gateway stage the handlers do not see.
 func server(t *testing.T) (string, *signal.Service, *pathLog) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -245,21 +245,4 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

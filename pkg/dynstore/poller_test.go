@@ -1,11 +1,11 @@
 package dynstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/signalforgo/signal/internal/syncbuf"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -573,24 +573,6 @@ func TestPollerShardLineage(t *testing.T) {
 	}
 }
 
-// pollerLogBuffer collects log output.
-type pollerLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pollerLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *pollerLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestPollerIteratorFailures: an expired iterator is replaced by one after
 // the last record read, so nothing is lost or repeated; trimmed data
 // restarts the shard at TRIM_HORIZON, delivering all it still holds.
@@ -624,7 +606,7 @@ func TestPollerIteratorFailures(t *testing.T) {
 			f := &fakeStreams{t: t, shards: []*fakeShard{s}, drained: map[string]bool{}, expire: tc.expire, trimmed: tc.trimmed}
 			want := []signal.Commit{pollCommit(x, 1, 0), pollCommit(x, 2, 2), pollCommit(x, 3, 4)}
 			f.add(s, want...)
-			var logs pollerLogBuffer
+			var logs syncbuf.Buffer
 			p := NewPoller(f, PollerConfig{StreamARN: "arn:fake", BatchSize: 1, Positions: tc.positions, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			var got []signal.Commit
 			n, err := p.Poll(t.Context(), func(_ context.Context, b []signal.Commit) error { got = append(got, b...); return nil })
