@@ -51,6 +51,9 @@ func Run(ctx context.Context, app *signal.App, args []string, stdout, stderr io.
 	switch err := k.run(ctx, args); {
 	case err == nil:
 		return 0
+	case errors.Is(err, errHelp):
+		fmt.Fprint(stdout, k.usage())
+		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "%s: %v\n\n%s", o.name, err, k.usage())
 		return 2
@@ -93,14 +96,14 @@ func (k *kit) run(ctx context.Context, args []string) error {
 	case "events":
 		var o storeOptions
 		fs := storeFlags(args[0], &o, k.getenv)
-		if err := parse(fs, args[1:], 2, k.stderr); err != nil {
+		if err := parse(fs, args[1:], 2); err != nil {
 			return err
 		}
 		return k.printEvents(ctx, o, fs.Arg(0), fs.Arg(1))
 	case "rebuild":
 		var o storeOptions
 		fs := storeFlags(args[0], &o, k.getenv)
-		if err := parse(fs, args[1:], 1, k.stderr); err != nil {
+		if err := parse(fs, args[1:], 1); err != nil {
 			return err
 		}
 		return k.rebuild(ctx, o, fs.Arg(0))
@@ -112,7 +115,7 @@ func (k *kit) run(ctx context.Context, args []string) error {
 		if len(args) < 2 || args[1] != "create" {
 			return fmt.Errorf("%w: %s table create [flags]", errUsage, k.o.name)
 		}
-		if err := parse(fs, args[2:], 0, k.stderr); err != nil {
+		if err := parse(fs, args[2:], 0); err != nil {
 			return err
 		}
 		return createTables(ctx, o, k.stdout)
@@ -131,7 +134,7 @@ func (k *kit) devCommand(ctx context.Context, args []string) error {
 	fs.StringVar(&o.addr, "addr", or(k.getenv("SIGNAL_ADDR"), "127.0.0.1:8080"), "listen address")
 	fs.Var((*listFlag)(&o.allowHosts), "allow-host", "host name to answer for (repeatable)")
 	fs.Var((*originsFlag)(&o.allowOrigins), "allow-origin", "origin whose pages may call the API (repeatable)")
-	if err := parse(fs, args, 0, k.stderr); err != nil {
+	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	return k.dev(ctx, o)
@@ -148,7 +151,7 @@ func (k *kit) parkedCommand(ctx context.Context, args []string) error {
 		return k.replayParked(ctx, o, fs.Args())
 	}
 	fs := storeFlags("parked", &o, k.getenv)
-	if err := parse(fs, args, 0, k.stderr); err != nil {
+	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	return k.listParked(ctx, o)

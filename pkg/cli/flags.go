@@ -20,11 +20,28 @@ func storeFlags(name string, o *storeOptions, getenv func(string) string) *flag.
 	return fs
 }
 
-// parse parses args into fs and checks that nargs arguments remain.
-func parse(fs *flag.FlagSet, args []string, nargs int, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+// errHelp is -h or -help on a command: Run prints the usage text on
+// stdout and exits 0.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses args into fs. The flag package prints nothing: Run
+// reports a bad flag once, with the kit's usage text (which documents
+// every flag with its environment variable), and -h as that text alone.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return errHelp
+	case err != nil:
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// parse parses args into fs and checks that nargs arguments remain.
+func parse(fs *flag.FlagSet, args []string, nargs int) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != nargs {
 		return fmt.Errorf("%w: %s takes %d argument(s), got %d", errUsage, fs.Name(), nargs, fs.NArg())
@@ -35,9 +52,8 @@ func parse(fs *flag.FlagSet, args []string, nargs int, stderr io.Writer) error {
 // parseReplay takes either no argument (replay every parked subscriber)
 // or three: subscriber, type, id.
 func (k *kit) parseReplay(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(k.stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if n := fs.NArg(); n != 0 && n != 3 {
 		return fmt.Errorf("%w: %s parked replay takes no argument (all) or <subscriber> <type> <id>, got %d", errUsage, k.o.name, n)

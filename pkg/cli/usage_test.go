@@ -48,6 +48,20 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d with %q", c.args, code, errOut.String(), c.code, c.in)
 		}
 	}
+	// A bad flag is reported once, not also by the flag package.
+	errOut.Reset()
+	run(t.Context(), []string{"dev", "-nope"}, &out, &errOut, env(nil))
+	if n := strings.Count(errOut.String(), "flag provided but not defined"); n != 1 {
+		t.Errorf("a bad flag is reported %d times:\n%s", n, errOut.String())
+	}
+	// -h on a command is help: the usage text once, on stdout, exit 0.
+	for _, args := range [][]string{{"dev", "-h"}, {"events", "-help"}, {"parked", "replay", "-h"}} {
+		out.Reset()
+		errOut.Reset()
+		if code := run(t.Context(), args, &out, &errOut, env(nil)); code != 0 || strings.Count(out.String(), "Usage:") != 1 || errOut.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %d bytes with %d usage texts, stderr %q", args, code, out.Len(), strings.Count(out.String(), "Usage:"), errOut.String())
+		}
+	}
 	out.Reset()
 	if code := run(t.Context(), []string{"help"}, &out, &errOut, env(nil)); code != 0 {
 		t.Fatalf("help: exit %d", code)
