@@ -103,7 +103,9 @@ build:
 		GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$fn/bootstrap ./functions/$$fn; \
 	done
 
-## dev: run the cart example in-process and print what happens.
+## dev: the local runtime: the cart page, the console and the API on http://127.0.0.1:8080
+## (SIGNAL_ADDR or `go run ./cmd/signal dev -addr HOST:PORT` to change it), on the embedded
+## store in ./.signal, with the projector and the order policy running in-process.
 dev:
 	$(GO) run ./cmd/signal dev
 
