@@ -6,7 +6,10 @@
 //
 // The table definitions come from pkg/dynstore and the routes from
 // pkg/httpapi, so the deployed tables and routes are the ones the code and
-// its tests use.
+// its tests use. The functions are the app's own: prebuilt bootstraps
+// (Props.CodeDir) or main packages of the app's module that New builds
+// with the local go toolchain (Props.Build, GoBuild); the query function
+// can take page routes beside the API (Props.PageRoutes).
 //
 // Permissions are explicit statements, never CDK grant helpers (which add
 // actions the code does not call) and never managed policies:
