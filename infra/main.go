@@ -4,11 +4,16 @@
 //	api=http|rest              API Gateway kind (default http)
 //	arch=arm64|amd64           Lambda architecture (default arm64; match `make build ARCH=`)
 //	codeDir=../dist            where <function>/bootstrap are (default ../dist)
+//	build=true                 build ../functions/* with go at synth instead (no `make build`)
 //	deletionProtection=true    DynamoDB deletion protection on both tables
 //	removalPolicy=retain|destroy  what deleting the stack does to the tables (default retain)
 //	corsOrigins=https://a,https://b  CORS_ALLOW_ORIGINS of the HTTP functions
 //	logLevel=debug|info|warn|error   LOG_LEVEL of the functions
 //	stackName=Signal           the stack's name (default Signal)
+//
+// The query function serves the cart's page beside the API
+// (lambdafn.Pages(web.Handler()) in functions/query): "/" and its assets
+// under /ui/ are routed to it.
 //
 // The stack is environment-agnostic (no account or region in the code), so
 // `cdk synth` runs without AWS credentials; `cdk deploy` takes them from
@@ -35,6 +40,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	props.PageRoutes = cartPageRoutes
 	name := "Signal"
 	if v, ok := get("stackName"); ok && fmt.Sprint(v) != "" {
 		name = fmt.Sprint(v)
@@ -44,6 +50,10 @@ func main() {
 	}
 	app.Synth(nil)
 }
+
+// cartPageRoutes are the routes of the cart's page (examples/cart/web:
+// the page at "/", its assets under web.Prefix).
+var cartPageRoutes = []string{"GET /", "GET /ui/{proxy+}"}
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, err)

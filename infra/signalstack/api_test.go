@@ -101,9 +101,46 @@ func TestHTTPAPI(t *testing.T) {
 	}
 }
 
+// restPath is the path of a REST API resource (a Ref, or the root's
+// GetAtt: "/"), from its parent chain.
+func (tp *template) restPath(t *testing.T, v any) string {
+	t.Helper()
+	if reflect.DeepEqual(v, getAtt(tp.id(t, "RestApi/Resource"), "RootResourceId")) {
+		return "/"
+	}
+	p := tp.props(t, v.(map[string]any)["Ref"].(string))
+	return strings.TrimSuffix(tp.restPath(t, p["ParentId"]), "/") + "/" + p["PathPart"].(string)
+}
+
+// restPaths are the paths of the REST API's resources, sorted.
+func (tp *template) restPaths(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	for _, id := range tp.ofType("AWS::ApiGateway::Resource") {
+		paths = append(paths, tp.restPath(t, ref(id)))
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+// restMethods reads the REST API's methods: "GET /path" -> function,
+// checking each is an unauthenticated Lambda proxy integration.
+func (tp *template) restMethods(t *testing.T) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, id := range tp.ofType("AWS::ApiGateway::Method") {
+		p := tp.props(t, id)
+		in := p["Integration"].(map[string]any)
+		if in["Type"] != "AWS_PROXY" || in["IntegrationHttpMethod"] != "POST" || p["AuthorizationType"] != "NONE" {
+			t.Errorf("method %s: %s", id, show(p))
+		}
+		got[p["HttpMethod"].(string)+" "+tp.restPath(t, p["ResourceId"])] = tp.fnOf(t, in["Uri"])
+	}
+	return got
+}
+
 func TestRESTAPI(t *testing.T) {
 	tp := synth(t, "rest")
-	api := tp.id(t, "RestApi/Resource")
 	check(t, "rest api", func() {
 		tp.T.HasResourceProperties(jsii.String("AWS::ApiGateway::RestApi"), map[string]any{
 			"EndpointConfiguration": map[string]any{"Types": []any{"REGIONAL"}},
@@ -113,20 +150,7 @@ func TestRESTAPI(t *testing.T) {
 	check(t, "stage", func() {
 		tp.T.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), map[string]any{"StageName": "prod"})
 	})
-	// Resource paths from the parent chain.
-	var pathOf func(v any) string
-	pathOf = func(v any) string {
-		if reflect.DeepEqual(v, getAtt(api, "RootResourceId")) {
-			return ""
-		}
-		p := tp.props(t, v.(map[string]any)["Ref"].(string))
-		return pathOf(p["ParentId"]) + "/" + p["PathPart"].(string)
-	}
-	var paths []string
-	for _, id := range tp.ofType("AWS::ApiGateway::Resource") {
-		paths = append(paths, pathOf(ref(id)))
-	}
-	sort.Strings(paths)
+	paths := tp.restPaths(t)
 	wantPaths := []string{"/aggregates", "/aggregates/{type}", "/aggregates/{type}/{id}", "/aggregates/{type}/{id}/events",
 		"/aggregates/{type}/{id}/{command}", "/app", "/healthz", "/views", "/views/{view}", "/views/{view}/{key}"}
 	if !slices.Equal(paths, wantPaths) {
@@ -135,15 +159,7 @@ func TestRESTAPI(t *testing.T) {
 	// Methods: each route, a Lambda proxy integration of its function;
 	// with CORS origins (this variant) an OPTIONS per routed path to the
 	// command function.
-	got := map[string]string{}
-	for _, id := range tp.ofType("AWS::ApiGateway::Method") {
-		p := tp.props(t, id)
-		in := p["Integration"].(map[string]any)
-		if in["Type"] != "AWS_PROXY" || in["IntegrationHttpMethod"] != "POST" || p["AuthorizationType"] != "NONE" {
-			t.Errorf("method %s: %s", id, show(p))
-		}
-		got[p["HttpMethod"].(string)+" "+pathOf(p["ResourceId"])] = tp.fnOf(t, in["Uri"])
-	}
+	got := tp.restMethods(t)
 	want := wantRoutes("")
 	for r := range wantRoutes("") {
 		_, path, _ := strings.Cut(r, " ")

@@ -27,15 +27,6 @@ const (
 	RESTAPI APIKind = "rest"
 )
 
-// FunctionOptions size one function. Zero fields take the defaults.
-type FunctionOptions struct {
-	// MemoryMB: the memory size, 128 to 10240. CPU scales with it.
-	MemoryMB int
-	// Timeout: at most 15 minutes; API Gateway stops waiting at 29 s (REST)
-	// or 30 s (HTTP) whatever this says.
-	Timeout time.Duration
-}
-
 // TableCapacity switches both tables from on-demand to provisioned
 // capacity with these units (no auto scaling).
 type TableCapacity struct {
@@ -48,17 +39,30 @@ type Props struct {
 	// Arch is the Lambda architecture: "arm64" (default) or "amd64"
 	// ("x86_64" is accepted too). It must match `make build ARCH=...`.
 	Arch string
-	// CodeDir holds <function>/bootstrap for command, query and projector,
-	// as `make build` writes them. Default "../dist" (relative to infra/,
-	// where the CDK CLI runs the app).
+	// CodeDir holds prebuilt <function>/bootstrap for command, query and
+	// projector, as `make build` writes them. Default "../dist" (relative
+	// to infra/, where the CDK CLI runs the app) unless Build is set; set
+	// at most one of the two. A missing bootstrap is an error of New.
 	CodeDir string
+	// Build, when set, builds the three functions from the user's module
+	// at synth (see GoBuild) instead of reading CodeDir. Default nil.
+	Build *GoBuild
 	// API is the API Gateway kind: HTTPAPI (default) or RESTAPI.
 	API APIKind
 
 	// Command default: 256 MB, 10 s. Query default: 256 MB, 10 s.
 	// Projector default: 512 MB, 60 s (it runs projections and policies
-	// for up to BatchSize commits, reading gaps from the table).
+	// for up to BatchSize commits, reading gaps from the table). Names,
+	// descriptions and extra environment: see FunctionOptions.
 	Command, Query, Projector FunctionOptions
+	// PageRoutes are extra routes to the query function, for pages it
+	// serves beside the API (lambdafn.Pages, lambdafn.Console): route
+	// keys "GET /", "GET /ui/{proxy+}", "GET /console/{proxy+}". Methods
+	// GET or HEAD; a path of segments, where {name} matches one segment
+	// and a last {name+} the rest. On the REST API each is a method on
+	// its resource. They take no preflight (pages are not cross-origin
+	// requests). Default none: only the API's routes.
+	PageRoutes []string
 
 	// LogRetention of each function's log group. Default one month.
 	LogRetention awslogs.RetentionDays
@@ -145,7 +149,10 @@ func (p *Props) withDefaults() (Props, error) {
 	default:
 		bad("Arch %q: want arm64 or amd64", out.Arch)
 	}
-	if out.CodeDir == "" {
+	switch {
+	case out.Build != nil && out.CodeDir != "":
+		bad("CodeDir %q and Build: set one (prebuilt bootstraps, or a build at synth)", out.CodeDir)
+	case out.Build == nil && out.CodeDir == "":
 		out.CodeDir = DefaultCodeDir
 	}
 	switch out.API {
@@ -155,23 +162,11 @@ func (p *Props) withDefaults() (Props, error) {
 	default:
 		bad("API %q: want http or rest", out.API)
 	}
-	fn := func(name string, o *FunctionOptions, mem int, timeout time.Duration) {
-		if o.MemoryMB == 0 {
-			o.MemoryMB = mem
-		}
-		if o.Timeout == 0 {
-			o.Timeout = timeout
-		}
-		if o.MemoryMB < 128 || o.MemoryMB > 10240 {
-			bad("%s.MemoryMB %d: want 128 to 10240", name, o.MemoryMB)
-		}
-		if o.Timeout < time.Second || o.Timeout > 15*time.Minute || o.Timeout%time.Second != 0 {
-			bad("%s.Timeout %v: want whole seconds from 1 s to 15 min", name, o.Timeout)
-		}
-	}
-	fn("Command", &out.Command, DefaultHTTPMemoryMB, DefaultHTTPTimeout)
-	fn("Query", &out.Query, DefaultHTTPMemoryMB, DefaultHTTPTimeout)
-	fn("Projector", &out.Projector, DefaultProjectorMemoryMB, DefaultProjectorTimeout)
+	out.Command.withDefaults("Command", DefaultHTTPMemoryMB, DefaultHTTPTimeout, bad)
+	out.Query.withDefaults("Query", DefaultHTTPMemoryMB, DefaultHTTPTimeout, bad)
+	out.Projector.withDefaults("Projector", DefaultProjectorMemoryMB, DefaultProjectorTimeout, bad)
+	uniqueNames(map[string]string{"Command": out.Command.Name, "Query": out.Query.Name, "Projector": out.Projector.Name}, bad)
+	checkPageRoutes(out.PageRoutes, bad)
 	if out.LogRetention == "" {
 		out.LogRetention = DefaultLogRetention
 	}
@@ -241,6 +236,7 @@ const (
 	ContextAPI                = "api"                // http (default) or rest
 	ContextArch               = "arch"               // arm64 (default) or amd64
 	ContextCodeDir            = "codeDir"            // default ../dist
+	ContextBuild              = "build"              // true: Build = &GoBuild{} (../functions/* built at synth)
 	ContextDeletionProtection = "deletionProtection" // true or false (default)
 	ContextRemovalPolicy      = "removalPolicy"      // retain (default) or destroy
 	ContextCORSOrigins        = "corsOrigins"        // comma-separated
@@ -263,6 +259,15 @@ func PropsFromContext(get func(key string) (any, bool)) (Props, error) {
 	p.Arch = strings.ToLower(str(ContextArch))
 	p.CodeDir = str(ContextCodeDir)
 	p.LogLevel = str(ContextLogLevel)
+	if s := str(ContextBuild); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return p, fmt.Errorf("signalstack: context %s=%q: want true or false", ContextBuild, s)
+		}
+		if b {
+			p.Build = &GoBuild{}
+		}
+	}
 	if s := str(ContextDeletionProtection); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

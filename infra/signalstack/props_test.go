@@ -66,6 +66,26 @@ func TestPropsInvalid(t *testing.T) {
 		{Props{MaxRecordAge: 30 * time.Second}, "MaxRecordAge"},
 		{Props{DeadLetterRetention: 15 * 24 * time.Hour}, "DeadLetterRetention"},
 		{Props{IteratorAgeThreshold: -time.Second}, "IteratorAgeThreshold"},
+		{Props{CodeDir: "dist", Build: &GoBuild{}}, "CodeDir"},
+		{Props{Command: FunctionOptions{Name: "my command"}}, "Command.Name"},
+		{Props{Query: FunctionOptions{Name: strings.Repeat("q", 65)}}, "Query.Name"},
+		{Props{Command: FunctionOptions{Name: "shop"}, Projector: FunctionOptions{Name: "shop"}}, "Projector.Name"},
+		{Props{Projector: FunctionOptions{Description: strings.Repeat("d", 257)}}, "Projector.Description"},
+		{Props{Command: FunctionOptions{Environment: map[string]string{"EVENTS_TABLE": "mine"}}}, "Command.Environment EVENTS_TABLE"},
+		{Props{Query: FunctionOptions{Environment: map[string]string{"LOG_LEVEL": "debug"}}}, "Query.Environment LOG_LEVEL"},
+		{Props{Projector: FunctionOptions{Environment: map[string]string{"DEAD_LETTER_QUEUE_URL": "x"}}}, "Projector.Environment DEAD_LETTER_QUEUE_URL"},
+		{Props{Query: FunctionOptions{Environment: map[string]string{"CORS_ALLOW_ORIGINS": "*"}}}, "Query.Environment CORS_ALLOW_ORIGINS"},
+		{Props{Command: FunctionOptions{Environment: map[string]string{"AWS_REGION": "eu-west-1"}}}, "reserved by Lambda"},
+		{Props{Command: FunctionOptions{Environment: map[string]string{"1ST": "x"}}}, "Command.Environment"},
+		{Props{PageRoutes: []string{"POST /"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET ui"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET /ui/"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET /ui//x"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET /{p+}/x"}}, "PageRoutes"},
+		{Props{PageRoutes: []string{"GET /healthz"}}, "an API route"},
+		{Props{PageRoutes: []string{"GET /aggregates/{kind}/{key}"}}, "an API route"},
+		{Props{PageRoutes: []string{"GET /ui/{a+}", "GET /ui/{b+}"}}, "a page route"},
 	} {
 		_, err := tc.props.withDefaults()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -110,7 +130,18 @@ func TestPropsFromContext(t *testing.T) {
 	if p, err := PropsFromContext(get); err != nil || p.RemovalPolicy != awscdk.RemovalPolicy_RETAIN || p.DeletionProtection {
 		t.Errorf("empty context: %+v, %v", p, err)
 	}
+	// build=true: the zero GoBuild (this repository's functions, from infra/).
+	ctx = map[string]any{"build": "true"}
+	if p, err := PropsFromContext(get); err != nil || !reflect.DeepEqual(p.Build, &GoBuild{}) || p.CodeDir != "" {
+		t.Errorf("build=true: %+v, %v", p, err)
+	}
+	ctx = map[string]any{"build": false}
+	if p, err := PropsFromContext(get); err != nil || p.Build != nil {
+		t.Errorf("build=false: %+v, %v", p, err)
+	}
 	for _, bad := range []map[string]any{
+		{"build": "maybe"},
+		{"build": "true", "codeDir": "/tmp/dist"},
 		{"deletionProtection": "yes please"},
 		{"removalPolicy": "snapshot-ish"},
 		{"api": "grpc"},
@@ -166,5 +197,25 @@ func TestCommitFilterPattern(t *testing.T) {
 	item := map[string]types.AttributeValue{kindAttribute: &types.AttributeValueMemberS{Value: dynstore.KindCommit}}
 	if k := dynstore.ItemKind(item); k != dynstore.KindCommit {
 		t.Errorf("dynstore.ItemKind reads %q from attribute %q, want %q: the filter names the wrong attribute", k, kindAttribute, dynstore.KindCommit)
+	}
+}
+
+// Valid page routes and options pass; GoBuild's zero value means the
+// repository layout.
+func TestPropsValidOptions(t *testing.T) {
+	p := Props{
+		PageRoutes: []string{"GET /", "GET /ui/{proxy+}", "HEAD /ui/{proxy+}", "GET /console/{proxy+}", "GET /{proxy+}", "GET /app/{x}"},
+		Command:    FunctionOptions{Name: "a-b_C9", Environment: map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": "/opt/w", "MY_SETTING": ""}},
+		Build:      &GoBuild{},
+	}
+	if _, err := p.withDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	want := GoBuild{ModuleDir: "..", Command: "./functions/command", Query: "./functions/query", Projector: "./functions/projector"}
+	if got := (GoBuild{}).withDefaults(); got != want {
+		t.Errorf("GoBuild defaults %+v, want %+v", got, want)
+	}
+	if got := (GoBuild{ModuleDir: "m", Query: "./q"}).withDefaults(); got.ModuleDir != "m" || got.Query != "./q" || got.Command != "./functions/command" {
+		t.Errorf("GoBuild with fields set: %+v", got)
 	}
 }

@@ -6,7 +6,10 @@
 //
 // The table definitions come from pkg/dynstore and the routes from
 // pkg/httpapi, so the deployed tables and routes are the ones the code and
-// its tests use.
+// its tests use. The functions are the app's own: prebuilt bootstraps
+// (Props.CodeDir) or main packages of the app's module that New builds
+// with the local go toolchain (Props.Build, GoBuild); the query function
+// can take page routes beside the API (Props.PageRoutes).
 //
 // Permissions are explicit statements, never CDK grant helpers (which add
 // actions the code does not call) and never managed policies:
@@ -16,7 +19,7 @@
 //	projector  events stream: DescribeStream, GetRecords, GetShardIterator;
 //	           dynamodb:ListStreams on "*" (the one unscoped statement, see streamListStatement);
 //	           events table: GetItem, Query (gap fill), PutItem (commands
-//	           the order policy sends, and their snapshots);
+//	           the app's policies send, and their snapshots);
 //	           views table: GetItem, PutItem, DeleteItem, ConditionCheckItem
 //	           (TransactWriteItems is authorized per contained action);
 //	           dead-letter queue: sqs:SendMessage
@@ -33,7 +36,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -120,7 +122,10 @@ func CommitFilterPattern() string {
 const kindAttribute = "kind"
 
 // New creates the construct. Invalid props are an error before anything
-// is created.
+// is created. The functions' code comes first: with Props.Build, New runs
+// go build (an error carries the compiler's output); otherwise it checks
+// that CodeDir holds every bootstrap (an error says what to run). Either
+// failure is returned before any resource is declared, never a panic.
 func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	p, err := props.withDefaults()
 	if err != nil {
@@ -128,6 +133,10 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Signal{Construct: c}
+	code, err := codeDirs(c, &p)
+	if err != nil {
+		return nil, err
+	}
 
 	// Tables, from dynstore's definitions.
 	s.EventsTable = newTable(c, "EventsTable", dynstore.EventsTableInput("events"), nil, &p)
@@ -155,11 +164,11 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 
 	var cmdPol, qryPol, prjPol awsiam.Policy
 	var cmdLogs, qryLogs, prjLogs awslogs.LogGroup
-	s.Command, cmdPol, cmdLogs = newFunction(c, "Command", CommandFunction, &p, p.Command, httpEnv)
-	s.Query, qryPol, qryLogs = newFunction(c, "Query", QueryFunction, &p, p.Query, httpEnv)
+	s.Command, cmdPol, cmdLogs = newFunction(c, "Command", CommandFunction, code[CommandFunction], &p, p.Command, httpEnv)
+	s.Query, qryPol, qryLogs = newFunction(c, "Query", QueryFunction, code[QueryFunction], &p, p.Query, httpEnv)
 	prjEnv := maps.Clone(env)
 	prjEnv["DEAD_LETTER_QUEUE_URL"] = s.DeadLetterQueue.QueueUrl() // parked subscribers are reported there
-	s.Projector, prjPol, prjLogs = newFunction(c, "Projector", ProjectorFunction, &p, p.Projector, prjEnv)
+	s.Projector, prjPol, prjLogs = newFunction(c, "Projector", ProjectorFunction, code[ProjectorFunction], &p, p.Projector, prjEnv)
 	s.Policies = map[string]awsiam.Policy{CommandFunction: cmdPol, QueryFunction: qryPol, ProjectorFunction: prjPol}
 
 	cmdPol.AddStatements(
@@ -206,9 +215,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	preflight := len(p.CORSOrigins) > 0
 	switch p.API {
 	case HTTPAPI:
-		s.newHTTPAPI(c, commandRoutes, queryRoutes, preflight)
+		s.newHTTPAPI(c, commandRoutes, queryRoutes, p.PageRoutes, preflight)
 	case RESTAPI:
-		s.newRESTAPI(c, commandRoutes, queryRoutes, preflight)
+		s.newRESTAPI(c, commandRoutes, queryRoutes, p.PageRoutes, preflight)
 	}
 
 	s.newAlarms(c, &p)
@@ -298,10 +307,12 @@ func newTable(scope constructs.Construct, id string, in *dynamodb.CreateTableInp
 	return awsdynamodb.NewTable(scope, jsii.String(id), props)
 }
 
-// newFunction creates a function with its own role (no managed policy),
-// its own log group and an empty policy for the caller to fill. The
-// function depends on the policy, so it never runs without it.
-func newFunction(scope constructs.Construct, id, name string, p *Props, o FunctionOptions, env map[string]*string) (awslambda.Function, awsiam.Policy, awslogs.LogGroup) {
+// newFunction creates a function with its code from codeDir, its own role
+// (no managed policy), its own log group and an empty policy for the
+// caller to fill. The function depends on the policy, so it never runs
+// without it. env is the construct's variables; o's Environment adds to
+// them (withDefaults refused any overlap).
+func newFunction(scope constructs.Construct, id, name, codeDir string, p *Props, o FunctionOptions, env map[string]*string) (awslambda.Function, awsiam.Policy, awslogs.LogGroup) {
 	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Signal " + name + " function"),
@@ -316,11 +327,20 @@ func newFunction(scope constructs.Construct, id, name string, p *Props, o Functi
 	if p.Arch == "amd64" {
 		arch = awslambda.Architecture_X86_64()
 	}
+	env = maps.Clone(env)
+	for k, v := range o.Environment {
+		env[k] = jsii.String(v)
+	}
+	var fnName *string
+	if o.Name != "" {
+		fnName = jsii.String(o.Name)
+	}
 	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
-		Description:  jsii.String("Signal " + name),
+		FunctionName: fnName,
+		Description:  jsii.String(o.description(name)),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.CodeDir, name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(codeDir), nil),
 		Architecture: arch,
 		MemorySize:   jsii.Number(o.MemoryMB),
 		Timeout:      seconds(o.Timeout),
@@ -364,8 +384,9 @@ func streamListStatement() awsiam.PolicyStatement {
 }
 
 // newHTTPAPI routes each pattern to its function: an HTTP API with Lambda
-// proxy integrations (payload format 2.0) and the $default stage.
-func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRoutes []string, preflight bool) {
+// proxy integrations (payload format 2.0) and the $default stage. Page
+// routes go to the query function too.
+func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRoutes, pageRoutes []string, preflight bool) {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     awscdk.Stack_Of(scope).StackName(),
 		Description: jsii.String("Signal for Go command and query API"),
@@ -384,7 +405,7 @@ func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRout
 	for _, r := range commandRoutes {
 		add(r, cmd)
 	}
-	for _, r := range queryRoutes {
+	for _, r := range append(slices.Clone(queryRoutes), pageRoutes...) {
 		add(r, qry)
 	}
 	if preflight {
@@ -398,7 +419,9 @@ func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRout
 // newRESTAPI declares a REST API with a resource per path segment and a
 // method per route, each a Lambda proxy integration, deployed to stage
 // "prod". No account-level CloudWatch role (that is account-wide state).
-func (s *Signal) newRESTAPI(scope constructs.Construct, commandRoutes, queryRoutes []string, preflight bool) {
+// Page routes are query methods without preflights: a page is navigated
+// to, not fetched cross-origin.
+func (s *Signal) newRESTAPI(scope constructs.Construct, commandRoutes, queryRoutes, pageRoutes []string, preflight bool) {
 	api := awsapigateway.NewRestApi(scope, jsii.String("RestApi"), &awsapigateway.RestApiProps{
 		RestApiName:    awscdk.Stack_Of(scope).StackName(),
 		Description:    jsii.String("Signal for Go command and query API"),
@@ -421,6 +444,9 @@ func (s *Signal) newRESTAPI(scope constructs.Construct, commandRoutes, queryRout
 	for _, r := range queryRoutes {
 		add(r, qry)
 		paths = append(paths, strings.SplitN(r, " ", 2)[1])
+	}
+	for _, r := range pageRoutes {
+		add(r, qry)
 	}
 	if preflight {
 		slices.Sort(paths)

@@ -73,6 +73,10 @@ var (
 //   - "rest": REST API on amd64 with deletion protection, CORS origins,
 //     provisioned capacity, a log level and non-default function sizes.
 //   - "httpcors": the HTTP API with CORS origins (the preflight route).
+//   - "options": the HTTP API with page routes and every FunctionOptions
+//     field set on some function.
+//   - "restpages": the REST API with page routes and CORS origins (pages
+//     take no preflight).
 var variants = map[string]Props{
 	"default": {},
 	"rest": {
@@ -86,7 +90,19 @@ var variants = map[string]Props{
 		BatchSize:          50,
 	},
 	"httpcors": {CORSOrigins: []string{"*"}},
+	"options": {
+		PageRoutes: pageRoutes,
+		Command: FunctionOptions{Name: "shop-command", Description: "Shop commands", MemoryMB: 2048, Timeout: 25 * time.Second,
+			Environment: map[string]string{"FEATURE_FLAGS": "beta", "TENANT": "acme"}},
+		Query:     FunctionOptions{Environment: map[string]string{"TENANT": "acme"}},
+		Projector: FunctionOptions{Name: "shop_projector", Description: "Shop views and policies"},
+	},
+	"restpages": {API: RESTAPI, PageRoutes: pageRoutes, CORSOrigins: []string{"https://shop.example"}},
 }
+
+// pageRoutes of the "options" and "restpages" variants: the root, a
+// greedy path and a HEAD.
+var pageRoutes = []string{"GET /", "GET /ui/{proxy+}", "HEAD /ui/{proxy+}"}
 
 func synth(t *testing.T, variant string) *template {
 	t.Helper()

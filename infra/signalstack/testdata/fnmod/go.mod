@@ -1,0 +1,3 @@
+module example.com/fnmod
+
+go 1.26
