@@ -21,26 +21,27 @@ Makefile and a README. Then runs go mod tidy in DIR and DIR/infra.
 `
 
 // newProject is `signal new`: it generates a project (internal/scaffold)
-// and tidies its modules. A missing or extra argument, an unknown flag, an
-// invalid module path or name, or a DIR that is not empty is a usage
-// error (exit 2) and writes nothing; a failed go mod tidy is an error
-// naming the step (exit 1), the files written staying; -h prints the usage
-// and exits 0.
+// and tidies its modules. A missing or extra argument or an unknown flag
+// is a usage error (exit 2); an invalid module path or name, a bad
+// -replace or a DIR that is not empty is an error saying so (exit 1); both
+// write nothing. A failed go mod tidy is an error naming the step (exit
+// 1), the files written staying. -h prints new's help and exits 0.
 func newProject(_ context.Context, env cli.Env, args []string) error {
 	fs := flag.NewFlagSet("signal new", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	// Quiet: a flag error is returned once (the kit prints it with the
+	// usage), and -h prints new's own help below.
+	fs.SetOutput(io.Discard)
 	var o scaffold.Options
 	fs.StringVar(&o.Module, "module", "", "the module path of the new project, e.g. example.com/bank (required)")
 	fs.StringVar(&o.Name, "name", "", "the service's name (default: the module path's last element)")
 	fs.StringVar(&o.Replace, "replace", "", "a local checkout of "+scaffold.SignalModule+" to use instead of the published module")
 	noTidy := fs.Bool("no-tidy", false, "do not run go mod tidy")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), newUsage)
-		fs.PrintDefaults()
-	}
 	dirs, err := parseInterspersed(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(env.Stdout, newUsage)
+		fs.SetOutput(env.Stdout)
+		fs.PrintDefaults()
 		return nil
 	case err != nil:
 		return fmt.Errorf("%w: new: %v", cli.ErrUsage, err)
@@ -49,13 +50,12 @@ func newProject(_ context.Context, env cli.Env, args []string) error {
 	}
 	dir := dirs[0]
 	o.Progress = env.Stdout
-	fmt.Fprintf(env.Stdout, "signal new: writing %s\n", dir)
 	if err := scaffold.Generate(dir, o); err != nil {
-		return fmt.Errorf("%w: new: %v", cli.ErrUsage, err)
+		return err
 	}
 	if !*noTidy {
 		if err := scaffold.Tidy(dir, env.Stdout); err != nil {
-			return fmt.Errorf("new: %w (the files are written: fix the cause and run go mod tidy in %s and %s/infra)", err, dir, dir)
+			return fmt.Errorf("%w (the files are written: fix the cause and run go mod tidy in %s and %s/infra)", err, dir, dir)
 		}
 	}
 	printNext(env.Stdout, dir, *noTidy)

@@ -36,8 +36,8 @@ type data struct {
 	CDKLocalVersion              string
 }
 
-// Generate writes a new project for o into dir, printing the path of each
-// file it writes to o.Progress. dir may exist if it is an empty
+// Generate writes a new project for o into dir, printing what it writes
+// to o.Progress (a line naming the service, then one per file). dir may exist if it is an empty
 // directory; it is created otherwise (with its parents).
 //
 // Outcomes: nil, the project written; an error, with nothing written,
@@ -55,6 +55,9 @@ func Generate(dir string, o Options) error {
 	files, err := Render(o)
 	if err != nil {
 		return err
+	}
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "writing the %s service (module %s) into %s\n", o.Name, o.Module, dir)
 	}
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
