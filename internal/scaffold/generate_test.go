@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"go/format"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,6 +149,40 @@ func TestRenderedFiles(t *testing.T) {
 					t.Errorf("%s is not gofmt-clean", f.Path)
 				}
 			}
+		}
+	}
+}
+
+// The project's .gitignore ignores what its tools write, none of its own
+// files: git adds every file Generate writes.
+func TestGitignoreKeepsTheSources(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git: %v", err)
+	}
+	dir := t.TempDir()
+	o := Options{Module: "example.com/bank"}
+	if err := Generate(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(git, "init", "-q")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	cmd = exec.Command(git, "add", "--dry-run", "-A")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git add: %v", err)
+	}
+	files, err := Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !strings.Contains(string(out), "add '"+f.Path+"'\n") {
+			t.Errorf("git ignores %s:\n%s", f.Path, out)
 		}
 	}
 }
