@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bytes"
+	"encoding/json"
 	"go/format"
 	"os"
 	"os/exec"
@@ -140,6 +141,16 @@ func TestRenderedFiles(t *testing.T) {
 			}
 			if strings.Contains(f.Path, "NAME") || strings.Contains(f.Path, "dot-") || strings.HasSuffix(f.Path, ".tmpl") {
 				t.Errorf("%s: a template's path", f.Path)
+			}
+			if strings.HasSuffix(f.Path, ".sh") {
+				cmd := exec.Command("bash", "-n")
+				cmd.Stdin = bytes.NewReader(f.Data)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s: bash -n: %v\n%s", f.Path, err, out)
+				}
+			}
+			if strings.HasSuffix(f.Path, ".json") && !json.Valid(f.Data) {
+				t.Errorf("%s is not valid JSON", f.Path)
 			}
 			if strings.HasSuffix(f.Path, ".go") {
 				formatted, err := format.Source(f.Data)
