@@ -14,11 +14,12 @@ import (
 func main() { cli.Main(cart.App(), options()...) }
 
 // options are what the cart adds to the kit: the program's name, the cart
-// page and the demo command.
+// page, the demo command and the project scaffold (new).
 func options() []cli.Option {
 	return []cli.Option{
 		cli.Name("signal"),
 		cli.Pages(web.Handler()),
 		cli.Command("demo", "run a scripted cart session in memory and print it", demo),
+		cli.Command("new", "write a new service into a directory: signal new DIR -module PATH", newProject),
 	}
 }
