@@ -120,7 +120,7 @@ tidy:
 ## template's resources, properties and IAM, and its tables created through
 ## CloudFormation on moto_server. Needs no AWS account and no npm install
 ## (the jsii runtime brings its own JavaScript; node runs it).
-CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_DISABLE_CLI_TELEMETRY=true
+CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true
 infra-test:
 	cd infra && $(CDK_ENV) $(GO) vet ./...
 	cd infra && $(CDK_ENV) $(GO) test -count=1 -timeout 10m ./...

@@ -54,7 +54,7 @@ func TestRequiredFromAnotherModule(t *testing.T) {
 
 	infra := filepath.Join(project, "infra")
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "CDK_OUTDIR="+filepath.Join(infra, "cdk.out"),
-		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1")
+		"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
 	for _, args := range [][]string{{"mod", "tidy"}, {"run", "."}} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir, cmd.Env = infra, env

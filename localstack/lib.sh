@@ -180,7 +180,7 @@ cdk_env() {
 	# cdklocal finds the CDK CLI with require("aws-cdk"): the CLI the
 	# project pins is infra's, so add infra/node_modules to Node's path.
 	export NODE_PATH="$repo/infra/node_modules${NODE_PATH:+:$NODE_PATH}"
-	export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+	export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 	[ -x "$dir/node_modules/.bin/cdklocal" ] || die "cdklocal is not installed in $dir/node_modules (npm ci --prefix $dir)"
 	[ -f "$repo/infra/node_modules/aws-cdk/package.json" ] || die "the CDK CLI (npm package aws-cdk) is not in infra/node_modules: infra/package.json must list it (npm ci --prefix infra)"
 }

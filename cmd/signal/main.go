@@ -1,8 +1,9 @@
 // Command signal is the cart example's command line, on the CLI kit
 // pkg/cli: the local runtime (dev, serving the cart page beside the API)
 // and the tools around a deployment (events, rebuild, parked, table), plus
-// demo, a scripted cart session. Flags and environment are in
-// `signal help`.
+// demo, a scripted cart session, and new, which writes a new service of
+// your own into a directory (internal/scaffold). Flags and environment are
+// in `signal help`.
 package main
 
 import (

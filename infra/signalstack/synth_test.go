@@ -21,6 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20") // Node 20 works; the README says what is supported
 	code := m.Run()
 	jsii.Close()
 	if codeDir != "" {
