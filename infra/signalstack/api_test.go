@@ -160,15 +160,22 @@ func TestRESTAPI(t *testing.T) {
 	// with CORS origins (this variant) an OPTIONS per routed path to the
 	// command function.
 	got := tp.restMethods(t)
-	want := wantRoutes("")
-	for r := range wantRoutes("") {
-		_, path, _ := strings.Cut(r, " ")
-		want["OPTIONS "+path] = "Command"
-	}
+	want := withPreflights(wantRoutes(""))
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("methods:\n got %v\nwant %v", got, want)
 	}
 	if n := len(tp.ofType("AWS::Lambda::Permission")); n != len(want) {
 		t.Errorf("%d invoke permissions, want one per method (%d): no test-invoke extras", n, len(want))
 	}
+}
+
+// withPreflights adds to want (method and path -> function) the OPTIONS
+// method the command function answers on each API path, as a REST API
+// with CORS origins has.
+func withPreflights(want map[string]string) map[string]string {
+	for r := range wantRoutes("") {
+		_, path, _ := strings.Cut(r, " ")
+		want["OPTIONS "+path] = "Command"
+	}
+	return want
 }
