@@ -11,6 +11,7 @@ import (
 
 // storeFlags declares the flags that choose a store.
 func storeFlags(name string, o *storeOptions, getenv func(string) string) *flag.FlagSet {
+	o.getenv = getenv
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&o.dataDir, "data", or(getenv("SIGNAL_DATA_DIR"), ".signal"), "embedded store directory")
 	fs.StringVar(&o.postgres, "postgres", getenv("DATABASE_URL"), "Postgres URL")

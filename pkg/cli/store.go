@@ -26,6 +26,8 @@ type storeOptions struct {
 	endpoint    string
 	eventsTable string
 	viewsTable  string
+	// getenv is Run's: the AWS settings of a DynamoDB endpoint come from it.
+	getenv func(string) string
 }
 
 // openedStore is an open store with what the commands need of it.
@@ -70,7 +72,7 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		}
 		return &openedStore{store: b, feed: b, close: b.Close, desc: "embedded store " + path}, nil
 	}
-	cfg, err := awsConfig(ctx, o.endpoint)
+	cfg, err := awsConfig(ctx, o.endpoint, o.getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -84,15 +86,22 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		desc: fmt.Sprintf("DynamoDB at %s (tables %s, %s)", o.endpoint, tables.Events, tables.Views)}, nil
 }
 
-// awsConfig is the SDK's standard configuration pointed at endpoint. Local
-// endpoints accept any credentials, so when none are configured dummy
-// ones are used rather than failing on the missing chain.
-func awsConfig(ctx context.Context, endpoint string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(endpoint)}
-	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, config.WithRegion("us-east-1"))
-	}
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+// awsConfig is the SDK's standard configuration pointed at endpoint, with
+// the region and credentials of getenv (Run's environment, not the
+// process's): AWS_REGION or AWS_DEFAULT_REGION, else us-east-1; the keys
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, else the
+// profile AWS_PROFILE, else dummy keys, since local endpoints accept any
+// credentials and a missing chain would only fail later.
+func awsConfig(ctx context.Context, endpoint string, getenv func(string) string) (aws.Config, error) {
+	region := or(getenv("AWS_REGION"), or(getenv("AWS_DEFAULT_REGION"), "us-east-1"))
+	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(endpoint), config.WithRegion(region)}
+	switch key, profile := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_PROFILE"); {
+	case key != "":
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(key, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))))
+	case profile != "":
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	default:
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	}
 	return config.LoadDefaultConfig(ctx, opts...)
