@@ -33,7 +33,6 @@
 package signalstack
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -104,22 +103,9 @@ func Routes() (command, query []string) {
 }
 
 // CommitFilterPattern is the event-source-mapping filter: only inserts of
-// commit items reach the projector (snapshots and tombstones share the
-// events table). "kind" is the item-kind attribute of pkg/dynstore.
-func CommitFilterPattern() string {
-	b, _ := json.Marshal(map[string]any{
-		"eventName": []string{"INSERT"},
-		"dynamodb": map[string]any{
-			"NewImage": map[string]any{kindAttribute: map[string]any{"S": []string{dynstore.KindCommit}}},
-		},
-	})
-	return string(b)
-}
-
-// kindAttribute is the attribute dynstore stores an item's kind in
-// (dynstore.ItemKind reads it); unexported there, so named here and
-// checked against dynstore by TestKindAttribute.
-const kindAttribute = "kind"
+// commit items reach the projector. It is pkg/dynstore's, so it always
+// names what the store writes.
+func CommitFilterPattern() string { return dynstore.StreamFilterPattern() }
 
 // New creates the construct. Invalid props are an error before anything
 // is created. The functions' code comes first: with Props.Build, New runs
