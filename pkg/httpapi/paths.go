@@ -86,13 +86,17 @@ func (h *Handler) routeByShape(x *exchange, r *http.Request) {
 
 // fits reports whether the raw path segments have the pattern's shape. A
 // parameter fits any segment, even an empty one: setParams then answers
-// 400 "missing <param>" rather than 404.
+// 400 "missing <param>" rather than 404. A literal fits its segment
+// unescaped, as in the mux (/%61pp is /app, RFC 3986 section 6.2.2.2).
 func fits(pattern, segs []string) bool {
 	if len(segs) != len(pattern) {
 		return false
 	}
 	for i, s := range pattern {
-		if !isParam(s) && s != segs[i] {
+		if isParam(s) {
+			continue
+		}
+		if seg, err := url.PathUnescape(segs[i]); err != nil || seg != s {
 			return false
 		}
 	}
