@@ -51,6 +51,10 @@ func (b *httpBody) read(max int64) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(max)
 		}
+		var se *signal.Error
+		if errors.As(err, &se) { // a Lambda event's bad base64
+			return nil, err
+		}
 		return nil, invalid("the request body could not be read")
 	}
 	if int64(len(data)) > max {

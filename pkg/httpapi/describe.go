@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"context"
 	"encoding"
 	"encoding/json"
-	"net/http"
 	"reflect"
 	"strings"
 	"time"
@@ -199,10 +197,4 @@ func jsonType(t reflect.Type) string {
 		return "object"
 	}
 	return "any"
-}
-
-// app: GET /app. The description is built once, in New: the types
-// cannot change while the Handler lives.
-func (h *Handler) app(context.Context, *request, *exchange, []string) *response {
-	return &response{status: http.StatusOK, header: jsonHeader(), body: h.appJSON}
 }

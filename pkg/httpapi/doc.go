@@ -1,14 +1,26 @@
-// Package httpapi is the HTTP adapter of a signal.Service: one router
-// behind API Gateway HTTP APIs (payload 2.0, HandleV2), REST APIs
-// (payload 1.0, HandleV1), Lambda function URLs (HandleFunctionURL), any
-// of them detected from the raw payload (Lambda), and net/http
-// (ServeHTTP, for `signal dev`).
+// Package httpapi is the HTTP adapter of a signal.Service: a Handler,
+// an http.Handler whose routes sit on an http.ServeMux, served on
+// net/http (ServeHTTP, for `signal dev`) and behind API Gateway HTTP APIs
+// (payload 2.0, HandleV2), REST APIs (payload 1.0, HandleV1), Lambda
+// function URLs (HandleFunctionURL), any of them detected from the raw
+// payload (Lambda).
 //
-// Every entry point converts its input to one internal request (method,
-// escaped path, raw query, canonical headers, body, request id) and
-// converts one internal response back, so all of them answer the same
+// A Lambda event becomes an *http.Request (method, path, query, canonical
+// headers, body decoded from base64 where flagged) and its answer is
+// written to a buffering http.ResponseWriter that becomes the event's
+// response, as aws-lambda-go's lambdaurl does: the same routes, and
+// Config.Pages, answer every transport, so all of them answer the same
 // statuses, headers and bytes. A request problem is always an HTTP
 // response, never a Go error (which API Gateway would turn into a 502).
+//
+// Files, one idea each: routes.go (the table and the mux), paths.go
+// (what the mux must not see), serve.go (the one way in: common headers,
+// dispatch, 404/405 and pages), exchange.go (the ResponseWriter a request
+// is answered through), handlers.go, answer.go (bodies, reply, fail),
+// params.go (command headers, query parameters), body.go (limits,
+// discarding), record.go (log line, OnRequest), event.go and lambda.go
+// (Lambda events), cors.go, errors.go (StatusOf), describe.go (GET /app),
+// guard.go and listener.go (local development).
 //
 // # Routes
 //
@@ -37,21 +49,35 @@
 //
 // # Decisions
 //
-//   - Paths are matched on their raw, escaped segments, then each
-//     parameter is unescaped: unicode ids work, and "%2F" inside an id
-//     becomes '/', which ids may not hold (400), instead of splitting the
-//     path. HTTP APIs decode rawPath before Lambda sees it, so there
-//     "%2F" arrives as a real '/' and the path matches no route (404),
-//     and an id holding a literal '%' cannot be addressed; REST APIs and
-//     function URLs pass the path still encoded, as net/http does.
+//   - Routes are http.ServeMux patterns ("GET /aggregates/{type}/{id}"):
+//     the mux splits the escaped path into segments and unescapes each
+//     before matching, so unicode ids work, "%2F" inside an id becomes
+//     '/', which ids may not hold (400), instead of splitting the path,
+//     and a literal may be percent-encoded (/%61pp is /app, equivalent
+//     URIs by RFC 3986). HTTP APIs decode rawPath before Lambda sees it,
+//     so there "%2F" arrives as a real '/' and the path matches no route
+//     (404), and an id holding a literal '%' cannot be addressed; REST
+//     APIs and function URLs pass the path still encoded, as net/http does.
+//   - The mux would answer some requests itself: it redirects a path with
+//     an empty, "." or ".." segment to its cleaned form, and serves HEAD
+//     with a GET route. The API answers them in JSON instead, never with
+//     a redirect: such requests (and event paths that are not validly
+//     percent-encoded, which an http.Request cannot hold) are matched by
+//     their shape against the same routes. A path of a route's shape
+//     with an empty parameter is a 400 naming it ("missing id":
+//     /aggregates/cart//AddItem, /aggregates/cart/); "." and ".." reach
+//     the route, which refuses them as ids (400); a bad escape in a
+//     parameter is a 400 naming it; HEAD is served by no route (405 on a
+//     route's path, else a page or 404). A path of no route's shape
+//     (/aggregates/cart, //healthz) is a 404.
 //   - net/http answers a request it cannot parse (an invalid percent
 //     escape in the path, say) itself, in plain text, before any handler
 //     runs. A server on Listener answers those with the JSON error too.
-//   - A path of a route's shape with an empty parameter is a 400 naming
-//     it ("missing id": /aggregates/cart//AddItem, /aggregates/cart/). A
-//     path of no route's shape (/aggregates/cart) is a 404.
-//   - A known path asked with another method is a 405 with Allow; a route
-//     not enabled by Config.Routes does not exist (404, and not in Allow).
+//   - A known path asked with another method is a 405 with Allow (the
+//     mux's list, without the HEAD it adds beside GET, with OPTIONS when
+//     CORS is configured); a route not enabled by Config.Routes is not
+//     registered (404, and not in Allow). Config.Pages answers the GET
+//     and HEAD requests the mux has no route for, beside it.
 //   - Errors are {"error":{"code","message"}}, code being the signal.Kind's
 //     code ("method_not_allowed" for 405) and message signal.PublicMessage
 //     ("method not allowed" for 405, with Allow). StatusOf is the only map

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -130,10 +128,17 @@ type Handler struct {
 	onRequest func(context.Context, RequestInfo)
 	pages     http.Handler
 	appJSON   []byte // the body of GET /app
-	served    atomic.Bool
+	// mux routes the clean paths of the enabled routes; enabled is the
+	// same routes in table order, for the paths the mux must not see.
+	mux     *http.ServeMux
+	enabled []*route
+	served  atomic.Bool
 }
 
-// New validates cfg and returns a Handler.
+// New validates cfg and returns a Handler. It returns an error, and no
+// Handler, when Service is nil, Routes has unknown bits, MaxBodyBytes is
+// negative, or CORS is set with no origin, an invalid origin or header
+// name, or a negative MaxAge.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("httpapi.New: Config.Service is nil")
@@ -155,6 +160,7 @@ func New(cfg Config) (*Handler, error) {
 	if h.routes == 0 {
 		h.routes = AllRoutes
 	}
+	h.mux, h.enabled = newMux(h)
 	app, err := json.Marshal(describeApp(cfg.AppName, cfg.Service, cfg.Views))
 	if err != nil { // cannot happen: names, bools and numbers
 		return nil, fmt.Errorf("httpapi.New: describing the app: %w", err)
@@ -178,166 +184,4 @@ func (h *Handler) log() *slog.Logger {
 		return h.logger
 	}
 	return slog.Default()
-}
-
-// methodError is the adapter's own error for a known path asked with a
-// method it does not serve (405). It has no signal.Kind.
-type methodError struct {
-	method string
-	allow  []string
-}
-
-func (e *methodError) Error() string {
-	return fmt.Sprintf("method %s is not allowed here; allowed: %s", e.method, strings.Join(e.allow, ", "))
-}
-
-// StatusOf is the one map from errors to HTTP statuses: 200 for nil, 405
-// for a method the path does not serve, and otherwise by signal.Kind:
-//
-//	KindInvalid, KindUnknownCommand   400
-//	KindForbidden                     403
-//	KindNotFound, KindUnknownType     404
-//	KindConflict, KindExists          409
-//	KindClosed                        410
-//	KindPrecondition                  412
-//	KindTooLarge                      413
-//	KindRejected                      422
-//	KindIdempotencyKeyReused          422
-//	KindUnavailable                   503
-//	anything else                     500
-func StatusOf(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	var me *methodError
-	if errors.As(err, &me) {
-		return http.StatusMethodNotAllowed
-	}
-	switch signal.KindOf(err) {
-	case signal.KindInvalid, signal.KindUnknownCommand:
-		return http.StatusBadRequest
-	case signal.KindForbidden:
-		return http.StatusForbidden
-	case signal.KindNotFound, signal.KindUnknownType:
-		return http.StatusNotFound
-	case signal.KindConflict, signal.KindExists:
-		return http.StatusConflict
-	case signal.KindClosed:
-		return http.StatusGone
-	case signal.KindPrecondition:
-		return http.StatusPreconditionFailed
-	case signal.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case signal.KindRejected, signal.KindIdempotencyKeyReused:
-		return http.StatusUnprocessableEntity
-	case signal.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// errorCode is the "code" of an error body: the kind's code, or
-// "method_not_allowed" for a 405.
-func errorCode(err error) string {
-	var me *methodError
-	if errors.As(err, &me) {
-		return "method_not_allowed"
-	}
-	return signal.KindOf(err).String()
-}
-
-// corsPolicy is a CORS config with its header values computed once.
-type corsPolicy struct {
-	any           bool
-	origins       map[string]bool
-	allowMethods  string
-	allowHeaders  string
-	exposeHeaders string
-	maxAge        string
-}
-
-func newCORSPolicy(c *CORS, routes Routes) (*corsPolicy, error) {
-	if len(c.AllowOrigins) == 0 {
-		return nil, errors.New("httpapi.New: CORS.AllowOrigins is empty")
-	}
-	if c.MaxAge < 0 {
-		return nil, errors.New("httpapi.New: CORS.MaxAge is negative")
-	}
-	p := &corsPolicy{origins: map[string]bool{}}
-	for _, o := range c.AllowOrigins {
-		if o == "*" {
-			p.any = true
-			continue
-		}
-		if o == "" || strings.ContainsAny(o, " ,\r\n") {
-			return nil, fmt.Errorf("httpapi.New: invalid CORS origin %q", o)
-		}
-		p.origins[o] = true
-	}
-	headers := []string{"Content-Type", "Idempotency-Key", "If-Match", "X-Correlation-Id"}
-	seen := map[string]bool{}
-	for _, hd := range headers {
-		seen[strings.ToLower(hd)] = true
-	}
-	for _, hd := range c.AllowHeaders {
-		if !validToken(hd) {
-			return nil, fmt.Errorf("httpapi.New: invalid CORS header name %q", hd)
-		}
-		if !seen[strings.ToLower(hd)] {
-			seen[strings.ToLower(hd)] = true
-			headers = append(headers, hd)
-		}
-	}
-	p.allowHeaders = strings.Join(headers, ", ")
-	p.allowMethods = strings.Join(methodsOf(routes), ", ")
-	p.exposeHeaders = "ETag, X-Signal-Duplicate, X-Request-Id, Retry-After"
-	if c.MaxAge > 0 {
-		p.maxAge = strconv.FormatInt(int64(c.MaxAge/time.Second), 10)
-	}
-	return p, nil
-}
-
-// methodsOf lists the methods the enabled routes use, plus OPTIONS.
-func methodsOf(routes Routes) []string {
-	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-		for i := range table {
-			if table[i].method == m && table[i].enabled(routes) {
-				out = append(out, m)
-				break
-			}
-		}
-	}
-	return append(out, http.MethodOptions)
-}
-
-// validToken reports whether s is an HTTP token (a header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// apply adds the CORS headers for the request's Origin.
-func (p *corsPolicy) apply(hdr http.Header, origin string, preflight bool) {
-	switch {
-	case p.any:
-		hdr.Set("Access-Control-Allow-Origin", "*")
-	case origin != "" && p.origins[origin]:
-		hdr.Set("Access-Control-Allow-Origin", origin)
-	}
-	hdr.Set("Vary", "Origin")
-	hdr.Set("Access-Control-Allow-Methods", p.allowMethods)
-	hdr.Set("Access-Control-Allow-Headers", p.allowHeaders)
-	hdr.Set("Access-Control-Expose-Headers", p.exposeHeaders)
-	if preflight && p.maxAge != "" {
-		hdr.Set("Access-Control-Max-Age", p.maxAge)
-	}
 }
