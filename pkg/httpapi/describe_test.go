@@ -104,8 +104,9 @@ func TestAppViews(t *testing.T) {
 }
 
 type descBase struct {
-	ID      string `json:"id"`
-	Shadow  string `json:"note"`
+	ID     string `json:"id"`
+	Shadow string `json:"note"`
+	//lint:ignore U1000 an unexported field, which the description must leave out
 	private int
 }
 
@@ -132,8 +133,10 @@ type descCommand struct {
 	Anything any               `json:"anything"`
 	Untagged uint8
 	Skipped  string `json:"-"`
-	Dash     string `json:"-,"`
-	hidden   string
+	//lint:ignore SA5008 the field named "-", a corner of encoding/json the description follows
+	Dash string `json:"-,"`
+	//lint:ignore U1000 an unexported field, which the description must leave out
+	hidden string
 }
 
 type DescPtrBase struct {
