@@ -15,8 +15,11 @@ TOOLS       := $(CURDIR)/.tools/bin
 RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(TOOLS)/aws-lambda-rie
+STATICCHECK_MODULE  := honnef.co/go/tools
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(TOOLS)/staticcheck
 
-.PHONY: all deps test lint fmt vet tools unit race bench build dev tidy infra-test synth diff deploy
+.PHONY: all deps test lint fmt vet staticcheck tools unit race bench build dev tidy infra-test synth diff deploy
 
 all: test
 
@@ -24,8 +27,10 @@ all: test
 ## detector, and the CDK app's tests (infra-test).
 test: lint deps tools unit fuzz-short infra-test
 
-## lint: gofmt must have nothing to say and go vet must pass.
-lint: fmt vet
+## lint: gofmt must have nothing to say, go vet and staticcheck must pass.
+## A finding that is deliberate (a test fixture's odd field, say) is kept
+## with a //lint:ignore comment that says why.
+lint: fmt vet staticcheck
 
 fmt:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))"; \
@@ -34,20 +39,29 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
+staticcheck: tools
+	$(STATICCHECK) $(PKGS)
+
 ## deps: moto_server, chromium and the PostgreSQL 15 server binaries, installed
 ## when missing (scripts/install-deps.sh; apt-get needs root).
 deps:
 	@bash scripts/install-deps.sh
 
-## tools: install aws-lambda-rie into ./.tools/bin, unless that version is there.
-## (`go version -m` reads the module version back from the binary, so a
-## version bump here reinstalls it.)
+## tools: install aws-lambda-rie and staticcheck into ./.tools/bin, unless
+## that version is there. (`go version -m` reads the module version back
+## from the binary, so a version bump here reinstalls it.)
 tools:
 	@if $(GO) version -m $(RIE) 2>/dev/null | grep -q '$(RIE_MODULE).*$(RIE_VERSION)'; then \
 		echo "aws-lambda-rie $(RIE_VERSION) is in $(TOOLS)"; \
 	else \
 		echo "GOBIN=$(TOOLS) $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION)"; \
 		GOBIN=$(TOOLS) $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION); \
+	fi
+	@if $(GO) version -m $(STATICCHECK) 2>/dev/null | grep -q '$(STATICCHECK_MODULE).*$(STATICCHECK_VERSION)'; then \
+		echo "staticcheck $(STATICCHECK_VERSION) is in $(TOOLS)"; \
+	else \
+		echo "GOBIN=$(TOOLS) $(GO) install $(STATICCHECK_MODULE)/cmd/staticcheck@$(STATICCHECK_VERSION)"; \
+		GOBIN=$(TOOLS) $(GO) install $(STATICCHECK_MODULE)/cmd/staticcheck@$(STATICCHECK_VERSION); \
 	fi
 
 ## unit: all Go tests, with the race detector (needs cgo; gcc is on the machine).
@@ -121,8 +135,9 @@ tidy:
 ## CloudFormation on moto_server. Needs no AWS account and no npm install
 ## (the jsii runtime brings its own JavaScript; node runs it).
 CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true
-infra-test:
+infra-test: tools
 	cd infra && $(CDK_ENV) $(GO) vet ./...
+	cd infra && $(STATICCHECK) ./...
 	cd infra && $(CDK_ENV) $(GO) test -count=1 -timeout 10m ./...
 
 ## synth, diff, deploy: the CDK CLI (aws-cdk, pinned in infra/package-lock.json,

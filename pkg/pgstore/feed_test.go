@@ -186,10 +186,6 @@ func TestFeedConcurrentWriters(t *testing.T) {
 		CREATE TRIGGER test_delay AFTER INSERT ON signal.events FOR EACH ROW EXECUTE FUNCTION public.test_delay();`)
 	must(t, err)
 
-	type key struct {
-		stream  signal.StreamID
-		version int64
-	}
 	var (
 		mu       sync.Mutex
 		appended = map[string]signal.Commit{} // by command id

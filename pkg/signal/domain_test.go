@@ -82,21 +82,21 @@ func openAccount(s Account, c Open) ([]any, error) {
 	if s.Owner != "" {
 		return nil, errors.New("already open")
 	}
-	return []any{Opened{Owner: c.Owner}}, nil
+	return []any{Opened(c)}, nil
 }
 
 func deposit(_ Account, c Deposit) ([]any, error) {
 	if c.Amount <= 0 {
 		return nil, errors.New("amount must be positive")
 	}
-	return []any{Deposited{Amount: c.Amount}}, nil
+	return []any{Deposited(c)}, nil
 }
 
 func withdraw(s Account, c Withdraw) ([]any, error) {
 	if c.Amount > s.Balance {
 		return nil, errInsufficient
 	}
-	return []any{Withdrawn{Amount: c.Amount}}, nil
+	return []any{Withdrawn(c)}, nil
 }
 
 func noop(Account, Noop) ([]any, error) { return nil, nil }
