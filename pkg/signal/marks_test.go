@@ -226,7 +226,7 @@ func TestTerminalMark(t *testing.T) {
 			t.Errorf("commit %d: Final = %v, want %v", c.Version, c.Final, want)
 		}
 	}
-	if n := f.svc.PoolStats().Evictions; n != 1 {
+	if n := f.svc.Stats().Evictions; n != 1 {
 		t.Errorf("%d evictions: the ended tab must leave the pool", n)
 	}
 	for _, cmd := range []any{AddDrink{Price: 1}, Settle{}, OpenTab{Guest: "bob"}} {
