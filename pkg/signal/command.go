@@ -45,7 +45,7 @@ func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...C
 				Message: fmt.Sprintf("the %s command cannot be encoded as JSON, which a command id needs to recognise a repeat", c.name), Err: err}
 		}
 	}
-	return s.run(ctx, t, stream, &o, c.genesis, func(h stateHolder) ([]any, error) { return h.decide(c, cmd) })
+	return s.run(ctx, t, stream, &o, c, cmd)
 }
 
 // HandleJSON decodes a command from its registered name and JSON body and
@@ -116,11 +116,5 @@ func (s *Service) End(ctx context.Context, typ, id string, opts ...CommandOption
 	if o.commandID != "" {
 		o.fingerprint = endFingerprint
 	}
-	return s.run(ctx, t, stream, &o, false, func(h stateHolder) ([]any, error) {
-		e, err := h.endEvent()
-		if err != nil {
-			return nil, err
-		}
-		return []any{e}, nil
-	})
+	return s.run(ctx, t, stream, &o, nil, nil)
 }

@@ -39,9 +39,13 @@ type Config struct {
 	// MaxRetries bounds the re-decisions after optimistic conflicts before
 	// a command fails with ErrConflict. 0 means 8; negative means none.
 	MaxRetries int
-	// RetryBackoff is the base of the jittered exponential wait between
-	// retries after the first (which is immediate, since the conflict
-	// already brought the state up to date). 0 means 2ms; it is capped at 64×.
+	// RetryBackoff scales the random wait of a new command on a contended
+	// aggregate (one that lost a race here in the last second) before its
+	// append: up to RetryBackoff or twice the measured write latency,
+	// whichever is more. Retries after a conflict go at once, since the
+	// conflict already brought the state up to date. It is also the base
+	// of the dispatcher's jittered exponential wait after a lost race on
+	// a checkpoint, capped at 64×. 0 means 2ms.
 	RetryBackoff time.Duration
 	// IdempotencyWindow is how many of an aggregate's latest command ids
 	// are remembered (and kept in snapshots) to recognise a repeated

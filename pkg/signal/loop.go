@@ -13,10 +13,12 @@ type commandRun struct {
 	s *Service
 	t *typeRuntime
 	e *entry // locked for the whole run
-	o *commandOptions
-	// genesis reports that the command may create the aggregate.
-	genesis bool
-	decide  func(stateHolder) ([]any, error)
+	o commandOptions
+	// def is the command's registration and cmd the command; def is nil
+	// for End, which appends the End rule's terminal event. (Data, not a
+	// closure: what the run holds stays on the stack.)
+	def *commandDef
+	cmd any
 
 	// fresh reports that e's state was read from the store in this run,
 	// so a refusal resting on it stands (refusal.go).
@@ -28,8 +30,9 @@ type commandRun struct {
 }
 
 // run checks the caller's ids, acquires the pooled aggregate and runs the
-// command on it; the subscribers then see its events when they run inline.
-func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *commandOptions, genesis bool, decide func(stateHolder) ([]any, error)) (Result, error) {
+// command on it (def and cmd, or End when def is nil); the subscribers
+// then see its events when they run inline.
+func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *commandOptions, def *commandDef, cmd any) (Result, error) {
 	// Caller-chosen ids are held to the rules every store applies
 	// (ValidateCommit), here, before any I/O: a store would refuse them
 	// only after the aggregate was loaded and decided.
@@ -40,17 +43,17 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 			return Result{}, err
 		}
 	}
-	if o.commandID == "" {
+	r := commandRun{s: s, t: t, o: *o, def: def, cmd: cmd}
+	if r.o.commandID == "" {
 		// Every command has an id before its first attempt, so a retry
 		// inside this call recognises its own write if an earlier
 		// attempt landed after all (a lost response, the SDK's retry).
-		o.commandID = NewID()
+		r.o.commandID = NewID()
 	}
-	e, fresh, err := s.pool.acquire(ctx, stream, func(e *entry) error { return s.load(ctx, t, e) })
-	if err != nil {
+	var err error
+	if r.e, r.fresh, err = s.pool.acquire(ctx, stream, func(e *entry) error { return s.load(ctx, t, e) }); err != nil {
 		return Result{}, err
 	}
-	r := commandRun{s: s, t: t, e: e, o: o, genesis: genesis, decide: decide, fresh: fresh}
 	res, err := r.locked(ctx)
 	if r.appended && s.inline {
 		s.dispatcher.dispatchInline(ctx, stream, res.Events)
@@ -88,11 +91,12 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		res, err := r.repeat(ctx, rc)
 		return res, false, err
 	}
-	if err := stateRefusal(r.e.stream, r.e.version, r.e.closed, r.o, r.genesis); err != nil {
+	genesis := r.def != nil && r.def.genesis
+	if err := stateRefusal(r.e.stream, r.e.version, r.e.closed, &r.o, genesis); err != nil {
 		again, err := r.confirm(ctx, err)
 		return Result{}, again, err
 	}
-	values, err := r.decide(r.e.h)
+	values, err := r.decide()
 	if err != nil {
 		if KindOf(err) == KindRejected {
 			again, err = r.confirm(ctx, err)
@@ -103,6 +107,18 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		return r.s.result(r.e, nil, nil, false), false, nil
 	}
 	return r.append(ctx, values)
+}
+
+// decide runs the command's handler on the state, or the End rule.
+func (r *commandRun) decide() ([]any, error) {
+	if r.def != nil {
+		return r.e.h.decide(r.def, r.cmd)
+	}
+	e, err := r.e.h.endEvent()
+	if err != nil {
+		return nil, err
+	}
+	return []any{e}, nil
 }
 
 // repeat answers a command id the aggregate already committed: the
@@ -120,7 +136,7 @@ func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, erro
 // other failure leaves the state in doubt and evicts it.
 func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
 	s, e := r.s, r.e
-	commit, err := s.buildCommit(r.t, e.stream, e.version+1, r.o, values)
+	commit, err := s.buildCommit(r.t, e.stream, e.version+1, &r.o, values)
 	if err != nil {
 		return Result{}, false, err
 	}
