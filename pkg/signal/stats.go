@@ -17,8 +17,9 @@ type Stats struct {
 	// command that gave up with ErrConflict).
 	Conflicts, Retries int64
 	// CatchUps counts reads of only the newer commits of a pooled
-	// aggregate: a refusal confirmed, a conflict without the winning
-	// commit or every fourth one, a Fresh Get, a Snapshot.
+	// aggregate: to confirm a refusal, after a conflict that did not
+	// bring the state to the head, for a Get (Fresh, or of an aggregate
+	// not found) and a Snapshot.
 	CatchUps int64
 	// Size is the number of aggregates pooled now.
 	Size int
