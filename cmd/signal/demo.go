@@ -86,7 +86,7 @@ func demo(ctx context.Context, env cli.Env, args []string) error {
 		}
 		fmt.Fprintf(out, "  at v%d %s\n", v, mustJSON(st.State))
 	}
-	fmt.Fprintf(out, "\npool: %+v\n", svc.PoolStats())
+	fmt.Fprintf(out, "\nstats: %+v\n", svc.Stats())
 	return nil
 }
 

@@ -112,7 +112,7 @@ func TestContainersOnOneTab(t *testing.T) {
 		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
 		}
-		conflicts += svc.PoolStats().Conflicts
+		conflicts += svc.Stats().Conflicts
 	}
 	if conflicts == 0 {
 		t.Fatal("no conflicts: the containers did not race")

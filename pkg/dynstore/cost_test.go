@@ -87,8 +87,8 @@ func TestCommandCost(t *testing.T) {
 		if s["PutItem"].Calls != 2 || s["PutItem"].Errors != 1 || st.meter.Total().Calls != 2 {
 			t.Fatalf("conflict: %s", requests(st.meter))
 		}
-		if other.PoolStats().Conflicts != 1 {
-			t.Fatalf("pool stats %+v", other.PoolStats())
+		if other.Stats().Conflicts != 1 {
+			t.Fatalf("stats %+v", other.Stats())
 		}
 	})
 }

@@ -49,9 +49,9 @@ func (f *Function) HTTPHandler() (*httpapi.Handler, error) {
 // requestMetrics emits one EMF line per request, with the request id,
 // route, status and cold start as searchable properties.
 func (f *Function) requestMetrics() func(context.Context, httpapi.RequestInfo) {
-	var pool poolDelta
+	var stats statsDelta
 	return func(ctx context.Context, info httpapi.RequestInfo) {
-		metrics := append(pool.metrics(f.Service.PoolStats()),
+		metrics := append(stats.metrics(f.Service.Stats()),
 			emf.Metric{Name: "Requests", Value: 1, Unit: emf.Count},
 			emf.Metric{Name: "Latency", Value: float64(info.Duration.Microseconds()) / 1000, Unit: emf.Milliseconds},
 		)
@@ -94,16 +94,16 @@ func (f *Function) StreamHandler() (*lambdastream.Handler, error) {
 	}), nil
 }
 
-// poolDelta turns the Service's cumulative pool counters into per-request
-// metrics. A Lambda container serves one request at a time, so the
+// statsDelta turns the Service's cumulative counters (Service.Stats) into
+// per-request metrics. A Lambda container serves one request at a time, so the
 // difference between two reads belongs to the request in between.
-type poolDelta struct {
+type statsDelta struct {
 	mu   sync.Mutex
-	last signal.PoolStats
+	last signal.Stats
 }
 
 // metrics returns the counters' growth since the previous call.
-func (d *poolDelta) metrics(now signal.PoolStats) []emf.Metric {
+func (d *statsDelta) metrics(now signal.Stats) []emf.Metric {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prev := d.last

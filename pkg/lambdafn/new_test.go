@@ -114,10 +114,10 @@ func TestRoleString(t *testing.T) {
 }
 
 func TestPoolDelta(t *testing.T) {
-	var d poolDelta
-	d.metrics(signal.PoolStats{Hits: 5, Conflicts: 1})
+	var d statsDelta
+	d.metrics(signal.Stats{Hits: 5, Conflicts: 1})
 	got := map[string]float64{}
-	for _, m := range d.metrics(signal.PoolStats{Hits: 7, Misses: 1, Conflicts: 1, Retries: 2}) {
+	for _, m := range d.metrics(signal.Stats{Hits: 7, Misses: 1, Conflicts: 1, Retries: 2}) {
 		got[m.Name] = m.Value
 	}
 	if got["PoolHits"] != 2 || got["PoolMisses"] != 1 || got["Conflicts"] != 0 || got["Retries"] != 2 || len(got) != 4 {

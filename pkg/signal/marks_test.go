@@ -226,7 +226,7 @@ func TestTerminalMark(t *testing.T) {
 			t.Errorf("commit %d: Final = %v, want %v", c.Version, c.Final, want)
 		}
 	}
-	if n := f.svc.PoolStats().Evictions; n != 1 {
+	if n := f.svc.Stats().Evictions; n != 1 {
 		t.Errorf("%d evictions: the ended tab must leave the pool", n)
 	}
 	for _, cmd := range []any{AddDrink{Price: 1}, Settle{}, OpenTab{Guest: "bob"}} {
@@ -262,77 +262,88 @@ func mustTab(t testing.TB, f *tabFixture, id string, cmd any, opts ...signal.Com
 // the rule is ErrRejected, a type without a rule ErrInvalid, both
 // writing nothing; with a command id a repeat is the original outcome.
 func TestServiceEnd(t *testing.T) {
+	t.Run("with an End rule", testEndWithRule)
+	t.Run("refused by the rule", testEndRefusedByRule)
+	t.Run("without an End rule", testEndWithoutRule)
+	t.Run("idempotent with a command id", testEndIdempotent)
+}
+
+func testEndWithRule(t *testing.T) {
 	ctx := t.Context()
-	t.Run("with an End rule", func(t *testing.T) {
-		f := newTabFixture(t)
-		mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
-		tab, r, err := f.typed.End(ctx, "t-1")
-		if err != nil || r.Version != 2 || len(r.Events) != 1 || r.Events[0].Name != "TabVoided" || r.Events[0].Data != (TabVoided{}) || tab != (Tab{ID: "t-1", Guest: "ann"}) {
-			t.Fatalf("End = %+v %+v %v", tab, r, err)
-		}
-		if c := f.commits(t); len(c) != 2 || !c[1].Final {
-			t.Fatalf("commits %+v, want the second Final", c)
-		}
-		if _, err := f.svc.Handle(ctx, "tab", "t-1", AddDrink{Price: 1}); !errors.Is(err, signal.ErrClosed) {
-			t.Fatalf("a command after End: %v, want ErrClosed", err)
-		}
-	})
-	t.Run("refused by the rule", func(t *testing.T) {
-		f := newTabFixture(t)
-		mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
-		mustTab(t, f, "t-1", AddDrink{Price: 3})
-		before := f.store.Counts().Appends
-		_, err := f.svc.End(ctx, "tab", "t-1")
-		if !errors.Is(err, signal.ErrRejected) || !errors.Is(err, errTabNotEmpty) || signal.PublicMessage(err) != errTabNotEmpty.Error() {
-			t.Fatalf("End of a tab with drinks: %v, want ErrRejected with the rule's message", err)
-		}
-		if n := f.store.Counts().Appends; n != before {
-			t.Fatalf("a refused End appended")
-		}
-		if tab, v, err := f.typed.Get(ctx, "t-1"); err != nil || v != 2 || tab.Total != 3 {
-			t.Fatalf("after a refused End: %+v v%d %v", tab, v, err)
-		}
-	})
-	t.Run("without an End rule", func(t *testing.T) {
-		f := newTabFixture(t, func(s *signal.Spec[Tab], _ *signal.Config) { s.End = signal.EndSpec[Tab]{} })
-		mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
-		before := f.store.Counts()
-		if _, err := f.svc.End(ctx, "tab", "t-1"); !errors.Is(err, signal.ErrInvalid) {
-			t.Fatalf("End without an End rule: %v, want ErrInvalid", err)
-		}
-		if _, _, err := f.typed.End(ctx, "t-1"); !errors.Is(err, signal.ErrInvalid) {
-			t.Fatalf("Aggregates.End without an End rule: %v, want ErrInvalid", err)
-		}
-		if after := f.store.Counts(); after != before {
-			t.Fatalf("store requests: %+v -> %+v", before, after)
-		}
-	})
-	t.Run("idempotent with a command id", func(t *testing.T) {
-		f := newTabFixture(t)
-		mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
-		first, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
-		if err != nil || first.Duplicate {
-			t.Fatalf("End = %+v %v", first, err)
-		}
-		again, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
-		if err != nil || !again.Duplicate || again.Version != first.Version || len(again.Events) != 1 || again.Events[0].ID != first.Events[0].ID {
-			t.Fatalf("repeat = %+v %v, want the original outcome", again, err)
-		}
-		svc, _ := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}})
-		cold, err := svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
-		if err != nil || !cold.Duplicate || cold.Events[0].ID != first.Events[0].ID {
-			t.Fatalf("repeat on a cold process = %+v %v", cold, err)
-		}
-		if n := f.store.Counts().Appends; n != 2 {
-			t.Fatalf("%d appends, want 2", n)
-		}
-		if _, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-2")); !errors.Is(err, signal.ErrClosed) {
-			t.Fatalf("another End: %v, want ErrClosed", err)
-		}
-		if _, err := f.svc.Handle(ctx, "tab", "t-1", AddDrink{Price: 1}, signal.WithCommandID("void-1")); !errors.Is(err, signal.ErrIdempotencyKeyReused) {
-			t.Fatalf("a command with the End's key: %v, want ErrIdempotencyKeyReused", err)
-		}
-	})
+	f := newTabFixture(t)
+	mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
+	tab, r, err := f.typed.End(ctx, "t-1")
+	if err != nil || r.Version != 2 || len(r.Events) != 1 || r.Events[0].Name != "TabVoided" || r.Events[0].Data != (TabVoided{}) || tab != (Tab{ID: "t-1", Guest: "ann"}) {
+		t.Fatalf("End = %+v %+v %v", tab, r, err)
+	}
+	if c := f.commits(t); len(c) != 2 || !c[1].Final {
+		t.Fatalf("commits %+v, want the second Final", c)
+	}
+	if _, err := f.svc.Handle(ctx, "tab", "t-1", AddDrink{Price: 1}); !errors.Is(err, signal.ErrClosed) {
+		t.Fatalf("a command after End: %v, want ErrClosed", err)
+	}
+}
+
+func testEndRefusedByRule(t *testing.T) {
+	ctx := t.Context()
+	f := newTabFixture(t)
+	mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
+	mustTab(t, f, "t-1", AddDrink{Price: 3})
+	before := f.store.Counts().Appends
+	_, err := f.svc.End(ctx, "tab", "t-1")
+	if !errors.Is(err, signal.ErrRejected) || !errors.Is(err, errTabNotEmpty) || signal.PublicMessage(err) != errTabNotEmpty.Error() {
+		t.Fatalf("End of a tab with drinks: %v, want ErrRejected with the rule's message", err)
+	}
+	if n := f.store.Counts().Appends; n != before {
+		t.Fatalf("a refused End appended")
+	}
+	if tab, v, err := f.typed.Get(ctx, "t-1"); err != nil || v != 2 || tab.Total != 3 {
+		t.Fatalf("after a refused End: %+v v%d %v", tab, v, err)
+	}
+}
+
+func testEndWithoutRule(t *testing.T) {
+	ctx := t.Context()
+	f := newTabFixture(t, func(s *signal.Spec[Tab], _ *signal.Config) { s.End = signal.EndSpec[Tab]{} })
+	mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
+	before := f.store.Counts()
+	if _, err := f.svc.End(ctx, "tab", "t-1"); !errors.Is(err, signal.ErrInvalid) {
+		t.Fatalf("End without an End rule: %v, want ErrInvalid", err)
+	}
+	if _, _, err := f.typed.End(ctx, "t-1"); !errors.Is(err, signal.ErrInvalid) {
+		t.Fatalf("Aggregates.End without an End rule: %v, want ErrInvalid", err)
+	}
+	if after := f.store.Counts(); after != before {
+		t.Fatalf("store requests: %+v -> %+v", before, after)
+	}
+}
+
+func testEndIdempotent(t *testing.T) {
+	ctx := t.Context()
+	f := newTabFixture(t)
+	mustTab(t, f, "t-1", OpenTab{Guest: "ann"})
+	first, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
+	if err != nil || first.Duplicate {
+		t.Fatalf("End = %+v %v", first, err)
+	}
+	again, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
+	if err != nil || !again.Duplicate || again.Version != first.Version || len(again.Events) != 1 || again.Events[0].ID != first.Events[0].ID {
+		t.Fatalf("repeat = %+v %v, want the original outcome", again, err)
+	}
+	svc, _ := signal.New(signal.Config{Store: f.store, Types: []signal.AggregateType{f.typ}})
+	cold, err := svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-1"))
+	if err != nil || !cold.Duplicate || cold.Events[0].ID != first.Events[0].ID {
+		t.Fatalf("repeat on a cold process = %+v %v", cold, err)
+	}
+	if n := f.store.Counts().Appends; n != 2 {
+		t.Fatalf("%d appends, want 2", n)
+	}
+	if _, err := f.svc.End(ctx, "tab", "t-1", signal.WithCommandID("void-2")); !errors.Is(err, signal.ErrClosed) {
+		t.Fatalf("another End: %v, want ErrClosed", err)
+	}
+	if _, err := f.svc.Handle(ctx, "tab", "t-1", AddDrink{Price: 1}, signal.WithCommandID("void-1")); !errors.Is(err, signal.ErrIdempotencyKeyReused) {
+		t.Fatalf("a command with the End's key: %v, want ErrIdempotencyKeyReused", err)
+	}
 }
 
 // TestCreateWithGenesisMarks: when commands are marked Genesis, Create

@@ -21,21 +21,6 @@ type PoolConfig struct {
 	IdleTTL time.Duration
 }
 
-// PoolStats are the pool's counters since the Service was created.
-type PoolStats struct {
-	// Hits and Misses count lookups that found the aggregate warm or had to load it.
-	Hits, Misses int64
-	// Evictions counts aggregates dropped for capacity, idleness or closure.
-	Evictions int64
-	// Conflicts counts appends that lost an optimistic race; Retries counts
-	// the re-decisions that followed.
-	Conflicts, Retries int64
-	// CatchUps counts reads of only the newer commits of a pooled aggregate.
-	CatchUps int64
-	// Size is the number of aggregates pooled now.
-	Size int
-}
-
 // entry is one pooled aggregate.
 type entry struct {
 	stream StreamID
@@ -73,7 +58,7 @@ type pool struct {
 	m   map[StreamID]*entry
 	lru list.List // front = most recently used
 
-	hits, misses, evictions, conflicts, retries, catchUps atomic.Int64
+	hits, misses, evictions atomic.Int64
 }
 
 func newPool(c PoolConfig, now func() time.Time) *pool {
@@ -180,15 +165,12 @@ func (p *pool) expire(now int64) {
 	}
 }
 
-func (p *pool) stats() PoolStats {
+// stats returns the pool's part of the Service's Stats.
+func (p *pool) stats() Stats {
 	p.mu.Lock()
 	n := len(p.m)
 	p.mu.Unlock()
-	return PoolStats{
-		Hits: p.hits.Load(), Misses: p.misses.Load(), Evictions: p.evictions.Load(),
-		Conflicts: p.conflicts.Load(), Retries: p.retries.Load(), CatchUps: p.catchUps.Load(),
-		Size: n,
-	}
+	return Stats{Hits: p.hits.Load(), Misses: p.misses.Load(), Evictions: p.evictions.Load(), Size: n}
 }
 
 // recentCommands remembers the ids of an aggregate's latest commits, the

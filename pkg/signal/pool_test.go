@@ -15,19 +15,19 @@ func TestPoolBoundedLRU(t *testing.T) {
 	for _, id := range []string{"a", "b", "c"} {
 		mustHandle(t, f, id, Open{Owner: id})
 	}
-	s := f.svc.PoolStats()
+	s := f.svc.Stats()
 	if s.Size != 2 || s.Evictions != 1 || s.Misses != 3 {
 		t.Fatalf("after 3 aggregates in a pool of 2: %+v", s)
 	}
 	// "a" was least recently used, so it went; "c" is warm.
 	mustHandle(t, f, "c", Deposit{Amount: 1})
-	if s2 := f.svc.PoolStats(); s2.Hits != s.Hits+1 {
+	if s2 := f.svc.Stats(); s2.Hits != s.Hits+1 {
 		t.Fatalf("c should be a hit: %+v", s2)
 	}
 	mustHandle(t, f, "b", Deposit{Amount: 1}) // touch b: now c is the oldest
 	mustHandle(t, f, "a", Deposit{Amount: 1}) // miss, evicts c
 	mustHandle(t, f, "b", Deposit{Amount: 1})
-	s = f.svc.PoolStats()
+	s = f.svc.Stats()
 	if s.Misses != 4 || s.Evictions != 2 {
 		t.Fatalf("LRU order by activity: %+v", s)
 	}
@@ -47,12 +47,12 @@ func TestPoolIdleExpiry(t *testing.T) {
 	mustHandle(t, f, "a", Open{Owner: "a"})
 	now.Add(int64(30 * time.Second))
 	mustHandle(t, f, "a", Deposit{Amount: 1})
-	if s := f.svc.PoolStats(); s.Hits != 1 || s.Evictions != 0 {
+	if s := f.svc.Stats(); s.Hits != 1 || s.Evictions != 0 {
 		t.Fatalf("within the TTL: %+v", s)
 	}
 	now.Add(int64(61 * time.Second))
 	mustHandle(t, f, "a", Deposit{Amount: 1})
-	if s := f.svc.PoolStats(); s.Misses != 2 || s.Evictions != 1 {
+	if s := f.svc.Stats(); s.Misses != 2 || s.Evictions != 1 {
 		t.Fatalf("after the TTL: %+v", s)
 	}
 }
@@ -80,7 +80,7 @@ func TestPoolSingleFlightLoad(t *testing.T) {
 	if loads := f.store.Counts().Loads - before; loads != 1 {
 		t.Fatalf("32 concurrent cold reads made %d loads, want 1", loads)
 	}
-	if s := cold.PoolStats(); s.Misses != 1 || s.Hits != 31 {
+	if s := cold.Stats(); s.Misses != 1 || s.Hits != 31 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -89,7 +89,7 @@ func TestPoolDisabled(t *testing.T) {
 	f := newFixture(t, func(_ *signal.Spec[Account], c *signal.Config) { c.Pool.Size = -1 })
 	mustHandle(t, f, "a", Open{Owner: "a"})
 	mustHandle(t, f, "a", Deposit{Amount: 1})
-	if s := f.svc.PoolStats(); s.Size != 0 || s.Hits != 0 || s.Misses != 2 {
+	if s := f.svc.Stats(); s.Size != 0 || s.Hits != 0 || s.Misses != 2 {
 		t.Fatalf("disabled pool: %+v", s)
 	}
 	if n := f.store.Counts().Loads; n != 2 {
@@ -113,7 +113,7 @@ func TestPerAggregateSerialisation(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if s := f.svc.PoolStats(); s.Conflicts != 0 {
+	if s := f.svc.Stats(); s.Conflicts != 0 {
 		t.Fatalf("one process conflicted with itself: %+v", s)
 	}
 	st, v, _ := f.typed.Get(t.Context(), "a")

@@ -253,7 +253,7 @@ func TestEnd(t *testing.T) {
 	if err != nil || r.Version != 4 || r.Events[0].Name != "AccountClosed" {
 		t.Fatalf("end: %+v, %v", r, err)
 	}
-	evictions := f.svc.PoolStats().Evictions
+	evictions := f.svc.Stats().Evictions
 	if evictions != 1 {
 		t.Fatalf("a closed aggregate must leave the pool: %d evictions", evictions)
 	}
@@ -566,7 +566,7 @@ func TestContainers(t *testing.T) {
 	}
 	var conflicts int64
 	for _, svc := range svcs {
-		conflicts += svc.PoolStats().Conflicts
+		conflicts += svc.Stats().Conflicts
 	}
 	if conflicts == 0 {
 		t.Fatal("four containers on one aggregate never conflicted: the test did not test concurrency")
@@ -586,7 +586,7 @@ func TestConflictBudget(t *testing.T) {
 	if !errors.Is(err, signal.ErrConflict) {
 		t.Fatalf("endless conflicts: got %v, want ErrConflict", err)
 	}
-	if s := svc.PoolStats(); s.Conflicts != 4 || s.Retries != 3 {
+	if s := svc.Stats(); s.Conflicts != 4 || s.Retries != 3 {
 		t.Fatalf("stats %+v, want 4 conflicts and 3 retries", s)
 	}
 }

@@ -1,0 +1,187 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// commandRun is one command's passage through the loop shared by Handle,
+// Create and End: what the command asks, the locked pool entry it runs
+// on, and what the run has learnt so far.
+type commandRun struct {
+	s *Service
+	t *typeRuntime
+	e *entry // locked for the whole run
+	o commandOptions
+	// def is the command's registration and cmd the command; def is nil
+	// for End, which appends the End rule's terminal event. (Data, not a
+	// closure: what the run holds stays on the stack.)
+	def *commandDef
+	cmd any
+
+	// fresh reports that e's state was read from the store in this run,
+	// so a refusal resting on it stands (refusal.go).
+	fresh bool
+	// attempt counts the appends of this run that lost a race.
+	attempt int
+	// appended reports that the run committed events.
+	appended bool
+}
+
+// run checks the caller's ids, acquires the pooled aggregate and runs the
+// command on it (def and cmd, or End when def is nil); the subscribers
+// then see its events when they run inline.
+func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *commandOptions, def *commandDef, cmd any) (Result, error) {
+	// Caller-chosen ids are held to the rules every store applies
+	// (ValidateCommit), here, before any I/O: a store would refuse them
+	// only after the aggregate was loaded and decided.
+	for _, f := range [...]struct{ what, s string }{
+		{"command id", o.commandID}, {"correlation id", o.correlationID}, {"causation id", o.causationID},
+	} {
+		if err := checkRecordedID("handle", stream, f.what, f.s, false); err != nil {
+			return Result{}, err
+		}
+	}
+	r := commandRun{s: s, t: t, o: *o, def: def, cmd: cmd}
+	if r.o.commandID == "" {
+		// Every command has an id before its first attempt, so a retry
+		// inside this call recognises its own write if an earlier
+		// attempt landed after all (a lost response, the SDK's retry).
+		r.o.commandID = NewID()
+	}
+	var err error
+	if r.e, r.fresh, err = s.pool.acquire(ctx, stream, func(e *entry) error { return s.load(ctx, t, e) }); err != nil {
+		return Result{}, err
+	}
+	res, err := r.locked(ctx)
+	if r.appended && s.inline {
+		s.dispatcher.dispatchInline(ctx, stream, res.Events)
+	}
+	return res, err
+}
+
+// locked runs the attempts until one settles the command, then releases
+// the aggregate's lock, also when the domain's code panics. After a panic
+// the pooled state may be half-evolved, so it is evicted before the panic
+// goes on.
+func (r *commandRun) locked(ctx context.Context) (Result, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.s.evict(r.e)
+			r.e.mu.Unlock()
+			panic(p)
+		}
+		r.e.mu.Unlock()
+	}()
+	for {
+		res, again, err := r.once(ctx)
+		if !again {
+			return res, err
+		}
+	}
+}
+
+// once is one attempt: answer a known command id, check the state's
+// preconditions, decide, append. again reports that the state moved on (a
+// refusal on pooled state caught up, or a lost race folded the winner):
+// the command is to be decided once more.
+func (r *commandRun) once(ctx context.Context) (res Result, again bool, err error) {
+	if rc, ok := r.e.recent.find(r.o.commandID); ok {
+		res, err := r.repeat(ctx, rc)
+		return res, false, err
+	}
+	genesis := r.def != nil && r.def.genesis
+	if err := stateRefusal(r.e.stream, r.e.version, r.e.closed, &r.o, genesis); err != nil {
+		again, err := r.confirm(ctx, err)
+		return Result{}, again, err
+	}
+	values, err := r.decide()
+	if err != nil {
+		if KindOf(err) == KindRejected {
+			again, err = r.confirm(ctx, err)
+		}
+		return Result{}, again, err
+	}
+	if len(values) == 0 {
+		return r.s.result(r.e, nil, nil, false), false, nil
+	}
+	return r.append(ctx, values)
+}
+
+// decide runs the command's handler on the state, or the End rule.
+func (r *commandRun) decide() ([]any, error) {
+	if r.def != nil {
+		return r.e.h.decide(r.def, r.cmd)
+	}
+	e, err := r.e.h.endEvent()
+	if err != nil {
+		return nil, err
+	}
+	return []any{e}, nil
+}
+
+// repeat answers a command id the aggregate already committed: the
+// original outcome for the same request, ErrIdempotencyKeyReused for
+// another.
+func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, error) {
+	if !sameRequest(rc.fingerprint, r.o.fingerprint) {
+		return Result{}, keyReused(r.e.stream, r.o.commandID)
+	}
+	return r.s.duplicate(ctx, r.t, r.e, rc, r.o.fingerprint)
+}
+
+// append encodes the decided values and appends them at the next
+// version. On success it folds them; a lost race goes to conflicted; any
+// other failure leaves the state in doubt and evicts it.
+func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
+	s, e := r.s, r.e
+	commit, err := s.buildCommit(r.t, e.stream, e.version+1, &r.o, values)
+	if err != nil {
+		return Result{}, false, err
+	}
+	contended := r.contended()
+	if contended && r.attempt == 0 {
+		if err := r.yield(ctx); err != nil {
+			return Result{}, false, unavailable("handle", e.stream, err)
+		}
+	}
+	err = r.write(ctx, &commit, contended)
+	if err == nil || ownCommit(err, &commit) {
+		s.applyDecided(ctx, r.t, e, &commit, values)
+		r.appended = true
+		return s.result(e, &commit, values, commit.Version == 1), false, nil
+	}
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		again, err := r.conflicted(ctx, err, ce)
+		return Result{}, again, err
+	}
+	// The write may or may not have happened (a timeout), or the stream
+	// was closed by someone else: forget this state, so the next command
+	// reads the truth.
+	s.evict(e)
+	if errors.Is(err, ErrClosed) {
+		return Result{}, false, closedError(e.stream, err)
+	}
+	return Result{}, false, storeError("append", e.stream, err)
+}
+
+// buildCommit encodes decided event values into a commit at version.
+func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o *commandOptions, values []any) (Commit, error) {
+	c := Commit{
+		Stream:        stream,
+		Version:       version,
+		CommandID:     o.commandID,
+		Fingerprint:   o.fingerprint,
+		CorrelationID: o.correlationID,
+		CausationID:   o.causationID,
+		// Milliseconds: what every store keeps, so the answer to a command
+		// and a later read of the same events agree to the byte.
+		Time: s.now().UTC().Truncate(time.Millisecond),
+	}
+	if err := encodeEvents("handle", t.reg, &c, values); err != nil {
+		return Commit{}, err
+	}
+	return c, nil
+}
