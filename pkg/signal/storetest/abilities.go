@@ -24,6 +24,7 @@ func (s *suite) snapshotTests() []namedTest {
 		{"TooLarge", s.testSnapshotTooLarge},
 		{"PerStream", s.testSnapshotPerStream},
 		{"ConcurrentSavesKeepNewest", s.testSnapshotConcurrent},
+		{"InvalidStream", s.testSnapshotUnreadable},
 	}
 }
 
@@ -314,6 +315,7 @@ func (s *suite) viewTests() []namedTest {
 		{"LargeRunBytes", s.testViewLargeRunBytes},
 		{"RunLimits", s.testViewRunLimits},
 		{"LargeRunsRacing", s.testViewLargeRunsRacing},
+		{"LoadInvalidName", s.testViewUnreadable},
 	}
 }
 

@@ -33,6 +33,7 @@ func (s *suite) storeTests() []namedTest {
 		{"MetadataLimits", s.testMetadataLimits},
 		{"ConcurrentAppenders", s.testConcurrentAppenders},
 		{"StreamIDs", s.testStreamIDs},
+		{"LoadInvalidStream", s.testReadUnreadable},
 	}
 }
 
