@@ -7,6 +7,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"sort"
@@ -178,7 +179,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	if old, ok := s.snapshots[snap.Stream]; ok && old.Version >= snap.Version {
 		return nil
 	}
-	snap.Data = append([]byte(nil), snap.Data...)
+	snap.Data = bytes.Clone(snap.Data)
 	s.snapshots[snap.Stream] = snap
 	return nil
 }
@@ -283,7 +284,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 			delete(s.views, vk)
 			continue
 		}
-		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: append([]byte(nil), w.Data...), Version: w.ExpectedVersion + 1}
+		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: bytes.Clone(w.Data), Version: w.ExpectedVersion + 1}
 	}
 	s.checkpoints[k] = signal.Checkpoint{Version: c.To}
 	return nil

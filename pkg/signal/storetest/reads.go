@@ -49,10 +49,10 @@ var twin = signal.StreamID{Type: "cart", ID: "a\ufffdb"}
 // database refuses nor reading some other stream (the twin).
 func (s *suite) testReadUnreadable(t *testing.T) {
 	st := s.store(t)
-	mustAppend(t, st, commit(signal.StreamID{Type: "cart", ID: "x"}, 1, 1))
-	mustAppend(t, st, commit(twin, 1, 1))
+	MustAppend(t, st, Commit(signal.StreamID{Type: "cart", ID: "x"}, 1, 1))
+	MustAppend(t, st, Commit(twin, 1, 1))
 	for _, id := range unreadableStreams {
-		if got := loadAll(t, st, id, 0); len(got) != 0 {
+		if got := LoadAll(t, st, id, 0); len(got) != 0 {
 			t.Errorf("Load(%s) of an invalid stream returned %d commits, want none", sname(id), len(got))
 		}
 	}
@@ -89,4 +89,20 @@ func short(s string) string {
 		return fmt.Sprintf("%s… (%d bytes)", s[:12], len(s))
 	}
 	return s
+}
+
+// testViewEmptyDocument: a document written with zero bytes (Data
+// []byte{}, not nil, which deletes) exists and reads back with a non-nil,
+// empty Data, so a caller can tell it from a deletion.
+func (s *suite) testViewEmptyDocument(t *testing.T) {
+	_, vs := ability[signal.ViewStore](t, s)
+	commitViews(t, vs, signal.ViewCommit{Subscriber: "p", Stream: signal.StreamID{Type: "cart", ID: "x"}, From: 0, To: 1,
+		Writes: []signal.ViewWrite{{Name: "cart-summary", Key: "empty", Data: []byte{}}}})
+	v, err := vs.LoadView(t.Context(), "cart-summary", "empty")
+	if err != nil {
+		t.Fatalf("LoadView of a document of zero bytes = %v, want it", err)
+	}
+	if v.Data == nil || len(v.Data) != 0 || v.Version != 1 {
+		t.Errorf("LoadView of a document of zero bytes = Data %s (nil: %v), version %d; want empty, non-nil Data at version 1", showBytes(v.Data), v.Data == nil, v.Version)
+	}
 }
