@@ -37,11 +37,23 @@
 //     unchanged.
 //   - Visibility: a commit is returned by Load, and by the change feed, as
 //     soon as Append has returned nil.
+//   - Reads of what no write can have stored (a stream signal.Readable
+//     refuses, a view name or key signal.ValidateViewKey refuses) find
+//     nothing: Load yields nothing, LoadSnapshot and LoadView answer
+//     ErrNotFound, whatever the store's database would make of the key.
 //
 // The counts are chosen so the whole suite runs in seconds against a local
 // DynamoDB emulator too. newStore is called once to discover the store's
 // abilities and then at the start of every subtest, which must get a store
 // with nothing in it; use t.Cleanup in newStore to release it.
+//
+// # Beyond conformance
+//
+// The package also holds what every adapter's own tests would otherwise
+// copy: RunService (Services over the store, from two processes or across
+// a reopen), RunAfterClose (for stores with a Close), the Commit builder
+// with MustAppend, LoadAll and DiffCommit, and the shared benchmarks
+// BenchAppend, BenchAppendParallel and BenchRehydrate.
 package storetest
 
 import (
