@@ -39,7 +39,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 		return signal.Snapshot{}, err
 	}
 	if !found {
-		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: op, Stream: id, Message: "no snapshot"}
+		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
 	}
 	return snap, nil
 }
@@ -52,12 +52,8 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
-	if err := signal.ValidateStream(op, snap.Stream); err != nil {
+	if err := signal.ValidateSnapshot(op, &snap); err != nil {
 		return err
-	}
-	if len(snap.Data) > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: snap.Stream,
-			Message: fmt.Sprintf("snapshot of %d bytes exceeds %d bytes", len(snap.Data), signal.MaxCommitBytes)}
 	}
 	key := streamKey(snap.Stream)
 	value := encodeSnapshot(&snap)
@@ -158,12 +154,12 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
+	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
+		return err
+	}
 	key, err := checkCheckpoint(op, subscriber, id)
 	if err != nil {
 		return err
-	}
-	if to <= from {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	return s.update(op, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCheckpoints)
@@ -172,7 +168,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 			return corrupt(op, id, err)
 		}
 		if cp.Version != from {
-			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
+			return signal.CheckpointMoved(op, id)
 		}
 		return b.Put(key, be64(uint64(to)))
 	})
@@ -198,7 +194,7 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 			return corrupt(op, f.Stream, err)
 		}
 		if cp.Version != f.Version-1 {
-			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+			return signal.CheckpointMoved(op, f.Stream)
 		}
 		cp.Failure = &f
 		v, err := encodeCheckpoint(cp)
@@ -264,7 +260,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 		return signal.View{}, err
 	}
 	if !found {
-		return signal.View{}, signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
+		return signal.View{}, signal.ViewNotFound(op, name, key)
 	}
 	return view, nil
 }
@@ -297,7 +293,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 			return corrupt(op, c.Stream, err)
 		}
 		if cp.Version != c.From {
-			return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
+			return signal.CheckpointMoved(op, c.Stream)
 		}
 		views := tx.Bucket(bucketViews)
 		for i, w := range c.Writes {
@@ -308,7 +304,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 				}
 			}
 			if cur != w.ExpectedVersion {
-				return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: fmt.Sprintf("view %s/%s changed", w.Name, w.Key)}
+				return signal.ViewChanged(op, c.Stream, w.Name, w.Key)
 			}
 		}
 		for i, w := range c.Writes {

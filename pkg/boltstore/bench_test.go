@@ -1,40 +1,22 @@
 package boltstore
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
-	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
 // BenchmarkAppend appends one-event commits with fsync on (the default):
 // the durable cost of a command in `signal dev`.
-func BenchmarkAppend(b *testing.B) { benchmarkAppend(b, nil) }
+func BenchmarkAppend(b *testing.B) { storetest.BenchAppend(b, open(b, nil)) }
 
 // BenchmarkAppendNoSync is the same without fsync: the cost of the
 // encoding and the bbolt transaction alone.
-func BenchmarkAppendNoSync(b *testing.B) { benchmarkAppend(b, &Options{NoSync: true}) }
+func BenchmarkAppendNoSync(b *testing.B) { storetest.BenchAppend(b, open(b, &Options{NoSync: true})) }
 
-func benchmarkAppend(b *testing.B, opts *Options) {
-	s := open(b, opts)
-	ctx := context.Background()
-	const streams = 16
-	versions := make([]int64, streams)
-	ids := make([]signal.StreamID, streams)
-	for i := range ids {
-		ids[i] = signal.StreamID{Type: "cart", ID: fmt.Sprintf("bench-%d", i)}
-	}
-	data := []byte(`{"sku":"A-1","quantity":2,"price":9.99}`)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		k := i % streams
-		i++
-		versions[k]++
-		c := signal.Commit{Stream: ids[k], Version: versions[k], CommandID: "cmd", Events: []signal.RawEvent{{ID: "e", Name: "ItemAdded", SchemaVersion: 1, Data: data}}}
-		if err := s.Append(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-	}
+// BenchmarkRehydrate10k loads an aggregate of 10,000 events (one per
+// commit, no snapshot) into a cold Service: Load's pages of 256 commits
+// and the decoding of every event.
+func BenchmarkRehydrate10k(b *testing.B) {
+	storetest.BenchRehydrate(b, open(b, &Options{NoSync: true}), 10_000)
 }

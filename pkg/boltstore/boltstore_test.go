@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,53 +42,6 @@ func TestConformanceNoSync(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) signal.Store { return open(t, &Options{NoSync: true}) })
 }
 
-func testCommit(stream signal.StreamID, version int64, n int) signal.Commit {
-	c := signal.Commit{
-		Stream: stream, Version: version,
-		CommandID: "cmd-" + signal.NewID(), CorrelationID: "corr", CausationID: "cause",
-		Time:   time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC).Add(time.Duration(version) * time.Second),
-		Events: make([]signal.RawEvent, n),
-	}
-	for i := range c.Events {
-		c.Events[i] = signal.RawEvent{ID: signal.NewID(), Name: "ItemAdded", SchemaVersion: 1,
-			Data: fmt.Appendf(nil, `{"version":%d}`, version+int64(i))}
-	}
-	return c
-}
-
-func mustAppend(t testing.TB, s signal.Store, c signal.Commit) {
-	t.Helper()
-	if err := s.Append(context.Background(), c); err != nil {
-		t.Fatalf("Append(%s, %d): %v", c.Stream, c.Version, err)
-	}
-}
-
-func loadAll(t testing.TB, s signal.Store, id signal.StreamID) []signal.Commit {
-	t.Helper()
-	var out []signal.Commit
-	for c, err := range s.Load(context.Background(), id, 0) {
-		if err != nil {
-			t.Fatalf("Load(%s): %v", id, err)
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func sameCommit(a, b signal.Commit) bool {
-	if a.Stream != b.Stream || a.Version != b.Version || a.CommandID != b.CommandID || a.CorrelationID != b.CorrelationID ||
-		a.CausationID != b.CausationID || !a.Time.Equal(b.Time) || a.Final != b.Final || len(a.Events) != len(b.Events) {
-		return false
-	}
-	for i := range a.Events {
-		x, y := a.Events[i], b.Events[i]
-		if x.ID != y.ID || x.Name != y.Name || x.SchemaVersion != y.SchemaVersion || !bytes.Equal(x.Data, y.Data) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestReopen: everything written is there after Close and Open, and the
 // feed goes on after its last position.
 func TestReopen(t *testing.T) {
@@ -102,13 +54,13 @@ func TestReopen(t *testing.T) {
 	a := signal.StreamID{Type: "cart", ID: "ünï 🛒"}
 	b := signal.StreamID{Type: "order", ID: "o-1"}
 	var commits []signal.Commit
-	for _, c := range []signal.Commit{testCommit(a, 1, 2), testCommit(b, 1, 1), testCommit(a, 3, 1), testCommit(b, 2, 3)} {
-		mustAppend(t, s, c)
+	for _, c := range []signal.Commit{storetest.Commit(a, 1, 2), storetest.Commit(b, 1, 1), storetest.Commit(a, 3, 1), storetest.Commit(b, 2, 3)} {
+		storetest.MustAppend(t, s, c)
 		commits = append(commits, c)
 	}
-	final := testCommit(b, 5, 1)
+	final := storetest.Commit(b, 5, 1)
 	final.Final = true
-	mustAppend(t, s, final)
+	storetest.MustAppend(t, s, final)
 	commits = append(commits, final)
 
 	snap := signal.Snapshot{Stream: a, Version: 3, SchemaVersion: 2, Data: []byte(`{"items": {"x":1}}`), Time: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)}
@@ -138,21 +90,21 @@ func TestReopen(t *testing.T) {
 				want = append(want, c)
 			}
 		}
-		got := loadAll(t, s, id)
+		got := storetest.LoadAll(t, s, id, 0)
 		if len(got) != len(want) {
 			t.Fatalf("after reopen, %s has %d commits, want %d", id, len(got), len(want))
 		}
 		for i := range want {
-			if !sameCommit(got[i], want[i]) || got[i].Time.Location() != time.UTC {
+			if storetest.DiffCommit(want[i], got[i]) != "" || got[i].Time.Location() != time.UTC {
 				t.Errorf("after reopen, %s commit %d = %+v, want %+v", id, i, got[i], want[i])
 			}
 		}
 	}
-	if err := s.Append(ctx, testCommit(b, 6, 1)); !errors.Is(err, signal.ErrClosed) {
+	if err := s.Append(ctx, storetest.Commit(b, 6, 1)); !errors.Is(err, signal.ErrClosed) {
 		t.Errorf("Append to a closed stream after reopen = %v, want ErrClosed", err)
 	}
 	var ce *signal.ConflictError
-	if err := s.Append(ctx, testCommit(a, 3, 1)); !errors.As(err, &ce) || ce.Existing == nil || !sameCommit(*ce.Existing, commits[2]) {
+	if err := s.Append(ctx, storetest.Commit(a, 3, 1)); !errors.As(err, &ce) || ce.Existing == nil || storetest.DiffCommit(commits[2], *ce.Existing) != "" {
 		t.Errorf("conflicting Append after reopen = %v, want a ConflictError holding the stored commit", err)
 	}
 
@@ -182,7 +134,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("after reopen the feed has %d changes, want %d", len(after), len(before))
 	}
 	for i := range before {
-		if after[i].Position != before[i].Position || !sameCommit(after[i].Commit, before[i].Commit) {
+		if after[i].Position != before[i].Position || storetest.DiffCommit(before[i].Commit, after[i].Commit) != "" {
 			t.Errorf("feed change %d after reopen: position %d, want %d", i, after[i].Position, before[i].Position)
 		}
 	}
@@ -197,10 +149,10 @@ func TestReopen(t *testing.T) {
 	if err := s.WaitForChange(wctx, last); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitForChange(the last position) after reopen = %v, want it to block", err)
 	}
-	next := testCommit(a, 4, 1)
-	mustAppend(t, s, next)
+	next := storetest.Commit(a, 4, 1)
+	storetest.MustAppend(t, s, next)
 	more, err := s.Changes(ctx, last, 100)
-	if err != nil || len(more) != 1 || more[0].Position <= last || !sameCommit(more[0].Commit, next) {
+	if err != nil || len(more) != 1 || more[0].Position <= last || storetest.DiffCommit(next, more[0].Commit) != "" {
 		t.Errorf("Changes(after %d) after reopen and one append = %v, %v; want the new commit at a later position", last, more, err)
 	}
 }
@@ -278,49 +230,6 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	}
 }
 
-// TestClose: Close wakes WaitForChange, and every later call fails with
-// ErrUnavailable instead of panicking.
-func TestClose(t *testing.T) {
-	s := open(t, &Options{NoSync: true})
-	ctx := context.Background()
-	id := signal.StreamID{Type: "cart", ID: "c"}
-	mustAppend(t, s, testCommit(id, 1, 1))
-	done := make(chan error, 1)
-	go func() { done <- s.WaitForChange(ctx, 1) }()
-	time.Sleep(20 * time.Millisecond)
-	must(t, s.Close())
-	select {
-	case err := <-done:
-		if !errors.Is(err, signal.ErrUnavailable) {
-			t.Errorf("WaitForChange woken by Close = %v, want ErrUnavailable", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not wake WaitForChange")
-	}
-	must(t, s.Close()) // twice is fine
-
-	checks := map[string]error{
-		"Append":         s.Append(ctx, testCommit(id, 2, 1)),
-		"SaveSnapshot":   s.SaveSnapshot(ctx, signal.Snapshot{Stream: id, Version: 1, Data: []byte(`{}`)}),
-		"SaveCheckpoint": s.SaveCheckpoint(ctx, "p", id, 0, 1),
-		"CommitViews":    s.CommitViews(ctx, signal.ViewCommit{Subscriber: "p", Stream: id, From: 0, To: 1}),
-		"DropView":       s.DropView(ctx, "v", "p"),
-		"WaitForChange":  s.WaitForChange(ctx, 5),
-	}
-	for _, err := range s.Load(ctx, id, 0) {
-		checks["Load"] = err
-	}
-	_, checks["LoadSnapshot"] = s.LoadSnapshot(ctx, id)
-	_, checks["LoadCheckpoint"] = s.LoadCheckpoint(ctx, "p", id)
-	_, checks["LoadView"] = s.LoadView(ctx, "v", "k")
-	_, checks["Changes"] = s.Changes(ctx, 0, 10)
-	for name, err := range checks {
-		if !errors.Is(err, signal.ErrUnavailable) {
-			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
-		}
-	}
-}
-
 // TestAppendInsideLoad: Load holds no transaction while the caller's loop
 // body runs, so appending inside it, even enough to grow the file's
 // memory map, cannot deadlock; and a history longer than a page is
@@ -331,7 +240,7 @@ func TestAppendInsideLoad(t *testing.T) {
 	other := signal.StreamID{Type: "cart", ID: "other"}
 	n := loadPageCommits*2 + 17
 	for v := 1; v <= n; v++ {
-		mustAppend(t, s, testCommit(id, int64(v), 1))
+		storetest.MustAppend(t, s, storetest.Commit(id, int64(v), 1))
 	}
 	done := make(chan struct{})
 	go func() {
@@ -348,7 +257,7 @@ func TestAppendInsideLoad(t *testing.T) {
 			}
 			next++
 			if c.Version%loadPageCommits == 3 || c.Version%97 == 0 {
-				big := testCommit(other, ov, 1)
+				big := storetest.Commit(other, ov, 1)
 				big.Events[0].Data = bytes.Repeat([]byte("x"), 300*1024)
 				if err := s.Append(context.Background(), big); err != nil {
 					t.Errorf("Append inside the Load loop: %v", err)
@@ -381,12 +290,12 @@ func TestOddKeys(t *testing.T) {
 	s := open(t, &Options{NoSync: true})
 	ctx := context.Background()
 	valid := signal.StreamID{Type: "a", ID: "b"}
-	mustAppend(t, s, testCommit(valid, 1, 1))
+	storetest.MustAppend(t, s, storetest.Commit(valid, 1, 1))
 	bad := signal.StreamID{Type: "a", ID: "b\x00"}
-	if err := s.Append(ctx, testCommit(bad, 1, 1)); !errors.Is(err, signal.ErrInvalid) {
+	if err := s.Append(ctx, storetest.Commit(bad, 1, 1)); !errors.Is(err, signal.ErrInvalid) {
 		t.Errorf("Append of an id with NUL = %v, want ErrInvalid", err)
 	}
-	if got := loadAll(t, s, bad); len(got) != 0 {
+	if got := storetest.LoadAll(t, s, bad, 0); len(got) != 0 {
 		t.Errorf("Load of an invalid stream found %d commits", len(got))
 	}
 	// Empty subscriber and view names and keys are refused, as by every store.
@@ -425,7 +334,7 @@ func TestTimes(t *testing.T) {
 func TestCorruptValue(t *testing.T) {
 	s := open(t, &Options{NoSync: true})
 	id := signal.StreamID{Type: "cart", ID: "c"}
-	mustAppend(t, s, testCommit(id, 1, 2))
+	storetest.MustAppend(t, s, storetest.Commit(id, 1, 2))
 	must(t, s.db.Update(func(tx *bolt.Tx) error {
 		sb := tx.Bucket(bucketStreams).Bucket(streamKey(id))
 		v := bytes.Clone(sb.Get(versionKey(1)))
@@ -453,7 +362,7 @@ func TestFullFile(t *testing.T) {
 	var appended []signal.Commit
 	var err error
 	for v := int64(1); v < 100; v++ {
-		c := testCommit(id, v, 1)
+		c := storetest.Commit(id, v, 1)
 		c.Events[0].Data = bytes.Repeat([]byte{'a' + byte(v%26)}, 300*1024)
 		if err = s.Append(ctx, c); err != nil {
 			break
@@ -464,12 +373,12 @@ func TestFullFile(t *testing.T) {
 		t.Fatalf("Append to a full file = %v (kind %s), want ErrUnavailable", err, signal.KindOf(err))
 	}
 	t.Logf("after %d commits of 300 KB: %v", len(appended), err)
-	got := loadAll(t, s, id)
+	got := storetest.LoadAll(t, s, id, 0)
 	if len(got) != len(appended) {
 		t.Fatalf("Load after the failed append returned %d commits, want %d", len(got), len(appended))
 	}
 	for i := range got {
-		if !sameCommit(got[i], appended[i]) {
+		if storetest.DiffCommit(appended[i], got[i]) != "" {
 			t.Errorf("commit %d differs after the failed append", i)
 		}
 	}

@@ -2,137 +2,59 @@ package boltstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/signalforgo/signal/pkg/boltstore"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
-type cart struct {
-	Items  map[string]int64
-	Closed bool
-}
-type addItem struct {
-	SKU      string
-	Quantity int64
-}
-type itemAdded struct {
-	SKU      string
-	Quantity int64
-}
-type checkout struct{}
-type checkedOut struct{}
-
-var cartType = signal.MustDefine(signal.Spec[cart]{
-	Name: "cart",
-	Commands: []signal.CommandSpec[cart]{
-		signal.Decide("AddItem", func(_ cart, cmd addItem) ([]any, error) { return []any{itemAdded(cmd)}, nil }, signal.Genesis),
-		signal.Decide("Checkout", func(cart, checkout) ([]any, error) { return []any{checkedOut{}}, nil }),
-	},
-	Events: []signal.EventSpec[cart]{
-		signal.Evolve("ItemAdded", func(c cart, e itemAdded) cart {
-			items := maps.Clone(c.Items)
-			if items == nil {
-				items = map[string]int64{}
-			}
-			items[e.SKU] += e.Quantity
-			return cart{Items: items, Closed: c.Closed}
-		}),
-		signal.Evolve("CheckedOut", func(c cart, _ checkedOut) cart { return cart{Items: c.Items, Closed: true} }, signal.Terminal),
-	},
-	SnapshotEvery: 4,
-})
-
-// skuUnits counts units added per sku across all carts: a view every cart writes.
-var skuUnits = &signal.Projection{
-	Name: "sku-units",
-	On: []signal.ProjectionHandler{signal.Project(func(ctx context.Context, tx *signal.ViewTx, _ signal.Event, e itemAdded) error {
-		var n int64
-		if _, err := tx.Get(ctx, "sku-units", e.SKU, &n); err != nil {
-			return err
-		}
-		return tx.Put(ctx, "sku-units", e.SKU, n+e.Quantity)
-	})},
-}
-
-// dispatchFeed feeds the change feed from after to the Service's
-// dispatcher, as `signal dev` does, and returns the last position.
-func dispatchFeed(t *testing.T, svc *signal.Service, feed signal.ChangeFeed, after uint64) uint64 {
+// openAt opens the store at path and closes it when the test ends.
+func openAt(t *testing.T, path string) *boltstore.Store {
 	t.Helper()
-	last, _, err := svc.DispatchChanges(t.Context(), feed, after, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return last
-}
-
-// TestService runs the Service over the store: commands, snapshots, a
-// closed aggregate, a projection fed from the change feed (twice, to
-// show redelivery changes nothing), and all of it again after a reopen.
-func TestService(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".signal", "signal.db")
-	ctx := t.Context()
 	st, err := boltstore.Open(path, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Open: %v", err)
 	}
-	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}, Subscribers: []signal.Subscriber{skuUnits}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	carts := signal.Bind(svc, cartType)
-	for i := range 10 {
-		id := fmt.Sprintf("cart-%d", i%3)
-		if _, _, err := carts.Handle(ctx, id, addItem{SKU: "apple", Quantity: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := carts.Handle(ctx, "cart-0", checkout{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := carts.Handle(ctx, "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
-		t.Fatalf("command on a checked-out cart = %v, want ErrClosed", err)
-	}
-	pos := dispatchFeed(t, svc, st, 0)
-	if again := dispatchFeed(t, svc, st, 0); again != pos {
-		t.Fatalf("feed ends at %d, then %d", pos, again)
-	}
-	if _, err := st.LoadSnapshot(ctx, signal.StreamID{Type: "cart", ID: "cart-0"}); err != nil {
-		t.Errorf("LoadSnapshot(cart-0) after 4 commands = %v, want a snapshot", err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st, err = boltstore.Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err = signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}, Subscribers: []signal.Subscriber{skuUnits}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	carts = signal.Bind(svc, cartType)
-	for i, want := range []int64{4, 3, 3} {
-		c, v, err := carts.Get(ctx, fmt.Sprintf("cart-%d", i))
-		if err != nil || c.Items["apple"] != want || c.Closed != (i == 0) {
-			t.Errorf("cart-%d after reopen = %+v at version %d, %v; want %d apples", i, c, v, err, want)
-		}
-	}
-	if again := dispatchFeed(t, svc, st, 0); again != pos {
-		t.Errorf("after reopen the feed ends at %d, want %d", again, pos)
-	}
-	v, err := st.LoadView(ctx, "sku-units", "apple")
-	if err != nil || string(v.Data) != "10" {
-		t.Errorf("view sku-units/apple after three deliveries = %s, %v; want 10 (each event counted once)", v.Data, err)
-	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
+
+// TestService runs the Service over the store, and again after a
+// reopen, as `signal dev` restarted would (storetest.RunService).
+func TestService(t *testing.T) {
+	storetest.RunService(t, storetest.ServiceStores{
+		New: func(t *testing.T) signal.Store { return openAt(t, filepath.Join(t.TempDir(), ".signal", "signal.db")) },
+		Reopen: func(t *testing.T, s signal.Store) signal.Store {
+			st := s.(*boltstore.Store)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return openAt(t, st.Path())
+		},
+	})
+}
+
+// TestAfterClose: Close wakes WaitForChange, and every later call fails
+// with ErrUnavailable instead of panicking (storetest.RunAfterClose).
+func TestAfterClose(t *testing.T) {
+	storetest.RunAfterClose(t, func(t *testing.T) signal.Store { return openAt(t, filepath.Join(t.TempDir(), "signal.db")) },
+		func(s signal.Store) error { return s.(*boltstore.Store).Close() })
+}
+
+// A counter, the smallest domain the example can run.
+type counter struct{ N int64 }
+type add struct{ By int64 }
+type added struct{ By int64 }
+
+var counterType = signal.MustDefine(signal.Spec[counter]{
+	Name:     "counter",
+	Commands: []signal.CommandSpec[counter]{signal.Decide("Add", func(_ counter, c add) ([]any, error) { return []any{added(c)}, nil }, signal.Genesis)},
+	Events:   []signal.EventSpec[counter]{signal.Evolve("Added", func(c counter, e added) counter { return counter{N: c.N + e.By} })},
+})
 
 func Example() {
 	dir, _ := os.MkdirTemp("", "boltstore-example")
@@ -144,9 +66,8 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}})
-	carts := signal.Bind(svc, cartType)
-	_, res, err := carts.Handle(ctx, "cart-1", addItem{SKU: "apple", Quantity: 3})
+	svc, _ := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{counterType}})
+	_, res, err := signal.Bind(svc, counterType).Handle(ctx, "visits", add{By: 3})
 	fmt.Println(res.Version, err)
 	st.Close()
 
@@ -154,10 +75,9 @@ func Example() {
 	// Service) sees them.
 	st, _ = boltstore.Open(filepath.Join(dir, ".signal", "signal.db"), nil)
 	defer st.Close()
-	svc, _ = signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}})
-	carts = signal.Bind(svc, cartType)
-	c, version, err := carts.Get(ctx, "cart-1")
-	fmt.Println(c.Items["apple"], version, err)
+	svc, _ = signal.New(signal.Config{Store: st, Types: []signal.AggregateType{counterType}})
+	c, version, err := signal.Bind(svc, counterType).Get(ctx, "visits")
+	fmt.Println(c.N, version, err)
 	// Output:
 	// 1 <nil>
 	// 3 1 <nil>

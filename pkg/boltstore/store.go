@@ -43,36 +43,14 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	err := s.update(op, func(tx *bolt.Tx) error {
 		streams := tx.Bucket(bucketStreams)
 		sb := streams.Bucket(key)
-		var cur int64
-		var closed bool
-		if sb != nil {
-			if k, v := sb.Cursor().Last(); k != nil {
-				n, final, err := commitHead(v)
-				if err != nil || len(k) != 8 {
-					return corrupt(op, c.Stream, errMalformed)
-				}
-				cur = int64(binary.BigEndian.Uint64(k)) + n - 1
-				closed = final
-			}
+		at, err := appendPoint(op, sb, &c)
+		if err != nil {
+			return err
 		}
-		switch {
-		case c.Version <= cur:
-			v := sb.Get(vkey)
-			if v == nil {
-				return signal.Errorf(signal.KindInvalid, op, "%s: version %d is inside a commit", c.Stream, c.Version)
-			}
-			existing, err := decodeCommit(c.Stream, c.Version, v)
-			if err != nil {
-				return corrupt(op, c.Stream, err)
-			}
-			return &signal.ConflictError{Stream: c.Stream, Version: c.Version, Existing: &existing}
-		case closed:
-			return &signal.Error{Kind: signal.KindClosed, Op: op, Stream: c.Stream, Message: "stream is closed"}
-		case c.Version > cur+1:
-			return signal.Errorf(signal.KindInvalid, op, "%s: version %d would leave a gap after %d", c.Stream, c.Version, cur)
+		if err := signal.DecideAppend(op, &c, at); err != nil {
+			return err
 		}
 		if sb == nil {
-			var err error
 			if sb, err = streams.CreateBucket(key); err != nil {
 				return err
 			}
@@ -84,7 +62,6 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 		}
 		feed := tx.Bucket(bucketFeed)
 		feed.FillPercent = 1
-		var err error
 		if pos, err = feed.NextSequence(); err != nil {
 			return err
 		}
@@ -95,6 +72,37 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	}
 	s.notify(pos)
 	return nil
+}
+
+// appendPoint reads what signal.DecideAppend needs from the stream's
+// bucket (nil for a new stream): the end and closed flag from the last
+// commit's head, and the commit at c.Version when c.Version is not past
+// the end.
+func appendPoint(op string, sb *bolt.Bucket, c *signal.Commit) (signal.AppendPoint, error) {
+	var at signal.AppendPoint
+	if sb == nil {
+		return at, nil
+	}
+	k, v := sb.Cursor().Last()
+	if k == nil {
+		return at, nil
+	}
+	n, final, err := commitHead(v)
+	if err != nil || len(k) != 8 {
+		return at, corrupt(op, c.Stream, errMalformed)
+	}
+	at.Last, at.Closed = int64(binary.BigEndian.Uint64(k))+n-1, final
+	if c.Version > at.Last {
+		return at, nil
+	}
+	if v := sb.Get(versionKey(c.Version)); v != nil {
+		existing, err := decodeCommit(c.Stream, c.Version, v)
+		if err != nil {
+			return at, corrupt(op, c.Stream, err)
+		}
+		at.Existing = &existing
+	}
+	return at, nil
 }
 
 // notify records the feed position of a commit and wakes WaitForChange.

@@ -89,12 +89,12 @@ func (s *Store) appendFinal(ctx context.Context, c *signal.Commit) error {
 				if i == 0 {
 					return conflict(c, r.Item)
 				}
-				return &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+				return signal.DecideAppend("dynstore.append", c, signal.AppendPoint{Taken: true})
 			}
 		}
 		for _, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "TransactionConflict" {
-				return &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+				return signal.DecideAppend("dynstore.append", c, signal.AppendPoint{Taken: true})
 			}
 		}
 	}
@@ -125,24 +125,32 @@ func printableASCII(s string) bool {
 	return true
 }
 
-// conflict turns the item found at the commit's key into the contract's error.
+// conflict turns the item found at the commit's key into the contract's
+// error with signal.DecideAppend: a tombstone there is the end of a
+// closed stream just before c.Version; anything else takes the version
+// (a commit is handed back as Existing when it decodes).
 func conflict(c *signal.Commit, found map[string]types.AttributeValue) error {
-	ce := &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+	at := signal.AppendPoint{Taken: true}
 	switch ItemKind(found) {
 	case KindTombstone:
-		return &signal.Error{Kind: signal.KindClosed, Op: "dynstore.append", Stream: c.Stream, Message: "stream is closed"}
+		at = signal.AppendPoint{Last: c.Version - 1, Closed: true}
 	case KindCommit:
 		if existing, err := DecodeCommit(found); err == nil {
-			ce.Existing = &existing
+			at.Existing = &existing
 		}
 	}
-	return ce
+	return signal.DecideAppend("dynstore.append", c, at)
 }
 
 // Load implements signal.Store: a strongly consistent Query of sk > after,
-// paginated, skipping tombstones.
+// paginated, skipping tombstones. A stream signal.Readable refuses is not
+// queried: its key could name another stream once encoded (invalid UTF-8
+// goes over the wire as U+FFFD).
 func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
 	return func(yield func(signal.Commit, error) bool) {
+		if !signal.Readable(id) {
+			return
+		}
 		p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
 			TableName:              aws.String(s.tables.Events),
 			KeyConditionExpression: aws.String("pk = :pk AND sk > :after"),
@@ -175,9 +183,13 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 }
 
 // LoadSnapshot implements signal.SnapshotStore with one strongly
-// consistent GetItem of the stream's sk = 0 item.
+// consistent GetItem of the stream's sk = 0 item (none for a stream
+// signal.Readable refuses, as Load).
 func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
 	const op = "dynstore.load snapshot"
+	if !signal.Readable(id) {
+		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
+	}
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Events),
 		Key:            keyItem(streamKey(id), snapshotSK),
@@ -187,7 +199,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 		return signal.Snapshot{}, mapError(op, id, err)
 	}
 	if len(out.Item) == 0 {
-		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: op, Stream: id, Message: "no snapshot"}
+		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
 	}
 	snap := signal.Snapshot{Stream: id}
 	var schema, ms int64
@@ -212,11 +224,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // conditioned on there being no snapshot of the same or a later version.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	const op = "dynstore.save snapshot"
-	if err := signal.ValidateStream(op, snap.Stream); err != nil {
+	if err := signal.ValidateSnapshot(op, &snap); err != nil {
 		return err
-	}
-	if len(snap.Data) > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: snap.Stream, Message: "snapshot too large"}
 	}
 	item := keyItem(streamKey(snap.Stream), snapshotSK)
 	item[attrKind] = str(KindSnapshot)

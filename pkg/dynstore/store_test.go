@@ -18,6 +18,24 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) signal.Store { return newTestStore(t).Store })
 }
 
+// TestService runs Services over the store as two Lambda containers
+// would: two stores on the same tables, commands racing from both
+// (storetest.RunService; the projection is fed from Load, as the stream
+// would deliver it).
+func TestService(t *testing.T) {
+	storetest.RunService(t, storetest.ServiceStores{
+		New: func(t *testing.T) signal.Store { return newTestStore(t).Store },
+		Shared: func(t *testing.T, s signal.Store) signal.Store {
+			first := s.(*Store)
+			st, err := New(first.api, first.tables)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+	})
+}
+
 // tokenRecorder passes every call on and records the ClientRequestToken
 // of each transaction.
 type tokenRecorder struct {

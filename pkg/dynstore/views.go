@@ -128,11 +128,8 @@ func (s *Store) checkpointPut(sub string, id signal.StreamID, from, to int64) *t
 // SaveCheckpoint implements signal.CheckpointStore with one conditional PutItem.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
 	const op = "dynstore.save checkpoint"
-	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
 		return err
-	}
-	if to <= from {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	p := s.checkpointPut(subscriber, id, from, to)
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: p.TableName, Item: p.Item,
@@ -141,7 +138,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		s.resolveRunOf(ctx, ccf.Item)
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, id)
 	}
 	return mapError(op, id, err)
 }
@@ -166,7 +163,7 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, f.Stream)
 	}
 	return mapError(op, f.Stream, err)
 }
@@ -220,11 +217,15 @@ func (s *Store) scanViews(ctx context.Context, filter string, names map[string]s
 	return nil
 }
 
-// LoadView implements signal.ViewStore: one strongly consistent GetItem.
+// LoadView implements signal.ViewStore: one strongly consistent GetItem
+// (none for a name or key signal.ValidateViewKey refuses, as Load).
 // A document locked by a run that is not complete reads as it was before
 // the run (read committed); one the run creates reads as missing.
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
 	const op = "dynstore.load view"
+	if signal.ValidateViewKey(op, name, key) != nil {
+		return signal.View{}, signal.ViewNotFound(op, name, key)
+	}
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.Views),
 		Key:            map[string]types.AttributeValue{attrPK: str(viewPK(name, key))},
@@ -235,7 +236,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	}
 	// A run's placeholder for a document it creates has no data yet.
 	if len(out.Item) == 0 || out.Item[attrData] == nil && out.Item[attrLock] != nil {
-		return signal.View{}, signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
+		return signal.View{}, signal.ViewNotFound(op, name, key)
 	}
 	v := signal.View{Name: name, Key: key}
 	var ok bool

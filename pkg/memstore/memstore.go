@@ -7,8 +7,8 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
-	"fmt"
 	"iter"
 	"sort"
 	"sync"
@@ -105,20 +105,14 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 		st = &stream{}
 		s.streams[c.Stream] = st
 	}
-	cur := st.version()
-	switch {
-	case c.Version <= cur:
-		ce := &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+	at := signal.AppendPoint{Last: st.version(), Closed: st.closed}
+	if c.Version <= at.Last {
 		if i, ok := st.find(c.Version); ok {
-			ce.Existing = st.commits[i]
-		} else {
-			return signal.Errorf(signal.KindInvalid, op, "%s: version %d is inside a commit", c.Stream, c.Version)
+			at.Existing = st.commits[i]
 		}
-		return ce
-	case st.closed:
-		return &signal.Error{Kind: signal.KindClosed, Op: op, Stream: c.Stream, Message: "stream is closed"}
-	case c.Version > cur+1:
-		return signal.Errorf(signal.KindInvalid, op, "%s: version %d would leave a gap after %d", c.Stream, c.Version, cur)
+	}
+	if err := signal.DecideAppend(op, &c, at); err != nil {
+		return err
 	}
 	stored := &c
 	st.commits = append(st.commits, stored)
@@ -169,7 +163,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 	snap, ok := s.snapshots[id]
 	s.mu.RUnlock()
 	if !ok {
-		return signal.Snapshot{}, &signal.Error{Kind: signal.KindNotFound, Op: "memstore.load snapshot", Stream: id, Message: "no snapshot"}
+		return signal.Snapshot{}, signal.SnapshotNotFound("memstore.load snapshot", id)
 	}
 	return snap, nil
 }
@@ -177,18 +171,15 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // SaveSnapshot implements signal.SnapshotStore.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	s.counts.snapshotSaves.Add(1)
-	if err := signal.ValidateStream("memstore.save snapshot", snap.Stream); err != nil {
+	if err := signal.ValidateSnapshot("memstore.save snapshot", &snap); err != nil {
 		return err
-	}
-	if len(snap.Data) > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: "memstore.save snapshot", Stream: snap.Stream, Message: "snapshot too large"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.snapshots[snap.Stream]; ok && old.Version >= snap.Version {
 		return nil
 	}
-	snap.Data = append([]byte(nil), snap.Data...)
+	snap.Data = bytes.Clone(snap.Data)
 	s.snapshots[snap.Stream] = snap
 	return nil
 }
@@ -213,17 +204,14 @@ func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
 	const op = "memstore.save checkpoint"
 	s.counts.checkpointSaves.Add(1)
-	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
 		return err
-	}
-	if to <= from {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := checkpointKey{subscriber, id}
 	if s.checkpoints[k].Version != from {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, id)
 	}
 	s.checkpoints[k] = signal.Checkpoint{Version: to}
 	return nil
@@ -240,7 +228,7 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 	k := checkpointKey{f.Subscriber, f.Stream}
 	cp := s.checkpoints[k]
 	if cp.Version != f.Version-1 {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: f.Stream, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, f.Stream)
 	}
 	cp.Failure = &f
 	s.checkpoints[k] = cp
@@ -267,7 +255,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	v, ok := s.views[viewKey{name, key}]
 	s.mu.RUnlock()
 	if !ok {
-		return signal.View{}, signal.Errorf(signal.KindNotFound, "memstore.load view", "no view %s/%s", name, key)
+		return signal.View{}, signal.ViewNotFound("memstore.load view", name, key)
 	}
 	return v, nil
 }
@@ -283,11 +271,11 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	defer s.mu.Unlock()
 	k := checkpointKey{c.Subscriber, c.Stream}
 	if s.checkpoints[k].Version != c.From {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, c.Stream)
 	}
 	for _, w := range c.Writes {
 		if s.views[viewKey{w.Name, w.Key}].Version != w.ExpectedVersion {
-			return &signal.Error{Kind: signal.KindConflict, Op: op, Message: fmt.Sprintf("view %s/%s changed", w.Name, w.Key)}
+			return signal.ViewChanged(op, c.Stream, w.Name, w.Key)
 		}
 	}
 	for _, w := range c.Writes {
@@ -296,7 +284,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 			delete(s.views, vk)
 			continue
 		}
-		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: append([]byte(nil), w.Data...), Version: w.ExpectedVersion + 1}
+		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: bytes.Clone(w.Data), Version: w.ExpectedVersion + 1}
 	}
 	s.checkpoints[k] = signal.Checkpoint{Version: c.To}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -23,8 +22,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 	if err := s.checkOpen(op, ctx); err != nil {
 		return signal.Snapshot{}, err
 	}
-	notFound := &signal.Error{Kind: signal.KindNotFound, Op: op, Stream: id, Message: "no snapshot"}
-	if !storable(id.Type) || !storable(id.ID) {
+	notFound := signal.SnapshotNotFound(op, id)
+	if !signal.Readable(id) {
 		return signal.Snapshot{}, notFound
 	}
 	snap := signal.Snapshot{Stream: id}
@@ -52,12 +51,8 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
-	if err := signal.ValidateStream(op, snap.Stream); err != nil {
+	if err := signal.ValidateSnapshot(op, &snap); err != nil {
 		return err
-	}
-	if len(snap.Data) > signal.MaxCommitBytes {
-		return &signal.Error{Kind: signal.KindTooLarge, Op: op, Stream: snap.Stream,
-			Message: fmt.Sprintf("snapshot of %d bytes exceeds %d bytes", len(snap.Data), signal.MaxCommitBytes)}
 	}
 	if err := checkInt32(op, snap.Stream, "schema version", snap.SchemaVersion); err != nil {
 		return err
@@ -128,11 +123,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
-	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
+	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
 		return err
-	}
-	if to <= from {
-		return signal.Errorf(signal.KindInvalid, op, "checkpoint must move forward (%d -> %d)", from, to)
 	}
 	sql, args := checkpointStatement(subscriber, id, from, to)
 	return s.execOne(ctx, op, id, sql, args...)
@@ -175,7 +167,7 @@ func (s *Store) execOne(ctx context.Context, op string, id signal.StreamID, sql 
 		return mapErr(op, id, err)
 	}
 	if tag.RowsAffected() != 1 {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: id, Message: "checkpoint moved"}
+		return signal.CheckpointMoved(op, id)
 	}
 	return nil
 }
@@ -212,8 +204,8 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	if err := s.checkOpen(op, ctx); err != nil {
 		return signal.View{}, err
 	}
-	notFound := signal.Errorf(signal.KindNotFound, op, "no view %s/%s", name, key)
-	if !storable(name) || !storable(key) {
+	notFound := signal.ViewNotFound(op, name, key)
+	if signal.ValidateViewKey(op, name, key) != nil {
 		return signal.View{}, notFound
 	}
 	v := signal.View{Name: name, Key: key}
@@ -266,9 +258,6 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key, b.Key))
 	})
 
-	conflict := func(format string, args ...any) error {
-		return &signal.Error{Kind: signal.KindConflict, Op: op, Stream: c.Stream, Message: fmt.Sprintf(format, args...)}
-	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		sql, args := checkpointStatement(c.Subscriber, c.Stream, c.From, c.To)
@@ -298,13 +287,13 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 			}
 			switch {
 			case i < 0 && tag.RowsAffected() != 1:
-				failed = conflict("checkpoint moved")
+				failed = signal.CheckpointMoved(op, c.Stream)
 			case i >= 0 && writes[i].Data == nil && writes[i].ExpectedVersion == 0:
 				if tag.RowsAffected() != 0 {
-					failed = conflict("view %s/%s changed", writes[i].Name, writes[i].Key)
+					failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
 				}
 			case i >= 0 && tag.RowsAffected() != 1:
-				failed = conflict("view %s/%s changed", writes[i].Name, writes[i].Key)
+				failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
 			}
 		}
 		if err := br.Close(); err != nil {

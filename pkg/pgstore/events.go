@@ -107,35 +107,28 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	}
 }
 
-// refusal explains why appendSQL wrote nothing, in the order memstore
-// checks: a commit at c.Version (a conflict), c.Version inside a commit,
-// a closed stream, a gap. nil means no cause is left: try again.
+// refusal explains why appendSQL wrote nothing with
+// signal.DecideAppend, from the commit at or before c.Version: versions
+// are contiguous, so its end stands for the stream's as far as c is
+// concerned. nil means no cause is left: try again.
 func (s *Store) refusal(ctx context.Context, op string, c *signal.Commit) error {
-	var lastVersion int64
+	var at signal.AppendPoint
 	var found signal.Commit
 	row := s.pool.QueryRow(ctx, diagnoseSQL, c.Stream.Type, c.Stream.ID, c.Version)
-	err := scanCommit(row, &found, &lastVersion)
+	err := scanCommit(row, &found, &at.Last)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		if c.Version == 1 {
-			return nil
-		}
-		return signal.Errorf(signal.KindInvalid, op, "%s: version %d would leave a gap: the stream has no events", c.Stream, c.Version)
+		// No commit at or before c.Version: the stream is empty to c.
 	case err != nil:
 		return mapErr(op, c.Stream, err)
+	default:
+		found.Stream = c.Stream
+		at.Closed = found.Final
+		if found.Version == c.Version {
+			at.Existing = &found
+		}
 	}
-	found.Stream = c.Stream
-	switch {
-	case found.Version == c.Version:
-		return &signal.ConflictError{Stream: c.Stream, Version: c.Version, Existing: &found}
-	case lastVersion >= c.Version:
-		return signal.Errorf(signal.KindInvalid, op, "%s: version %d is inside a commit", c.Stream, c.Version)
-	case found.Final:
-		return &signal.Error{Kind: signal.KindClosed, Op: op, Stream: c.Stream, Message: "stream is closed"}
-	case lastVersion < c.Version-1:
-		return signal.Errorf(signal.KindInvalid, op, "%s: version %d would leave a gap after %d", c.Stream, c.Version, lastVersion)
-	}
-	return nil
+	return signal.DecideAppend(op, c, at)
 }
 
 // Load pages: the first page holds up to loadPageFirst commits; a page
@@ -169,7 +162,7 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 			yield(signal.Commit{}, err)
 			return
 		}
-		if !storable(id.Type) || !storable(id.ID) || after == math.MaxInt64 {
+		if !signal.Readable(id) || after == math.MaxInt64 {
 			return
 		}
 		// A local cursor: the sequence may be ranged over more than once.

@@ -19,11 +19,11 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{cartType}})
+	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{counterType}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, _, err := signal.Bind(svc, cartType).Handle(ctx, "cart-1", addItem{SKU: "apple", Quantity: 3}); err != nil {
+	if _, _, err := signal.Bind(svc, counterType).Handle(ctx, "visits", add{By: 3}); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -1,7 +1,6 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,49 +14,14 @@ import (
 
 	"github.com/signalforgo/signal/internal/pgtest"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
-
-// testCommit is a commit of n small events at version.
-func testCommit(stream signal.StreamID, version int64, n int) signal.Commit {
-	c := signal.Commit{
-		Stream: stream, Version: version,
-		CommandID: "cmd-" + signal.NewID(), CorrelationID: "corr", CausationID: "cause",
-		Time:   time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC).Add(time.Duration(version) * time.Second),
-		Events: make([]signal.RawEvent, n),
-	}
-	for i := range c.Events {
-		c.Events[i] = signal.RawEvent{ID: signal.NewID(), Name: "ItemAdded", SchemaVersion: 1,
-			Data: fmt.Appendf(nil, `{"version":%d}`, version+int64(i))}
-	}
-	return c
-}
-
-func mustAppend(t testing.TB, s signal.Store, c signal.Commit) {
-	t.Helper()
-	if err := s.Append(context.Background(), c); err != nil {
-		t.Fatalf("Append(%s, %d): %v", c.Stream, c.Version, err)
-	}
-}
 
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func sameCommit(a, b signal.Commit) bool {
-	if a.Stream != b.Stream || a.Version != b.Version || a.CommandID != b.CommandID || a.CorrelationID != b.CorrelationID ||
-		a.CausationID != b.CausationID || !a.Time.Equal(b.Time) || a.Final != b.Final || len(a.Events) != len(b.Events) {
-		return false
-	}
-	for i := range a.Events {
-		x, y := a.Events[i], b.Events[i]
-		if x.ID != y.ID || x.Name != y.Name || x.SchemaVersion != y.SchemaVersion || !bytes.Equal(x.Data, y.Data) {
-			return false
-		}
-	}
-	return true
 }
 
 // connect opens a plain connection to the test database, for what the
@@ -106,11 +70,11 @@ func TestFeedOutOfOrderCommit(t *testing.T) {
 	tx, err := conn.Begin(ctx)
 	must(t, err)
 	defer tx.Rollback(ctx)
-	ca := testCommit(a, 1, 1)
+	ca := storetest.Commit(a, 1, 1)
 	insertRaw(t, tx.Conn(), ca) // A's position is taken here, A still open
 
-	cb := testCommit(b, 1, 2)
-	mustAppend(t, st, cb) // B commits after A took its position
+	cb := storetest.Commit(b, 1, 2)
+	storetest.MustAppend(t, st, cb) // B commits after A took its position
 
 	// A reader ordering by position alone sees B's commit, and not A's:
 	// had it been handed out, A's commit would be skipped.
@@ -155,7 +119,7 @@ func TestFeedOutOfOrderCommit(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Changes did not return after A committed")
 	}
-	if len(ch) != 2 || !sameCommit(ch[0].Commit, ca) || !sameCommit(ch[1].Commit, cb) || ch[0].Position >= ch[1].Position {
+	if len(ch) != 2 || storetest.DiffCommit(ca, ch[0].Commit) != "" || storetest.DiffCommit(cb, ch[1].Commit) != "" || ch[0].Position >= ch[1].Position {
 		t.Fatalf("Changes after A committed = %v, want A's commit then B's", ch)
 	}
 	wctx, cancel = context.WithTimeout(ctx, 5*time.Second)
@@ -196,7 +160,7 @@ func TestFeedConcurrentWriters(t *testing.T) {
 			versions := make([]int64, streamsPerWriter)
 			for i := range perWriter {
 				k := i % streamsPerWriter
-				c := testCommit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("w%d-s%d", w, k)}, versions[k]+1, 1+rand.IntN(3))
+				c := storetest.Commit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("w%d-s%d", w, k)}, versions[k]+1, 1+rand.IntN(3))
 				if err := st.Append(ctx, c); err != nil {
 					t.Errorf("writer %d: Append: %v", w, err)
 					return
@@ -305,7 +269,7 @@ func TestFeedConcurrentWriters(t *testing.T) {
 			t.Errorf("change %d (%s@%d) was never appended", i, c.Commit.Stream, c.Commit.Version)
 		case seen[c.Commit.CommandID]:
 			t.Errorf("change %d (%s@%d) delivered twice", i, c.Commit.Stream, c.Commit.Version)
-		case !sameCommit(c.Commit, want):
+		case storetest.DiffCommit(want, c.Commit) != "":
 			t.Errorf("change %d (%s@%d) differs from the commit appended", i, c.Commit.Stream, c.Commit.Version)
 		}
 		seen[c.Commit.CommandID] = true
@@ -350,7 +314,7 @@ func TestNotifyAcrossStores(t *testing.T) {
 	writer, reader := openURL(t, url), openURL(t, url)
 	ctx := context.Background()
 	id := signal.StreamID{Type: "cart", ID: "n"}
-	mustAppend(t, writer, testCommit(id, 1, 1))
+	storetest.MustAppend(t, writer, storetest.Commit(id, 1, 1))
 	ch, err := reader.Changes(ctx, 0, 10)
 	must(t, err)
 	if len(ch) != 1 {
@@ -375,7 +339,7 @@ func TestNotifyAcrossStores(t *testing.T) {
 		}()
 		time.Sleep(30 * time.Millisecond)
 		start := time.Now()
-		mustAppend(t, writer, testCommit(id, v, 1))
+		storetest.MustAppend(t, writer, storetest.Commit(id, v, 1))
 		lat = append(lat, (<-done).Sub(start))
 		ch, err := reader.Changes(ctx, after, 10)
 		must(t, err)
@@ -409,7 +373,7 @@ func TestWaitPollsWithoutNotify(t *testing.T) {
 		done <- st.WaitForChange(ctx, 0)
 	}()
 	time.Sleep(100 * time.Millisecond)
-	insertRaw(t, conn, testCommit(signal.StreamID{Type: "cart", ID: "silent"}, 1, 1))
+	insertRaw(t, conn, storetest.Commit(signal.StreamID{Type: "cart", ID: "silent"}, 1, 1))
 	start := time.Now()
 	must(t, <-done)
 	t.Logf("found by polling after %v", time.Since(start).Round(time.Millisecond))

@@ -8,6 +8,7 @@ import (
 	"github.com/signalforgo/signal/internal/pgtest"
 	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
 // TestMigrateAddsFingerprint: a database an older build migrated to 0001
@@ -38,14 +39,14 @@ func TestMigrateAddsFingerprint(t *testing.T) {
 		t.Fatalf("schema_migrations after Open: %v", got)
 	}
 	old := signal.StreamID{Type: "cart", ID: "old"}
-	got := loadAll(t, st, old)
+	got := storetest.LoadAll(t, st, old, 0)
 	if len(got) != 1 || got[0].CommandID != "key-1" || got[0].Fingerprint != "" {
 		t.Fatalf("the old commit reads back as %+v", got)
 	}
-	c := testCommit(old, 2, 1)
+	c := storetest.Commit(old, 2, 1)
 	c.Fingerprint = "q1Zb0yJ4dXvWk3-_8aQy7w"
-	mustAppend(t, st, c)
-	if got := loadAll(t, st, old, 1); len(got) != 1 || got[0].Fingerprint != c.Fingerprint {
+	storetest.MustAppend(t, st, c)
+	if got := storetest.LoadAll(t, st, old, 1); len(got) != 1 || got[0].Fingerprint != c.Fingerprint {
 		t.Fatalf("a new commit reads back as %+v", got)
 	}
 }

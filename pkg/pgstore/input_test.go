@@ -17,6 +17,7 @@ import (
 	"github.com/signalforgo/signal/internal/pgtest"
 	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
 // sqlRecorder records the text of every statement the pool sends.
@@ -91,18 +92,18 @@ func TestHostileInput(t *testing.T) {
 		if err := signal.ValidateID(h); err != nil {
 			t.Fatalf("fixture %q: %v", h, err)
 		}
-		c := testCommit(id, 1, 2)
+		c := storetest.Commit(id, 1, 2)
 		c.CommandID, c.CorrelationID, c.CausationID = h, h+"-corr", h+"-cause"
 		// Event names are plain names (signal.ValidateName), refused
 		// before any SQL; the event id carries the hostile text.
 		c.Events[0].ID = h
 		c.Events[0].Data = []byte(h)
 		c.Events[1].Data = []byte(`{"sku":"` + strings.ReplaceAll(h, `"`, `\"`) + `"}`)
-		mustAppend(t, st, c)
+		storetest.MustAppend(t, st, c)
 		appended = append(appended, c)
 		// Conflicts read the stored commit back through the same values.
 		var ce *signal.ConflictError
-		if err := st.Append(ctx, testCommit(id, 1, 1)); !errors.As(err, &ce) || ce.Existing == nil || !sameCommit(*ce.Existing, c) {
+		if err := st.Append(ctx, storetest.Commit(id, 1, 1)); !errors.As(err, &ce) || ce.Existing == nil || storetest.DiffCommit(c, *ce.Existing) != "" {
 			t.Errorf("conflicting Append on %q = %v, want a ConflictError with the stored commit", h, err)
 		}
 		must(t, st.SaveSnapshot(ctx, signal.Snapshot{Stream: id, Version: 2, SchemaVersion: 1, Data: []byte(h)}))
@@ -118,8 +119,8 @@ func TestHostileInput(t *testing.T) {
 
 	for i, h := range hostile {
 		id := signal.StreamID{Type: "cart", ID: h}
-		got := loadAll(t, st, id)
-		if len(got) != 1 || !sameCommit(got[0], appended[i]) {
+		got := storetest.LoadAll(t, st, id, 0)
+		if len(got) != 1 || storetest.DiffCommit(appended[i], got[0]) != "" {
 			t.Errorf("Load(%q) = %+v, want the commit appended", h, got)
 		}
 		snap, err := st.LoadSnapshot(ctx, id)
@@ -177,30 +178,14 @@ func TestHostileInput(t *testing.T) {
 	t.Logf("%d statements (%d distinct texts), none holding input", len(rec.sqls), len(distinct))
 }
 
-func loadAll(t testing.TB, s signal.Store, id signal.StreamID, after ...int64) []signal.Commit {
-	t.Helper()
-	var from int64
-	if len(after) > 0 {
-		from = after[0]
-	}
-	var out []signal.Commit
-	for c, err := range s.Load(context.Background(), id, from) {
-		if err != nil {
-			t.Fatalf("Load(%s): %v", id, err)
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
 // TestBadInput: what the store refuses, and that a refusal writes nothing.
 func TestBadInput(t *testing.T) {
 	url := pgtest.URL(t)
 	st := openURL(t, url)
 	ctx := context.Background()
 	id := signal.StreamID{Type: "cart", ID: "bad-input"}
-	first := testCommit(id, 1, 1)
-	mustAppend(t, st, first)
+	first := storetest.Commit(id, 1, 1)
+	storetest.MustAppend(t, st, first)
 	feed, err := st.Changes(ctx, 0, 100)
 	must(t, err)
 
@@ -216,7 +201,7 @@ func TestBadInput(t *testing.T) {
 			if stream != id {
 				v = 1
 			}
-			c := testCommit(stream, v, 1)
+			c := storetest.Commit(stream, v, 1)
 			c.Events[0].Data = bytes.Repeat([]byte("x"), 10<<20)
 			err := st.Append(ctx, c)
 			if !errors.Is(err, signal.ErrTooLarge) {
@@ -250,13 +235,13 @@ func TestBadInput(t *testing.T) {
 			nil,
 		}
 		s2 := signal.StreamID{Type: "cart", ID: "binary"}
-		c := testCommit(s2, 1, len(payloads))
+		c := storetest.Commit(s2, 1, len(payloads))
 		for i := range payloads {
 			c.Events[i].Data = payloads[i]
 		}
-		mustAppend(t, st, c)
-		got := loadAll(t, st, s2)
-		if len(got) != 1 || !sameCommit(got[0], c) {
+		storetest.MustAppend(t, st, c)
+		got := storetest.LoadAll(t, st, s2, 0)
+		if len(got) != 1 || storetest.DiffCommit(c, got[0]) != "" {
 			t.Fatalf("Load of binary payloads = %+v", got)
 		}
 		for i, p := range payloads {
@@ -290,7 +275,7 @@ func TestBadInput(t *testing.T) {
 			"schema version out of range":  func(c *signal.Commit) { c.Events[0].SchemaVersion = 1 << 40 },
 			"NUL in the stream id":         func(c *signal.Commit) { c.Stream.ID = "x\x00" },
 		} {
-			c := testCommit(id, 2, 1)
+			c := storetest.Commit(id, 2, 1)
 			mutate(&c)
 			if err := st.Append(ctx, c); !errors.Is(err, signal.ErrInvalid) {
 				t.Errorf("Append with %s = %v, want ErrInvalid", name, err)
@@ -300,7 +285,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("refused appends wrote %d rows", n-before)
 		}
 		// Reads of what cannot be stored find nothing, without an error.
-		if got := loadAll(t, st, signal.StreamID{Type: "cart", ID: "x\x00"}); len(got) != 0 {
+		if got := storetest.LoadAll(t, st, signal.StreamID{Type: "cart", ID: "x\x00"}, 0); len(got) != 0 {
 			t.Errorf("Load of an id with NUL found %d commits", len(got))
 		}
 		if _, err := st.LoadSnapshot(ctx, signal.StreamID{Type: "cart", ID: "\xff"}); !errors.Is(err, signal.ErrNotFound) {
@@ -359,9 +344,9 @@ func TestTimes(t *testing.T) {
 	}
 	id := signal.StreamID{Type: "cart", ID: "times"}
 	for i, tm := range times {
-		c := testCommit(id, int64(i+1), 1)
+		c := storetest.Commit(id, int64(i+1), 1)
 		c.Time = tm
-		mustAppend(t, st, c)
+		storetest.MustAppend(t, st, c)
 		must(t, st.SaveSnapshot(ctx, signal.Snapshot{Stream: id, Version: int64(i + 1), Data: []byte(`{}`), Time: tm}))
 		snap, err := st.LoadSnapshot(ctx, id)
 		must(t, err)
@@ -369,7 +354,7 @@ func TestTimes(t *testing.T) {
 			t.Errorf("snapshot time %v came back as %v, want %v in UTC", tm, snap.Time, want)
 		}
 	}
-	for i, c := range loadAll(t, st, id) {
+	for i, c := range storetest.LoadAll(t, st, id, 0) {
 		want := times[i].Truncate(time.Microsecond)
 		if !c.Time.Equal(want) || c.Time.Location() != time.UTC {
 			t.Errorf("commit time %v came back as %v, want %v in UTC", times[i], c.Time, want)
@@ -401,11 +386,11 @@ func TestLoadPages(t *testing.T) {
 	var want []signal.Commit
 	v := int64(1)
 	for i := range 700 {
-		c := testCommit(id, v, 1+i%3)
+		c := storetest.Commit(id, v, 1+i%3)
 		if i%50 == 7 {
 			c.Events[0].Data = bytes.Repeat([]byte{'a' + byte(i%26)}, 300*1024)
 		}
-		mustAppend(t, st, c)
+		storetest.MustAppend(t, st, c)
 		want = append(want, c)
 		v = c.LastVersion() + 1
 	}
@@ -415,7 +400,7 @@ func TestLoadPages(t *testing.T) {
 			t.Fatalf("%s: %d commits, want %d", what, len(got), len(want))
 		}
 		for i := range want {
-			if !sameCommit(got[i], want[i]) {
+			if storetest.DiffCommit(want[i], got[i]) != "" {
 				t.Fatalf("%s: commit %d (version %d) differs", what, i, want[i].Version)
 			}
 		}
@@ -430,7 +415,7 @@ func TestLoadPages(t *testing.T) {
 		check(fmt.Sprintf("range %d over one Load", round+1), got, want)
 	}
 	for _, k := range []int{1, 127, 128, 129, 383, 650, 699} {
-		check(fmt.Sprintf("Load(after %d)", want[k-1].LastVersion()), loadAll(t, st, id, want[k-1].LastVersion()), want[k:])
+		check(fmt.Sprintf("Load(after %d)", want[k-1].LastVersion()), storetest.LoadAll(t, st, id, want[k-1].LastVersion()), want[k:])
 	}
 
 	done := make(chan struct{})
@@ -449,7 +434,7 @@ func TestLoadPages(t *testing.T) {
 			}
 			n++
 			if n%100 == 1 {
-				if err := st.Append(ctx, testCommit(other, ov, 1)); err != nil {
+				if err := st.Append(ctx, storetest.Commit(other, ov, 1)); err != nil {
 					t.Errorf("Append inside the Load loop: %v", err)
 					return
 				}

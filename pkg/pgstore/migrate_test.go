@@ -15,6 +15,7 @@ import (
 	"github.com/signalforgo/signal/internal/pgtest"
 	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
+	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
 func migrationRows(t *testing.T, st *pgstore.Store) []int {
@@ -62,8 +63,8 @@ func TestMigrateIdempotent(t *testing.T) {
 	}
 
 	id := signal.StreamID{Type: "cart", ID: "kept"}
-	c := testCommit(id, 1, 2)
-	mustAppend(t, stores[3], c)
+	c := storetest.Commit(id, 1, 2)
+	storetest.MustAppend(t, stores[3], c)
 	must(t, stores[5].SaveSnapshot(ctx, signal.Snapshot{Stream: id, Version: 2, Data: []byte(`{}`)}))
 	for _, s := range stores {
 		s.Close()
@@ -74,7 +75,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	if got := migrationRows(t, again); len(got) != want {
 		t.Fatalf("after a second Open schema_migrations holds %v", got)
 	}
-	if got := loadAll(t, again, id); len(got) != 1 || !sameCommit(got[0], c) {
+	if got := storetest.LoadAll(t, again, id, 0); len(got) != 1 || storetest.DiffCommit(c, got[0]) != "" {
 		t.Errorf("after a second Open the stream holds %+v", got)
 	}
 	if _, err := again.LoadSnapshot(ctx, id); err != nil {
@@ -117,7 +118,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate by a role without DDL rights on an up-to-date schema = %v", err)
 	}
-	mustAppend(t, st, testCommit(id, 3, 1))
+	storetest.MustAppend(t, st, storetest.Commit(id, 3, 1))
 }
 
 // TestOpenErrors: what Open, New and Migrate refuse.
@@ -144,7 +145,7 @@ func TestOpenErrors(t *testing.T) {
 	st, err := pgstore.New(pool)
 	must(t, err)
 	defer st.Close()
-	err = st.Append(ctx, testCommit(signal.StreamID{Type: "cart", ID: "x"}, 1, 1))
+	err = st.Append(ctx, storetest.Commit(signal.StreamID{Type: "cart", ID: "x"}, 1, 1))
 	if !strings.Contains(fmt.Sprint(err), "Migrate") {
 		t.Errorf("Append before Migrate = %v, want an error naming Migrate", err)
 	}
@@ -172,7 +173,7 @@ func TestRestoredIntoAnotherCluster(t *testing.T) {
 	url := pgtest.URL(t)
 	st := openURL(t, url)
 	ctx := context.Background()
-	mustAppend(t, st, testCommit(signal.StreamID{Type: "cart", ID: "old"}, 1, 1))
+	storetest.MustAppend(t, st, storetest.Commit(signal.StreamID{Type: "cart", ID: "old"}, 1, 1))
 	_, err := st.Pool().Exec(ctx, `UPDATE signal.events SET xid = '99999999999'::xid8`)
 	must(t, err)
 	_, err = pgstore.Open(ctx, url)
@@ -183,53 +184,18 @@ func TestRestoredIntoAnotherCluster(t *testing.T) {
 }
 
 // TestClose: Close wakes WaitForChange, and every later call fails with
-// ErrUnavailable.
+// ErrUnavailable (storetest.RunAfterClose), Migrate included.
 func TestClose(t *testing.T) {
-	url := pgtest.URL(t)
-	s, err := pgstore.Open(context.Background(), url)
-	must(t, err)
+	var st *pgstore.Store
+	storetest.RunAfterClose(t, func(t *testing.T) signal.Store { st = open(t); return st },
+		func(s signal.Store) error { s.(*pgstore.Store).Close(); return nil })
 	ctx := context.Background()
-	id := signal.StreamID{Type: "cart", ID: "c"}
-	mustAppend(t, s, testCommit(id, 1, 1))
-	ch, err := s.Changes(ctx, 0, 10)
-	must(t, err)
-	done := make(chan error, 1)
-	go func() { done <- s.WaitForChange(ctx, ch[0].Position) }()
-	time.Sleep(50 * time.Millisecond)
-	s.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, signal.ErrUnavailable) {
-			t.Errorf("WaitForChange woken by Close = %v, want ErrUnavailable", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not wake WaitForChange")
-	}
-	s.Close() // twice is fine
-
-	checks := map[string]error{
-		"Append":         s.Append(ctx, testCommit(id, 2, 1)),
-		"SaveSnapshot":   s.SaveSnapshot(ctx, signal.Snapshot{Stream: id, Version: 1, Data: []byte(`{}`)}),
-		"SaveCheckpoint": s.SaveCheckpoint(ctx, "p", id, 0, 1),
-		"CommitViews":    s.CommitViews(ctx, signal.ViewCommit{Subscriber: "p", Stream: id, From: 0, To: 1}),
-		"DropView":       s.DropView(ctx, "v", "p"),
-		"WaitForChange":  s.WaitForChange(ctx, 5),
-		"Migrate":        s.Migrate(ctx),
-	}
-	for _, err := range s.Load(ctx, id, 0) {
-		checks["Load"] = err
-	}
-	_, checks["LoadSnapshot"] = s.LoadSnapshot(ctx, id)
-	_, checks["LoadCheckpoint"] = s.LoadCheckpoint(ctx, "p", id)
-	_, checks["LoadView"] = s.LoadView(ctx, "v", "k")
-	_, checks["Changes"] = s.Changes(ctx, 0, 10)
-	for name, err := range checks {
-		if !errors.Is(err, signal.ErrUnavailable) {
-			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
-		}
+	if err := st.Migrate(ctx); !errors.Is(err, signal.ErrUnavailable) {
+		t.Errorf("Migrate after Close = %v, want ErrUnavailable", err)
 	}
 
 	// A store made with New leaves the caller's pool open.
+	url := pgtest.URL(t)
 	pool, err := pgxpool.New(ctx, url)
 	must(t, err)
 	defer pool.Close()
@@ -247,7 +213,7 @@ func TestServerGone(t *testing.T) {
 	st := openURL(t, url)
 	ctx := context.Background()
 	id := signal.StreamID{Type: "cart", ID: "gone"}
-	mustAppend(t, st, testCommit(id, 1, 1))
+	storetest.MustAppend(t, st, storetest.Commit(id, 1, 1))
 	var db string
 	must(t, st.Pool().QueryRow(ctx, `SELECT current_database()`).Scan(&db))
 	admin := connect(t, strings.Replace(url, "/"+db, "/postgres", 1))
@@ -257,7 +223,7 @@ func TestServerGone(t *testing.T) {
 	_, err = admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, db)
 	must(t, err)
 
-	err = st.Append(ctx, testCommit(id, 2, 1))
+	err = st.Append(ctx, storetest.Commit(id, 2, 1))
 	if !errors.Is(err, signal.ErrUnavailable) {
 		t.Errorf("Append with the server refusing connections = %v (kind %s), want ErrUnavailable", err, signal.KindOf(err))
 	}
@@ -273,8 +239,8 @@ func TestServerGone(t *testing.T) {
 	// Let connections in again.
 	_, err = admin.Exec(ctx, `ALTER DATABASE `+db+` ALLOW_CONNECTIONS true`)
 	must(t, err)
-	mustAppend(t, st, testCommit(id, 2, 1))
-	if got := loadAll(t, st, id); len(got) != 2 {
+	storetest.MustAppend(t, st, storetest.Commit(id, 2, 1))
+	if got := storetest.LoadAll(t, st, id, 0); len(got) != 2 {
 		t.Errorf("after recovery the stream has %d commits, want 2", len(got))
 	}
 }
@@ -294,11 +260,11 @@ func TestIsolationLevel(t *testing.T) {
 
 	st := openURL(t, url)
 	id := signal.StreamID{Type: "cart", ID: "iso"}
-	mustAppend(t, st, testCommit(id, 1, 1))
+	storetest.MustAppend(t, st, storetest.Commit(id, 1, 1))
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
-		wg.Go(func() { errs[i] = st.Append(ctx, testCommit(id, 2, 1)) })
+		wg.Go(func() { errs[i] = st.Append(ctx, storetest.Commit(id, 2, 1)) })
 	}
 	wg.Wait()
 	won := 0

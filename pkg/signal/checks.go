@@ -53,16 +53,13 @@ func ValidateFailure(op string, f *Failure) error {
 
 // ValidateViewCommit checks what ViewStore.CommitViews must refuse before
 // writing anything: an invalid subscriber or stream, a checkpoint that
-// does not move forward, an invalid view name or key, a document named
-// twice (ErrInvalid); a document over MaxCommitBytes, more than
+// does not move forward, an invalid view name or key (ValidateViewKey), a
+// document named twice (ErrInvalid); a document over MaxCommitBytes, more than
 // MaxViewWrites writes or more than MaxViewRunBytes in all (ErrTooLarge).
 // It returns the total bytes of the documents written.
 func ValidateViewCommit(op string, c *ViewCommit) (int, error) {
-	if err := ValidateCheckpoint(op, c.Subscriber, c.Stream); err != nil {
+	if err := ValidateCheckpointMove(op, c.Subscriber, c.Stream, c.From, c.To); err != nil {
 		return 0, err
-	}
-	if c.To <= c.From {
-		return 0, Errorf(KindInvalid, op, "checkpoint must move forward (%d -> %d)", c.From, c.To)
 	}
 	if len(c.Writes) > MaxViewWrites {
 		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
@@ -72,11 +69,8 @@ func ValidateViewCommit(op string, c *ViewCommit) (int, error) {
 	seen := make(map[[2]string]bool, len(c.Writes))
 	for i := range c.Writes {
 		w := &c.Writes[i]
-		if err := ValidateName(w.Name); err != nil {
-			return 0, &Error{Kind: KindInvalid, Op: op, Message: "invalid view name: " + PublicMessage(err)}
-		}
-		if err := ValidateID(w.Key); err != nil {
-			return 0, &Error{Kind: KindInvalid, Op: op, Message: "invalid view key: " + PublicMessage(err)}
+		if err := ValidateViewKey(op, w.Name, w.Key); err != nil {
+			return 0, err
 		}
 		if seen[[2]string{w.Name, w.Key}] {
 			return 0, Errorf(KindInvalid, op, "view %s/%s is written twice in one commit", w.Name, w.Key)

@@ -24,6 +24,7 @@ func (s *suite) snapshotTests() []namedTest {
 		{"TooLarge", s.testSnapshotTooLarge},
 		{"PerStream", s.testSnapshotPerStream},
 		{"ConcurrentSavesKeepNewest", s.testSnapshotConcurrent},
+		{"InvalidStream", s.testSnapshotUnreadable},
 	}
 }
 
@@ -314,6 +315,8 @@ func (s *suite) viewTests() []namedTest {
 		{"LargeRunBytes", s.testViewLargeRunBytes},
 		{"RunLimits", s.testViewRunLimits},
 		{"LargeRunsRacing", s.testViewLargeRunsRacing},
+		{"LoadInvalidName", s.testViewUnreadable},
+		{"EmptyDocument", s.testViewEmptyDocument},
 	}
 }
 
@@ -682,7 +685,7 @@ func assertFeed(t *testing.T, what string, got []signal.Change, want []signal.Co
 		t.Fatalf("%s returned %d commits %v, want %d %v", what, len(got), gs, len(want), ws)
 	}
 	for i := range want {
-		if d := diffCommit(want[i], commits[i]); d != "" {
+		if d := DiffCommit(want[i], commits[i]); d != "" {
 			t.Errorf("%s: change %d differs from the commit appended:\n%s", what, i, d)
 		}
 	}
@@ -695,33 +698,33 @@ func (s *suite) testFeedAllInOrder(t *testing.T) {
 	c := signal.StreamID{Type: "order", ID: "a"}
 	var want []signal.Commit
 	add := func(cm signal.Commit) {
-		mustAppend(t, st, cm)
+		MustAppend(t, st, cm)
 		want = append(want, cm)
 	}
-	add(commit(a, 1, 1))
-	add(commit(b, 1, 2))
-	add(commit(a, 2, 1))
-	add(commit(c, 1, 3))
-	add(commit(b, 3, 1))
-	final := commit(a, 3, 2)
+	add(Commit(a, 1, 1))
+	add(Commit(b, 1, 2))
+	add(Commit(a, 2, 1))
+	add(Commit(c, 1, 3))
+	add(Commit(b, 3, 1))
+	final := Commit(a, 3, 2)
 	final.Final = true
 	add(final)
 	// Appends that fail must not show up in the feed.
-	if err := st.Append(t.Context(), commit(a, 1, 3)); err == nil {
+	if err := st.Append(t.Context(), Commit(a, 1, 3)); err == nil {
 		t.Fatal("a conflicting Append succeeded")
 	}
-	if err := st.Append(t.Context(), commit(a, 5, 1)); err == nil {
+	if err := st.Append(t.Context(), Commit(a, 5, 1)); err == nil {
 		t.Fatal("an Append to a closed stream succeeded")
 	}
 	if err := st.Append(t.Context(), signal.Commit{Stream: b, Version: 4}); err == nil {
 		t.Fatal("an Append of no events succeeded")
 	}
-	big := commit(c, 4, 1)
+	big := Commit(c, 4, 1)
 	big.Events[0].Data = jsonBlob(signal.MaxCommitBytes + 1)
 	if err := st.Append(t.Context(), big); err == nil {
 		t.Fatal("a too-large Append succeeded")
 	}
-	add(commit(c, 4, 1))
+	add(Commit(c, 4, 1))
 
 	assertFeed(t, "Changes(after 0, limit 100)", changes(t, f, 0, 100), want)
 }
@@ -732,7 +735,7 @@ func (s *suite) testFeedFingerprint(t *testing.T) {
 	st, f := ability[signal.ChangeFeed](t, s)
 	want := fingerprinted(signal.StreamID{Type: "cart", ID: "fingerprint"})
 	for _, c := range want {
-		mustAppend(t, st, c)
+		MustAppend(t, st, c)
 	}
 	assertFeed(t, "Changes(after 0, limit 100)", changes(t, f, 0, 100), want)
 }
@@ -741,9 +744,9 @@ func (s *suite) testFeedResume(t *testing.T) {
 	st, f := ability[signal.ChangeFeed](t, s)
 	a := signal.StreamID{Type: "cart", ID: "a"}
 	b := signal.StreamID{Type: "cart", ID: "b"}
-	want := []signal.Commit{commit(a, 1, 1), commit(b, 1, 1), commit(a, 2, 2), commit(b, 2, 1)}
+	want := []signal.Commit{Commit(a, 1, 1), Commit(b, 1, 1), Commit(a, 2, 2), Commit(b, 2, 1)}
 	for _, c := range want {
-		mustAppend(t, st, c)
+		MustAppend(t, st, c)
 	}
 	all := changes(t, f, 0, 100)
 	assertFeed(t, "Changes(after 0)", all, want)
@@ -752,9 +755,9 @@ func (s *suite) testFeedResume(t *testing.T) {
 	}
 
 	last := all[len(all)-1].Position
-	more := []signal.Commit{commit(a, 4, 1), commit(signal.StreamID{Type: "cart", ID: "c"}, 1, 1)}
+	more := []signal.Commit{Commit(a, 4, 1), Commit(signal.StreamID{Type: "cart", ID: "c"}, 1, 1)}
 	for _, c := range more {
-		mustAppend(t, st, c)
+		MustAppend(t, st, c)
 	}
 	newer := changes(t, f, last, 100)
 	assertFeed(t, fmt.Sprintf("Changes(after %d, the last position before two more appends)", last), newer, more)
@@ -768,8 +771,8 @@ func (s *suite) testFeedLimit(t *testing.T) {
 	st, f := ability[signal.ChangeFeed](t, s)
 	var want []signal.Commit
 	for i := range 7 {
-		c := commit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("limit-%d", i%3)}, int64(i/3+1), 1)
-		mustAppend(t, st, c)
+		c := Commit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("limit-%d", i%3)}, int64(i/3+1), 1)
+		MustAppend(t, st, c)
 		want = append(want, c)
 	}
 	all := changes(t, f, 0, 100)
@@ -800,8 +803,8 @@ func (s *suite) testFeedLimit(t *testing.T) {
 func (s *suite) testFeedWaitAtOnce(t *testing.T) {
 	st, f := ability[signal.ChangeFeed](t, s)
 	a := signal.StreamID{Type: "cart", ID: "a"}
-	for _, c := range []signal.Commit{commit(a, 1, 1), commit(a, 2, 1), commit(a, 3, 1)} {
-		mustAppend(t, st, c)
+	for _, c := range []signal.Commit{Commit(a, 1, 1), Commit(a, 2, 1), Commit(a, 3, 1)} {
+		MustAppend(t, st, c)
 	}
 	all := changes(t, f, 0, 100)
 	if len(all) != 3 {
@@ -832,14 +835,14 @@ func (s *suite) testFeedWaitBlocks(t *testing.T) {
 	a := signal.StreamID{Type: "cart", ID: "a"}
 
 	after := uint64(0)
-	for round, c := range []signal.Commit{commit(a, 1, 1), commit(signal.StreamID{Type: "cart", ID: "b"}, 1, 2), commit(a, 2, 1)} {
+	for round, c := range []signal.Commit{Commit(a, 1, 1), Commit(signal.StreamID{Type: "cart", ID: "b"}, 1, 2), Commit(a, 2, 1)} {
 		done := waitAsync(ctx, f, after)
 		select {
 		case err := <-done:
 			t.Fatalf("round %d: WaitForChange(after %d) returned %v with no newer change; it must block", round, after, err)
 		case <-time.After(100 * time.Millisecond):
 		}
-		mustAppend(t, st, c)
+		MustAppend(t, st, c)
 		select {
 		case err := <-done:
 			if err != nil {
@@ -879,7 +882,7 @@ func (s *suite) testFeedWaitCancelled(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st, f := ability[signal.ChangeFeed](t, s)
-			mustAppend(t, st, commit(signal.StreamID{Type: "cart", ID: "a"}, 1, 1))
+			MustAppend(t, st, Commit(signal.StreamID{Type: "cart", ID: "a"}, 1, 1))
 			last := changes(t, f, 0, 100)
 			if len(last) != 1 {
 				t.Fatalf("Changes(after 0) returned %d changes, want 1", len(last))

@@ -84,14 +84,14 @@ func (s *suite) testInvalidMetadata(t *testing.T) {
 				end = feedEnd(t, feed)
 			}
 
-			final := commit(closing, 2, 3) // its tombstone would be at 5
+			final := Commit(closing, 2, 3) // its tombstone would be at 5
 			final.Final = true
 			for _, v := range []struct {
 				what string
 				c    signal.Commit
 			}{
-				{"on a new stream", commit(fresh, 1, 3)},
-				{"after history", commit(used, 4, 3)},
+				{"on a new stream", Commit(fresh, 1, 3)},
+				{"after history", Commit(used, 4, 3)},
 				{"as a final commit", final},
 			} {
 				c := v.c
@@ -111,8 +111,8 @@ func (s *suite) testInvalidMetadata(t *testing.T) {
 			// Nothing was written at any version a refused commit
 			// covered, a tombstone's included: the streams take
 			// commits there.
-			mustAppend(t, st, commit(fresh, 1, 1))
-			mustAppend(t, st, commit(used, 4, 1))
+			MustAppend(t, st, Commit(fresh, 1, 1))
+			MustAppend(t, st, Commit(used, 4, 1))
 			appendAt(t, st, closing, 2, 1, 1, 1, 1) // versions 2-5
 		})
 	}
@@ -122,7 +122,7 @@ func (s *suite) testInvalidMetadata(t *testing.T) {
 func appendAt(t *testing.T, s signal.Store, stream signal.StreamID, version int64, sizes ...int) {
 	t.Helper()
 	for _, n := range sizes {
-		mustAppend(t, s, commit(stream, version, n))
+		MustAppend(t, s, Commit(stream, version, n))
 		version += int64(n)
 	}
 }
@@ -186,12 +186,12 @@ func (s *suite) testMetadataLimits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st := s.store(t)
-			first, final := commit(stream, 1, 2), commit(stream, 3, 2)
+			first, final := Commit(stream, 1, 2), Commit(stream, 3, 2)
 			tc.mutate(&first)
 			tc.mutate(&final)
 			final.Final = true
-			mustAppend(t, st, first)
-			mustAppend(t, st, final)
+			MustAppend(t, st, first)
+			MustAppend(t, st, final)
 			assertHistory(t, st, stream, []signal.Commit{first, final})
 		})
 	}
@@ -234,9 +234,9 @@ func (s *suite) testClosedAndTaken(t *testing.T) {
 			if n := len(history); n > 0 {
 				v = history[n-1].LastVersion() + 1
 			}
-			final := commit(stream, v, tc.history[len(tc.history)-1])
+			final := Commit(stream, v, tc.history[len(tc.history)-1])
 			final.Final = true
-			mustAppend(t, st, final)
+			MustAppend(t, st, final)
 			history = append(history, final)
 			var end uint64
 			feed, _ := st.(signal.ChangeFeed)
@@ -245,7 +245,7 @@ func (s *suite) testClosedAndTaken(t *testing.T) {
 			}
 
 			winner := history[tc.at]
-			loser := commit(stream, winner.Version, tc.loser)
+			loser := Commit(stream, winner.Version, tc.loser)
 			loser.Final = tc.final
 			if tc.retry {
 				loser = winner
@@ -257,7 +257,7 @@ func (s *suite) testClosedAndTaken(t *testing.T) {
 				assertFeed(t, fmt.Sprintf("Changes(after %d, the end before the refused append)", end), changes(t, feed, end, 100), nil)
 			}
 			// Still closed: the version after the final commit is refused as closed.
-			next := commit(stream, final.LastVersion()+1, 1)
+			next := Commit(stream, final.LastVersion()+1, 1)
 			err := st.Append(t.Context(), next)
 			wantErr(t, err, signal.ErrClosed, "Append(%s, version %d) after the final commit", sname(stream), next.Version)
 		})

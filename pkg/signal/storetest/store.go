@@ -33,6 +33,7 @@ func (s *suite) storeTests() []namedTest {
 		{"MetadataLimits", s.testMetadataLimits},
 		{"ConcurrentAppenders", s.testConcurrentAppenders},
 		{"StreamIDs", s.testStreamIDs},
+		{"LoadInvalidStream", s.testReadUnreadable},
 	}
 }
 
@@ -44,21 +45,21 @@ func (s *suite) testRoundTrip(t *testing.T) {
 		commits func() []signal.Commit
 	}{
 		{"every field set", func() []signal.Commit {
-			c1 := commit(stream, 1, 3)
+			c1 := Commit(stream, 1, 3)
 			c1.Events[0].SchemaVersion, c1.Events[1].SchemaVersion, c1.Events[2].SchemaVersion = 1, 2, 7
 			c1.Events[1].Name = "ItemRemoved"
-			c2 := commit(stream, 4, 1)
+			c2 := Commit(stream, 4, 1)
 			c2.Events[0].Name = "PurchaseCompleted"
 			return []signal.Commit{c1, c2}
 		}},
 		{"optional fields empty", func() []signal.Commit {
-			c := commit(stream, 1, 1)
+			c := Commit(stream, 1, 1)
 			c.CorrelationID, c.CausationID = "", ""
 			c.Events[0].Data = []byte(`{}`)
 			return []signal.Commit{c}
 		}},
 		{"json payloads byte for byte", func() []signal.Commit {
-			c := commit(stream, 1, len(jsonPayloads))
+			c := Commit(stream, 1, len(jsonPayloads))
 			for i := range c.Events {
 				c.Events[i].Data = jsonPayloads[i]
 			}
@@ -67,14 +68,14 @@ func (s *suite) testRoundTrip(t *testing.T) {
 		{"one payload per commit", func() []signal.Commit {
 			var cs []signal.Commit
 			for i, p := range jsonPayloads {
-				c := commit(stream, int64(i+1), 1)
+				c := Commit(stream, int64(i+1), 1)
 				c.Events[0].Data = p
 				cs = append(cs, c)
 			}
 			return cs
 		}},
 		{"odd metadata strings", func() []signal.Commit {
-			c := commit(stream, 1, 2)
+			c := Commit(stream, 1, 2)
 			c.CommandID = "Idempotency-Key: ünïcødé 購物車 🛒 with spaces, #hash, /slash, 'quotes\" and %percent_" + strings.Repeat("k", 100)
 			c.CorrelationID = "corr/with/slashes#and#hashes"
 			c.CausationID = signal.NewID()
@@ -83,11 +84,11 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			return []signal.Commit{c}
 		}},
 		{"time precision", func() []signal.Commit {
-			c1 := commit(stream, 1, 1)
+			c1 := Commit(stream, 1, 1)
 			c1.Time = time.Date(2026, 1, 1, 0, 0, 0, 999_000_000, time.UTC) // whole milliseconds
-			c2 := commit(stream, 2, 1)
+			c2 := Commit(stream, 2, 1)
 			c2.Time = time.Date(1999, 12, 31, 23, 59, 59, 1_400_000, time.UTC) // 1.4 ms
-			c3 := commit(stream, 3, 1)
+			c3 := Commit(stream, 3, 1)
 			c3.Time = time.Now().UTC().Truncate(time.Millisecond).Add(333_333) // now, plus a third of a millisecond
 			return []signal.Commit{c1, c2, c3}
 		}},
@@ -97,7 +98,7 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			st := s.store(t)
 			want := tc.commits()
 			for _, c := range want {
-				mustAppend(t, st, c)
+				MustAppend(t, st, c)
 			}
 			assertHistory(t, st, stream, want)
 		})
@@ -128,7 +129,7 @@ func (s *suite) testLoadAfter(t *testing.T) {
 		{8, nil},
 		{1000, nil},
 	} {
-		got := loadAll(t, st, stream, tc.after)
+		got := LoadAll(t, st, stream, tc.after)
 		var want []signal.Commit
 		for _, c := range all {
 			for _, v := range tc.want {
@@ -142,7 +143,7 @@ func (s *suite) testLoadAfter(t *testing.T) {
 			continue
 		}
 		for i := range want {
-			if d := diffCommit(want[i], got[i]); d != "" {
+			if d := DiffCommit(want[i], got[i]); d != "" {
 				t.Errorf("Load(%s, after %d): commit %d differs:\n%s", sname(stream), tc.after, i, d)
 			}
 		}
@@ -171,7 +172,7 @@ func (s *suite) testLoadBreakEarly(t *testing.T) {
 	}
 
 	// The abandoned loops must not hold anything an Append needs.
-	next := commit(stream, all[len(all)-1].LastVersion()+1, 1)
+	next := Commit(stream, all[len(all)-1].LastVersion()+1, 1)
 	done := make(chan error, 1)
 	go func() { done <- st.Append(t.Context(), next) }()
 	select {
@@ -224,7 +225,7 @@ func (s *suite) testEmptyStream(t *testing.T) {
 	appendHistory(t, st, signal.StreamID{Type: "car", ID: "ta"}, 1)
 
 	for _, after := range []int64{0, 1, 10} {
-		if got := loadAll(t, st, missing, after); len(got) != 0 {
+		if got := LoadAll(t, st, missing, after); len(got) != 0 {
 			t.Errorf("Load(never-written %s, after %d) returned versions %v of stream %s, want nothing", sname(missing), after, versions(got), sname(got[0].Stream))
 		}
 	}
@@ -252,7 +253,7 @@ func (s *suite) testContiguousVersions(t *testing.T) {
 		t.Fatalf("fixture: second commit at version %d, want 4", want[1].Version)
 	}
 
-	got := loadAll(t, st, stream, 0)
+	got := LoadAll(t, st, stream, 0)
 	assertCommits(t, fmt.Sprintf("Load(%s, after 0)", sname(stream)), got, want)
 	next := int64(1)
 	for _, c := range got {
@@ -263,7 +264,7 @@ func (s *suite) testContiguousVersions(t *testing.T) {
 	}
 	// Resuming from the end of every commit returns exactly the rest.
 	for i, c := range want {
-		assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(stream), c.LastVersion()), loadAll(t, st, stream, c.LastVersion()), want[i+1:])
+		assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(stream), c.LastVersion()), LoadAll(t, st, stream, c.LastVersion()), want[i+1:])
 	}
 }
 
@@ -312,7 +313,7 @@ func checkConflictOn(t *testing.T, err error, c, winner signal.Commit, closed bo
 	if ce.Existing.CommandID != winner.CommandID {
 		t.Errorf("%s: ConflictError.Existing.CommandID = %q, want the winner's %q", what, ce.Existing.CommandID, winner.CommandID)
 	}
-	if d := diffCommit(winner, *ce.Existing); d != "" {
+	if d := DiffCommit(winner, *ce.Existing); d != "" {
 		t.Errorf("%s: ConflictError.Existing is not the commit that won:\n%s", what, d)
 	}
 }
@@ -337,7 +338,7 @@ func (s *suite) testConflict(t *testing.T) {
 			stream := signal.StreamID{Type: "cart", ID: "conflict"}
 			history := appendHistory(t, st, stream, tc.history...)
 			winner := history[tc.at]
-			loser := commit(stream, winner.Version, tc.loser)
+			loser := Commit(stream, winner.Version, tc.loser)
 			checkConflict(t, st.Append(t.Context(), loser), loser, winner)
 			assertHistory(t, st, stream, history)
 		})
@@ -367,7 +368,7 @@ func (s *suite) testConflictSameCommandID(t *testing.T) {
 			checkConflict(t, st.Append(t.Context(), retry), retry, orig)
 			assertHistory(t, st, stream, history)
 
-			got := loadAll(t, st, stream, orig.Version-1)
+			got := LoadAll(t, st, stream, orig.Version-1)
 			if len(got) == 0 || got[0].CommandID != orig.CommandID {
 				t.Errorf("Load(%s, after %d): first commit's CommandID = %v, want %q", sname(stream), orig.Version-1, commandIDs(got), orig.CommandID)
 			}
@@ -380,7 +381,7 @@ func (s *suite) testConflictSameCommandID(t *testing.T) {
 // for generated ones; a final one too (DynamoDB writes those in a
 // transaction, with a tombstone).
 func fingerprinted(stream signal.StreamID) []signal.Commit {
-	c1, c2, c3, c4 := commit(stream, 1, 1), commit(stream, 2, 2), commit(stream, 4, 1), commit(stream, 5, 1)
+	c1, c2, c3, c4 := Commit(stream, 1, 1), Commit(stream, 2, 2), Commit(stream, 4, 1), Commit(stream, 5, 1)
 	c1.Fingerprint = "q1Zb0yJ4dXvWk3-_8aQy7w"
 	c3.Fingerprint = "odd fingerprint: ünïcødé #/ \"quoted\""
 	c4.Fingerprint, c4.Final = "AAAAAAAAAAAAAAAAAAAAAA", true
@@ -395,10 +396,10 @@ func (s *suite) testFingerprint(t *testing.T) {
 	stream := signal.StreamID{Type: "cart", ID: "fingerprint"}
 	want := fingerprinted(stream)
 	for _, c := range want {
-		mustAppend(t, st, c)
+		MustAppend(t, st, c)
 	}
 	assertHistory(t, st, stream, want)
-	loser := commit(stream, 1, 1)
+	loser := Commit(stream, 1, 1)
 	loser.CommandID, loser.Fingerprint = want[0].CommandID, "another request"
 	checkConflict(t, st.Append(t.Context(), loser), loser, want[0])
 	assertHistory(t, st, stream, want)
@@ -418,38 +419,38 @@ func (s *suite) testAtomic(t *testing.T) {
 		st := s.store(t)
 		stream := signal.StreamID{Type: "cart", ID: "atomic"}
 		history := appendHistory(t, st, stream, 2) // versions 1-2
-		loser := commit(stream, 1, 5)              // would be 1-5
+		loser := Commit(stream, 1, 5)              // would be 1-5
 		checkConflict(t, st.Append(t.Context(), loser), loser, history[0])
 		assertHistory(t, st, stream, history)
 		// The stream is still at version 2: the next commit goes at 3.
-		next := commit(stream, 3, 2)
-		mustAppend(t, st, next)
+		next := Commit(stream, 3, 2)
+		MustAppend(t, st, next)
 		assertHistory(t, st, stream, append(history, next))
 	})
 	t.Run("losing final commit does not close the stream", func(t *testing.T) {
 		st := s.store(t)
 		stream := signal.StreamID{Type: "cart", ID: "atomic-final"}
 		history := appendHistory(t, st, stream, 1)
-		loser := commit(stream, 1, 1)
+		loser := Commit(stream, 1, 1)
 		loser.Final = true
 		checkConflict(t, st.Append(t.Context(), loser), loser, history[0])
-		next := commit(stream, 2, 1)
-		mustAppend(t, st, next)
+		next := Commit(stream, 2, 1)
+		MustAppend(t, st, next)
 		assertHistory(t, st, stream, append(history, next))
 	})
 	t.Run(fmt.Sprintf("%d events load back whole", signal.MaxEventsPerCommit), func(t *testing.T) {
 		st := s.store(t)
 		stream := signal.StreamID{Type: "cart", ID: "max-events"}
-		big := commit(stream, 1, signal.MaxEventsPerCommit)
+		big := Commit(stream, 1, signal.MaxEventsPerCommit)
 		for i := range big.Events {
 			big.Events[i].Data = jsonPayloads[i%len(jsonPayloads)]
 			big.Events[i].Name = fmt.Sprintf("Event%03d", i)
 		}
-		mustAppend(t, st, big)
-		next := commit(stream, signal.MaxEventsPerCommit+1, 1)
-		mustAppend(t, st, next)
+		MustAppend(t, st, big)
+		next := Commit(stream, signal.MaxEventsPerCommit+1, 1)
+		MustAppend(t, st, next)
 		assertHistory(t, st, stream, []signal.Commit{big, next})
-		assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(stream), signal.MaxEventsPerCommit), loadAll(t, st, stream, signal.MaxEventsPerCommit), []signal.Commit{next})
+		assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(stream), signal.MaxEventsPerCommit), LoadAll(t, st, stream, signal.MaxEventsPerCommit), []signal.Commit{next})
 	})
 }
 
@@ -474,7 +475,7 @@ func (s *suite) testTooLarge(t *testing.T) {
 			c.Events[1].Data = jsonBlob(200 * 1024)
 		}},
 		{fmt.Sprintf("%d small events", signal.MaxEventsPerCommit+1), func(c *signal.Commit) {
-			*c = commit(c.Stream, c.Version, signal.MaxEventsPerCommit+1)
+			*c = Commit(c.Stream, c.Version, signal.MaxEventsPerCommit+1)
 		}},
 	}
 	for _, tc := range cases {
@@ -484,7 +485,7 @@ func (s *suite) testTooLarge(t *testing.T) {
 			used := signal.StreamID{Type: "cart", ID: "too-large-used"}
 			history := appendHistory(t, st, used, 1, 2)
 
-			for _, c := range []signal.Commit{commit(fresh, 1, 2), commit(used, 4, 2)} {
+			for _, c := range []signal.Commit{Commit(fresh, 1, 2), Commit(used, 4, 2)} {
 				tc.events(&c)
 				if c.Size() <= signal.MaxCommitBytes && len(c.Events) <= signal.MaxEventsPerCommit {
 					t.Fatalf("fixture: commit of %d events, Size() %d is within the limits", len(c.Events), c.Size())
@@ -498,8 +499,8 @@ func (s *suite) testTooLarge(t *testing.T) {
 			assertHistory(t, st, fresh, nil)
 			assertHistory(t, st, used, history)
 			// The streams still take commits at the versions they were at.
-			mustAppend(t, st, commit(fresh, 1, 1))
-			mustAppend(t, st, commit(used, 4, 1))
+			MustAppend(t, st, Commit(fresh, 1, 1))
+			MustAppend(t, st, Commit(used, 4, 1))
 		})
 	}
 }
@@ -511,19 +512,19 @@ func (s *suite) testLargeCommitFits(t *testing.T) {
 		commit func(stream signal.StreamID) signal.Commit
 	}{
 		{"one 300 KB event", func(stream signal.StreamID) signal.Commit {
-			c := commit(stream, 1, 1)
+			c := Commit(stream, 1, 1)
 			c.Events[0].Data = jsonBlob(300 * 1024)
 			return c
 		}},
 		{"three 100 KB events", func(stream signal.StreamID) signal.Commit {
-			c := commit(stream, 1, 3)
+			c := Commit(stream, 1, 3)
 			for i := range c.Events {
 				c.Events[i].Data = jsonBlob(100*1024 - i)
 			}
 			return c
 		}},
 		{fmt.Sprintf("%d events of 3 KB", signal.MaxEventsPerCommit), func(stream signal.StreamID) signal.Commit {
-			c := commit(stream, 1, signal.MaxEventsPerCommit)
+			c := Commit(stream, 1, signal.MaxEventsPerCommit)
 			for i := range c.Events {
 				c.Events[i].Data = jsonBlob(3*1024 + i)
 			}
@@ -538,9 +539,9 @@ func (s *suite) testLargeCommitFits(t *testing.T) {
 			if c.Size() > signal.MaxCommitBytes-16*1024 {
 				t.Fatalf("fixture: Size() %d is not comfortably below MaxCommitBytes %d", c.Size(), signal.MaxCommitBytes)
 			}
-			mustAppend(t, st, c)
-			next := commit(stream, c.LastVersion()+1, 1)
-			mustAppend(t, st, next)
+			MustAppend(t, st, c)
+			next := Commit(stream, c.LastVersion()+1, 1)
+			MustAppend(t, st, next)
 			assertHistory(t, st, stream, []signal.Commit{c, next})
 		})
 	}
@@ -572,14 +573,14 @@ func (s *suite) testInvalid(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st := s.store(t)
-			c := commit(good, 1, 1)
+			c := Commit(good, 1, 1)
 			tc.mutate(&c)
 			wantErr(t, st.Append(t.Context(), c), signal.ErrInvalid, "Append(%s, version %d, %d events)", sname(c.Stream), c.Version, len(c.Events))
 			assertHistory(t, st, good, nil)
 			if tc.validStream {
 				// Nothing was written: the stream is still new.
-				first := commit(good, 1, 1)
-				mustAppend(t, st, first)
+				first := Commit(good, 1, 1)
+				MustAppend(t, st, first)
 				assertHistory(t, st, good, []signal.Commit{first})
 			}
 		})
@@ -606,20 +607,20 @@ func (s *suite) testClosed(t *testing.T) {
 			if len(history) > 0 {
 				v = history[len(history)-1].LastVersion() + 1
 			}
-			final := commit(stream, v, tc.history[len(tc.history)-1])
+			final := Commit(stream, v, tc.history[len(tc.history)-1])
 			final.Final = true
-			mustAppend(t, st, final)
+			MustAppend(t, st, final)
 			history = append(history, final)
 
 			for attempt := range 2 {
-				next := commit(stream, final.LastVersion()+1, tc.next)
+				next := Commit(stream, final.LastVersion()+1, tc.next)
 				err := st.Append(t.Context(), next)
 				wantErr(t, err, signal.ErrClosed, "Append(%s, version %d) after the final commit (attempt %d)", sname(stream), next.Version, attempt+1)
 				if errors.Is(err, signal.ErrConflict) {
 					t.Errorf("Append after the final commit = %v matches ErrConflict: the Service would retry instead of reporting the aggregate closed", err)
 				}
 			}
-			got := loadAll(t, st, stream, 0)
+			got := LoadAll(t, st, stream, 0)
 			assertCommits(t, fmt.Sprintf("Load(%s, after 0) of a closed stream", sname(stream)), got, history)
 			if n := len(got); n > 0 && !got[n-1].Final {
 				t.Errorf("the final commit loaded back with Final = false")
@@ -660,7 +661,7 @@ func (s *suite) testConcurrentAppenders(t *testing.T) {
 						}
 						known = c.LastVersion()
 					}
-					c := commit(stream, known+1, 1)
+					c := Commit(stream, known+1, 1)
 					c.CommandID = fmt.Sprintf("writer-%02d-commit-%03d", w, i)
 					err := st.Append(ctx, c)
 					if err == nil {
@@ -682,7 +683,7 @@ func (s *suite) testConcurrentAppenders(t *testing.T) {
 		return
 	}
 
-	got := loadAll(t, st, stream, 0)
+	got := LoadAll(t, st, stream, 0)
 	if len(got) != writers*perWriter {
 		t.Fatalf("Load(%s) returned %d commits, want %d", sname(stream), len(got), writers*perWriter)
 	}
@@ -764,8 +765,8 @@ func (s *suite) testStreamIDs(t *testing.T) {
 			if round > i%3 {
 				continue
 			}
-			c := commit(id, next[i]+1, round+1)
-			mustAppend(t, st, c)
+			c := Commit(id, next[i]+1, round+1)
+			MustAppend(t, st, c)
 			want[i] = append(want[i], c)
 			next[i] = c.LastVersion()
 		}
@@ -773,12 +774,12 @@ func (s *suite) testStreamIDs(t *testing.T) {
 	for i, id := range streams {
 		assertHistory(t, st, id, want[i])
 		if len(want[i]) > 1 {
-			assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(id), want[i][0].LastVersion()), loadAll(t, st, id, want[i][0].LastVersion()), want[i][1:])
+			assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(id), want[i][0].LastVersion()), LoadAll(t, st, id, want[i][0].LastVersion()), want[i][1:])
 		}
 	}
 	// A conflict on one stream is not confused with another's commits.
 	for i, id := range streams {
-		loser := commit(id, 1, 1)
+		loser := Commit(id, 1, 1)
 		checkConflict(t, st.Append(t.Context(), loser), loser, want[i][0])
 	}
 }

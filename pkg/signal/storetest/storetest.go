@@ -37,11 +37,23 @@
 //     unchanged.
 //   - Visibility: a commit is returned by Load, and by the change feed, as
 //     soon as Append has returned nil.
+//   - Reads of what no write can have stored (a stream signal.Readable
+//     refuses, a view name or key signal.ValidateViewKey refuses) find
+//     nothing: Load yields nothing, LoadSnapshot and LoadView answer
+//     ErrNotFound, whatever the store's database would make of the key.
 //
 // The counts are chosen so the whole suite runs in seconds against a local
 // DynamoDB emulator too. newStore is called once to discover the store's
 // abilities and then at the start of every subtest, which must get a store
 // with nothing in it; use t.Cleanup in newStore to release it.
+//
+// # Beyond conformance
+//
+// The package also holds what every adapter's own tests would otherwise
+// copy: RunService (Services over the store, from two processes or across
+// a reopen), RunAfterClose (for stores with a Close), the Commit builder
+// with MustAppend, LoadAll and DiffCommit, and the shared benchmarks
+// BenchAppend, BenchAppendParallel and BenchRehydrate.
 package storetest
 
 import (
@@ -151,9 +163,13 @@ var jsonPayloads = [][]byte{
 	[]byte(`{"html":"<script>&amp;</script>","dup":1,"dup":2}`),
 }
 
-// commit builds a commit of n events at version, with every metadata field
-// set and fresh ids.
-func commit(stream signal.StreamID, version int64, n int) signal.Commit {
+// Commit builds a commit of n events (n >= 1) at version on stream, as
+// the suite appends them: every metadata field set (fresh command,
+// correlation, causation and event ids; no fingerprint), a UTC time with
+// a sub-millisecond part derived from version, and small JSON payloads.
+// It passes signal.ValidateCommit; adapters' own tests use it so they do
+// not each build commits by hand.
+func Commit(stream signal.StreamID, version int64, n int) signal.Commit {
 	c := signal.Commit{
 		Stream:        stream,
 		Version:       version,
@@ -187,7 +203,8 @@ func jsonBlob(n int) []byte {
 
 // ---- store helpers ----
 
-func mustAppend(t *testing.T, s signal.Store, c signal.Commit) {
+// MustAppend appends c, failing the test unless Append returns nil.
+func MustAppend(t testing.TB, s signal.Store, c signal.Commit) {
 	t.Helper()
 	if err := s.Append(t.Context(), c); err != nil {
 		t.Fatalf("Append(%s, version %d, %d events) = %v, want nil", sname(c.Stream), c.Version, len(c.Events), err)
@@ -201,16 +218,16 @@ func appendHistory(t *testing.T, s signal.Store, stream signal.StreamID, sizes .
 	var out []signal.Commit
 	v := int64(1)
 	for _, n := range sizes {
-		c := commit(stream, v, n)
-		mustAppend(t, s, c)
+		c := Commit(stream, v, n)
+		MustAppend(t, s, c)
 		out = append(out, c)
 		v += int64(n)
 	}
 	return out
 }
 
-// loadAll collects Load(stream, after), failing the test on an error.
-func loadAll(t *testing.T, s signal.Store, stream signal.StreamID, after int64) []signal.Commit {
+// LoadAll collects Load(stream, after), failing the test on an error.
+func LoadAll(t testing.TB, s signal.Store, stream signal.StreamID, after int64) []signal.Commit {
 	t.Helper()
 	var out []signal.Commit
 	for c, err := range s.Load(t.Context(), stream, after) {
@@ -225,7 +242,7 @@ func loadAll(t *testing.T, s signal.Store, stream signal.StreamID, after int64) 
 // assertHistory checks that Load(stream, 0) returns exactly want.
 func assertHistory(t *testing.T, s signal.Store, stream signal.StreamID, want []signal.Commit) {
 	t.Helper()
-	assertCommits(t, fmt.Sprintf("Load(%s, after 0)", sname(stream)), loadAll(t, s, stream, 0), want)
+	assertCommits(t, fmt.Sprintf("Load(%s, after 0)", sname(stream)), LoadAll(t, s, stream, 0), want)
 }
 
 func assertCommits(t *testing.T, what string, got, want []signal.Commit) {
@@ -234,7 +251,7 @@ func assertCommits(t *testing.T, what string, got, want []signal.Commit) {
 		t.Fatalf("%s returned %d commits at versions %v, want %d at versions %v", what, len(got), versions(got), len(want), versions(want))
 	}
 	for i := range want {
-		if d := diffCommit(want[i], got[i]); d != "" {
+		if d := DiffCommit(want[i], got[i]); d != "" {
 			t.Errorf("%s: commit %d (version %d) differs from what was appended:\n%s", what, i, want[i].Version, d)
 		}
 	}
@@ -248,8 +265,10 @@ func versions(cs []signal.Commit) []int64 {
 	return v
 }
 
-// diffCommit describes how got differs from want, "" if it does not.
-func diffCommit(want, got signal.Commit) string {
+// DiffCommit describes, field by field, how got differs from want, ""
+// if it does not. Times are compared to the millisecond (stores keep at
+// least that) and must be in UTC when want's is; payloads byte for byte.
+func DiffCommit(want, got signal.Commit) string {
 	var d []string
 	add := func(format string, args ...any) { d = append(d, "\t"+fmt.Sprintf(format, args...)) }
 	if got.Stream != want.Stream {
