@@ -63,7 +63,7 @@ func waitBeforeClose(t *testing.T, st signal.Store) <-chan error {
 func callsAfterClose(t *testing.T, st signal.Store, id signal.StreamID) map[string]error {
 	ctx := t.Context()
 	errs := map[string]error{"Append": st.Append(ctx, Commit(id, 2, 1))}
-	errs["Load"] = errors.New("Load yielded nothing")
+	errs["Load"] = errors.New("the Load sequence yielded nothing")
 	for _, err := range st.Load(ctx, id, 0) {
 		errs["Load"] = err
 	}
