@@ -86,7 +86,7 @@ FUZZ_TARGETS := \
 	./pkg/signal:FuzzDecodeStoredEvent \
 	./pkg/httpapi:FuzzRequest \
 	./pkg/httpapi:FuzzLambdaPayload \
-	./pkg/dynstore:FuzzDecodeLambdaRecord
+	./pkg/dynstore/dynstream:FuzzDecodeLambdaRecord
 .PHONY: fuzz fuzz-short
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

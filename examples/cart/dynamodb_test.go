@@ -11,6 +11,7 @@ import (
 	"github.com/signalforgo/signal/examples/cart"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -56,11 +57,11 @@ func TestFullCartPurchaseOnDynamoDB(t *testing.T) {
 		}
 	}
 
-	arn, err := dynstore.StreamARN(ctx, client, tables.Events)
+	arn, err := dynstream.StreamARN(ctx, client, tables.Events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	poller := dynstore.NewPoller(dynamodbstreams.NewFromConfig(dynamotest.Config(t)), dynstore.PollerConfig{StreamARN: arn})
+	poller := dynstream.NewPoller(dynamodbstreams.NewFromConfig(dynamotest.Config(t)), dynstream.PollerConfig{StreamARN: arn})
 	var delivered []signal.Commit
 	for idle := 0; idle < 2; { // the policy's orders are new commits: poll until none come
 		n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -81,10 +81,10 @@ func readPosition(path string) uint64 {
 // projectFromStream feeds the dispatcher from the events table's
 // DynamoDB stream with the Poller.
 func projectFromStream(ctx context.Context, st *openedStore, svc *signal.Service, logger *slog.Logger) error {
-	arn, err := dynstore.StreamARN(ctx, st.client, st.dyn.Tables().Events)
+	arn, err := dynstream.StreamARN(ctx, st.client, st.dyn.Tables().Events)
 	if err != nil {
 		return err
 	}
-	p := dynstore.NewPoller(st.streams, dynstore.PollerConfig{StreamARN: arn, Logger: logger})
+	p := dynstream.NewPoller(st.streams, dynstream.PollerConfig{StreamARN: arn, Logger: logger})
 	return p.Run(ctx, svc.Dispatch)
 }

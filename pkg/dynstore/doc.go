@@ -1,7 +1,9 @@
 // Package dynstore is the DynamoDB adapter of Signal for Go: a
 // signal.Store with snapshots, checkpoints and views, the table
-// definitions, the decoding of DynamoDB Streams records into commits, a
-// Streams poller, and a meter that counts requests and consumed capacity.
+// definitions, and a meter that counts requests and consumed capacity.
+// Reading the events table's stream (record decoding, a poller) is
+// package dynstream's, which reads items only through DecodeCommitItem,
+// so this package does not depend on aws-lambda-go.
 //
 // The layout, and why one conditional PutItem per command is enough, is
 // described in docs/TABLE.md. In short:

@@ -21,6 +21,7 @@ import (
 	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -332,7 +333,7 @@ func TestProjectorFunction(t *testing.T) {
 func streamRecords(t *testing.T, d *deployment) []events.DynamoDBEventRecord {
 	t.Helper()
 	ctx := t.Context()
-	arn, err := dynstore.StreamARN(ctx, dynamodb.NewFromConfig(d.cfg), d.s.Tables.Events)
+	arn, err := dynstream.StreamARN(ctx, dynamodb.NewFromConfig(d.cfg), d.s.Tables.Events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +361,7 @@ func streamRecords(t *testing.T, d *deployment) []events.DynamoDBEventRecord {
 				if k, ok := r.Dynamodb.NewImage["kind"].(*streamtypes.AttributeValueMemberS); !ok || k.Value != dynstore.KindCommit {
 					continue
 				}
-				lr, err := dynstore.LambdaRecord(r, arn)
+				lr, err := dynstream.LambdaRecord(r, arn)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -49,6 +49,6 @@
 // records in Lambda's shape, partial batch failures redelivered from the
 // first failed record, a record given up after its retries (see Pump).
 //
-// dynamotest imports dynstore; dynstore's own tests use its endpoint part,
-// motoserver, instead.
+// dynamotest imports dynstore and dynstream; their own tests use its
+// endpoint part, motoserver, instead.
 package dynamotest

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
-	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 )
 
 // shard is how far the Pump has read and delivered one shard.
@@ -161,7 +161,7 @@ func (p *Pump) iterator(ctx context.Context, s *shard) error {
 func (p *Pump) batchOf(records []streamtypes.Record) ([]events.DynamoDBEventRecord, error) {
 	var batch []events.DynamoDBEventRecord
 	for _, r := range records {
-		lr, err := dynstore.LambdaRecord(r, p.arn)
+		lr, err := dynstream.LambdaRecord(r, p.arn)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
@@ -54,13 +55,13 @@ type PumpConfig struct {
 	Filter func(events.DynamoDBEventRecord) bool
 	// Streams is the DynamoDB Streams client to read with. Nil means one on
 	// Config(t); give one to read through a proxy, say.
-	Streams dynstore.StreamsAPI
+	Streams dynstream.StreamsAPI
 }
 
 // Pump stands in for Lambda's event source mapping of a projector: it
 // reads an events table's DynamoDB stream with the Streams API and
 // delivers its records to a Projector, in the shape Lambda sends
-// (events.DynamoDBEvent, records as dynstore.LambdaRecord converts them),
+// (events.DynamoDBEvent, records as dynstream.LambdaRecord converts them),
 // with Lambda's rules for partial batch responses:
 //
 //   - Each shard is read in order from its trim horizon, a child shard
@@ -84,7 +85,7 @@ type PumpConfig struct {
 //
 // A Pump is safe for concurrent use; deliveries are serialized.
 type Pump struct {
-	streams   dynstore.StreamsAPI
+	streams   dynstream.StreamsAPI
 	arn       string
 	to        Projector
 	batchSize int
@@ -114,7 +115,7 @@ func NewPump(t testing.TB, table string, to Projector, cfg PumpConfig) *Pump {
 		t.Fatalf("dynamotest.NewPump: %v", err)
 	}
 	awsCfg := Config(t)
-	arn, err := dynstore.StreamARN(t.Context(), dynamodb.NewFromConfig(awsCfg), table)
+	arn, err := dynstream.StreamARN(t.Context(), dynamodb.NewFromConfig(awsCfg), table)
 	if err != nil {
 		t.Fatalf("dynamotest.NewPump: %v", err)
 	}

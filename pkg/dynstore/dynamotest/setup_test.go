@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
@@ -62,7 +63,7 @@ func TestNewTables(t *testing.T) {
 		if a == b || a.Events == a.Views || !strings.HasPrefix(a.Events, "tables-events-") || !strings.HasPrefix(a.Views, "tables-views-") {
 			t.Fatalf("tables %+v and %+v", a, b)
 		}
-		if _, err := dynstore.StreamARN(t.Context(), client, a.Events); err != nil {
+		if _, err := dynstream.StreamARN(t.Context(), client, a.Events); err != nil {
 			t.Errorf("the events table has no stream: %v", err)
 		}
 		if !exists(t, client, a.Views) {

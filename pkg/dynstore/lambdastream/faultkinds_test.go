@@ -12,6 +12,7 @@ import (
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -333,7 +334,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 		}
 		reported := map[signal.StreamID]bool{}
 		last := map[signal.StreamID]int64{}
-		for _, d := range dynstore.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch}) {
+		for _, d := range dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch}) {
 			if d.Err != nil || !d.IsCommit {
 				continue // the poison decodes as a record; only its events do not
 			}

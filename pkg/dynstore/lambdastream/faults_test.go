@@ -27,6 +27,7 @@ import (
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -236,7 +237,7 @@ func newStreamEnv(t *testing.T, ctx context.Context) *streamEnv {
 	if e.reader, err = signal.New(signal.Config{Store: e.directStore, Types: tab.Types()}); err != nil {
 		t.Fatal(err)
 	}
-	if e.arn, err = dynstore.StreamARN(ctx, direct, e.tables.Events); err != nil {
+	if e.arn, err = dynstream.StreamARN(ctx, direct, e.tables.Events); err != nil {
 		t.Fatal(err)
 	}
 	e.streams = dynamodbstreams.NewFromConfig(e.cfg)
@@ -276,7 +277,7 @@ func (e *streamEnv) read(t *testing.T, ctx context.Context) []events.DynamoDBEve
 				if k, ok := r.Dynamodb.NewImage["kind"].(*streamtypes.AttributeValueMemberS); !ok || k.Value != dynstore.KindCommit {
 					continue
 				}
-				lr, err := dynstore.LambdaRecord(r, e.arn)
+				lr, err := dynstream.LambdaRecord(r, e.arn)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -320,7 +321,7 @@ func errKind(err error) string {
 // throttling 30% of TransactWriteItems, GetItem and PutItem (3 SDK
 // attempts, so some runs fail), with an extra subscriber that fails on one
 // chosen event the first 3 times. Batches are built from the table's
-// stream (commit INSERTs, dynstore.LambdaRecord) and redelivered from the
+// stream (commit INSERTs, dynstream.LambdaRecord) and redelivered from the
 // earliest reported record, as Lambda does. Checked: every reported
 // identifier is a record of the batch, the earliest of its aggregate at or
 // after the failed version (exactly the chosen event's record for the
@@ -337,7 +338,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	want := referenceViews(t, nil)
 	read := func() []events.DynamoDBEventRecord { return env.read(t, ctx) }
 	first := read()
-	decodedFirst := dynstore.DecodeLambdaEvent(events.DynamoDBEvent{Records: first})
+	decodedFirst := dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: first})
 
 	// The chosen event: the first event of tab-1's third commit (a commit
 	// with records of its aggregate before and after it in the stream).
@@ -426,7 +427,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 				logs.take()
 				return
 			}
-			decoded := dynstore.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch})
+			decoded := dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch})
 			index := map[string]int{}
 			for i, d := range decoded {
 				index[d.SequenceNumber] = i

@@ -4,7 +4,8 @@
 // answers with the partial batch failures Lambda retries.
 //
 // It lives under dynstore because its input is dynstore's items: the
-// record decoding is dynstore's, and no other store produces such batches.
+// record decoding is dynstream's (over dynstore's item layout), and no
+// other store produces such batches.
 package lambdastream
 
 import (
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -78,7 +79,7 @@ func New(cfg Config) *Handler {
 // Non-commit records (snapshots, tombstones, modifications) are skipped.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	start := h.cfg.Now()
-	decoded := dynstore.DecodeLambdaEvent(ev)
+	decoded := dynstream.DecodeLambdaEvent(ev)
 	var resp events.DynamoDBEventResponse
 	failed := map[string]bool{}
 	fail := func(seq string) {
@@ -137,7 +138,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 // batch order) of stream whose commit ends at or after version; failing
 // that (the failure was in events read from the table to fill a gap), the
 // stream's first record in the batch.
-func firstRecordAtOrAfter(decoded []dynstore.DecodedRecord, stream signal.StreamID, version int64) string {
+func firstRecordAtOrAfter(decoded []dynstream.DecodedRecord, stream signal.StreamID, version int64) string {
 	first := ""
 	for _, d := range decoded {
 		if !d.IsCommit || d.Commit.Stream != stream {

@@ -1,4 +1,4 @@
-package dynstore
+package dynstream
 
 import (
 	"encoding/json"

@@ -1,6 +1,7 @@
-package dynstore
+package dynstream
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -8,14 +9,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // DynamoDB Streams hands the same record over in two shapes: as JSON to a
 // Lambda function (events.DynamoDBEventRecord) and through the Streams API
 // to a poller (dynamodbstreams types.Record). Both are converted into the
-// dynamodb attribute values DecodeCommit reads, so a commit decodes the
-// same way, with the same checks, wherever it comes from.
+// dynamodb attribute values dynstore.DecodeCommitItem reads, so a commit
+// decodes the same way, with the same checks, wherever it comes from.
 
 // Stream event names (OperationType).
 const (
@@ -24,7 +26,7 @@ const (
 	eventRemove = "REMOVE"
 )
 
-const opStream = "dynstore.stream"
+const opStream = "dynstream.decode"
 
 // DecodedRecord is the outcome of decoding one stream record of a batch.
 // Exactly one of three holds: IsCommit (Commit is set), Err != nil (the
@@ -65,7 +67,7 @@ func DecodeLambdaEvent(ev events.DynamoDBEvent) []DecodedRecord {
 //     or a record without NewImage (the stream view type carries no image).
 //   - (zero, false, err): the record is malformed: no sequence number, an
 //     unknown event name, an item without a string "kind", an attribute
-//     value that cannot be read, or a commit item DecodeCommit rejects.
+//     value that cannot be read, or a commit item dynstore.DecodeCommit rejects.
 //     err is a *signal.Error of KindInternal (the table holds something
 //     this code did not write: a bug or corruption, which retrying cannot
 //     fix) whose Message names the record's EventID and sequence number
@@ -113,26 +115,17 @@ func decodeRecord(id, seq, eventName string, hasImage bool, image func() (map[st
 	if err != nil {
 		return signal.Commit{}, false, recordError(id, seq, signal.StreamID{}, "NewImage: %v", err)
 	}
-	pk, _ := getS(item, attrPK)
-	stream, _ := parseStreamKey(pk)
-	// Every item of the events table has a kind. One without it is not
-	// skipped like a snapshot: it could be a commit that lost its kind, and
-	// dropping a commit silently would corrupt every projection.
-	kind, ok := item[attrKind].(*types.AttributeValueMemberS)
-	if !ok {
-		return signal.Commit{}, false, recordError(id, seq, stream, "item %q has no string attribute %q", pk, attrKind)
-	}
-	if kind.Value != KindCommit {
-		return signal.Commit{}, false, nil
-	}
-	c, err := DecodeCommit(item)
+	c, ok, err := dynstore.DecodeCommitItem(item)
 	if err != nil {
-		msg := err.Error()
+		msg, stream := err.Error(), signal.StreamID{}
 		var se *signal.Error
-		if errors.As(err, &se) && se.Message != "" {
-			msg = se.Message
+		if errors.As(err, &se) {
+			msg, stream = cmp.Or(se.Message, msg), se.Stream
 		}
 		return signal.Commit{}, false, recordError(id, seq, stream, "%s", msg)
+	}
+	if !ok {
+		return signal.Commit{}, false, nil
 	}
 	return c, true, nil
 }

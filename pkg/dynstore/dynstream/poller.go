@@ -1,4 +1,4 @@
-package dynstore
+package dynstream
 
 import (
 	"context"
@@ -14,10 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-const opPoll = "dynstore.poll"
+const opPoll = "dynstream.poll"
 
 // StreamsAPI is the part of the DynamoDB Streams client a Poller uses;
 // *dynamodbstreams.Client satisfies it.
@@ -227,7 +228,7 @@ func (p *Poller) Run(ctx context.Context, handle BatchFunc) error {
 			return err
 		}
 		if err != nil {
-			p.log.WarnContext(ctx, "dynstore: stream poll failed; retrying", "stream_arn", p.cfg.StreamARN, "error", err, "retry_in", wait)
+			p.log.WarnContext(ctx, "dynstream: stream poll failed; retrying", "stream_arn", p.cfg.StreamARN, "error", err, "retry_in", wait)
 		}
 		if err == nil && n > 0 {
 			wait = p.interval
@@ -445,7 +446,7 @@ func (p *Poller) fetch(ctx context.Context, s *shardState) (*batch, error) {
 		case errors.As(err, &expired):
 			// Iterators live 15 minutes; a slow handler or a paused
 			// process outlives them. The next one starts after readSeq.
-			p.log.InfoContext(ctx, "dynstore: shard iterator expired; getting a new one", "shard", s.id, "after", s.readSeq)
+			p.log.InfoContext(ctx, "dynstream: shard iterator expired; getting a new one", "shard", s.id, "after", s.readSeq)
 			s.iter = nil
 			continue
 		case errors.As(err, &trimmed):
@@ -505,7 +506,7 @@ func (p *Poller) iterator(ctx context.Context, s *shardState) (ok bool, err erro
 			p.trimmed(ctx, s)
 			continue
 		case errors.As(err, &notFound):
-			p.log.WarnContext(ctx, "dynstore: shard no longer exists; treating it as finished", "shard", s.id, "after", s.readSeq)
+			p.log.WarnContext(ctx, "dynstream: shard no longer exists; treating it as finished", "shard", s.id, "after", s.readSeq)
 			s.finished = true
 			p.needRefresh = true
 			p.publish(s)
@@ -530,7 +531,7 @@ func (p *Poller) iterator(ctx context.Context, s *shardState) (ok bool, err erro
 // them: they are gone, so the shard restarts at its oldest record. Logged
 // as an error, because commits were lost to this reader.
 func (p *Poller) trimmed(ctx context.Context, s *shardState) {
-	p.log.ErrorContext(ctx, "dynstore: stream records were trimmed before they were read; resuming at TRIM_HORIZON", "shard", s.id, "after", s.readSeq)
+	p.log.ErrorContext(ctx, "dynstream: stream records were trimmed before they were read; resuming at TRIM_HORIZON", "shard", s.id, "after", s.readSeq)
 	s.readSeq, s.iter = "", nil
 	s.start = streamtypes.ShardIteratorTypeTrimHorizon
 }
@@ -548,7 +549,7 @@ func (p *Poller) awsError(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return mapError(opPoll+": "+what, signal.StreamID{}, err)
+	return dynstore.AWSError(opPoll+": "+what, err)
 }
 
 // DescribeTableAPI is what StreamARN needs of a DynamoDB client;
@@ -562,14 +563,14 @@ type DescribeTableAPI interface {
 // table does not exist, KindInvalid when it has no enabled stream, and
 // otherwise the AWS failure (KindUnavailable when retrying may help).
 func StreamARN(ctx context.Context, client DescribeTableAPI, table string) (string, error) {
-	const op = "dynstore.stream_arn"
+	const op = "dynstream.stream_arn"
 	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
 		return "", &signal.Error{Kind: signal.KindNotFound, Op: op, Message: fmt.Sprintf("table %q does not exist", table), Err: err}
 	case err != nil:
-		return "", mapError(op, signal.StreamID{}, err)
+		return "", dynstore.AWSError(op, err)
 	}
 	t := out.Table
 	// A table whose stream was disabled keeps reporting the old ARN, whose

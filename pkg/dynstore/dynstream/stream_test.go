@@ -1,4 +1,4 @@
-package dynstore
+package dynstream
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -268,7 +269,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 func TestDecodeRecordNotCommit(t *testing.T) {
 	c := streamSampleCommits()[2]
 	snapshot := keyItem(streamKey(c.Stream), snapshotSK)
-	snapshot[attrKind] = str(KindSnapshot)
+	snapshot[attrKind] = str(dynstore.KindSnapshot)
 	snapshot[attrData] = str(`{"n":1}`)
 	cases := []struct {
 		name, eventName string
@@ -622,7 +623,7 @@ func FuzzDecodeLambdaRecord(f *testing.F) {
 			t.Fatalf("streams path: (%+v, %v, %v), lambda path %+v", c2, ok2, err2, c)
 		}
 		// Encoding the decoded commit again gives it back.
-		c3, err := DecodeCommit(commitItem(&c))
+		c3, err := dynstore.DecodeCommit(commitItem(&c))
 		if err != nil || !sameCommit(c, c3) {
 			t.Fatalf("re-encoded: (%+v, %v), want %+v", c3, err, c)
 		}
@@ -634,7 +635,7 @@ func FuzzDecodeLambdaRecord(f *testing.F) {
 type streamEnv struct {
 	ddb     *dynamodb.Client
 	streams *dynamodbstreams.Client
-	tables  Tables
+	tables  dynstore.Tables
 	arn     string
 	// versions is each stream's last written version (writeCommits).
 	versions map[signal.StreamID]int64
@@ -647,9 +648,9 @@ func newStreamEnv(t testing.TB) *streamEnv {
 	e := &streamEnv{
 		ddb:     dynamodb.NewFromConfig(cfg),
 		streams: dynamodbstreams.NewFromConfig(cfg),
-		tables:  Tables{Events: "stream-ev-" + suffix, Views: "stream-vw-" + suffix},
+		tables:  dynstore.Tables{Events: "stream-ev-" + suffix, Views: "stream-vw-" + suffix},
 	}
-	if err := CreateTables(t.Context(), e.ddb, e.tables); err != nil {
+	if err := dynstore.CreateTables(t.Context(), e.ddb, e.tables); err != nil {
 		t.Fatal(err)
 	}
 	arn, err := StreamARN(t.Context(), e.ddb, e.tables.Events)
@@ -705,7 +706,7 @@ func TestDecodeStreamRecordFromMoto(t *testing.T) {
 	e := newStreamEnv(t)
 	cs := streamSampleCommits()
 	snapshot := keyItem(streamKey(cs[0].Stream), snapshotSK)
-	snapshot[attrKind] = str(KindSnapshot)
+	snapshot[attrKind] = str(dynstore.KindSnapshot)
 	snapshot[attrData] = str(`{}`)
 	for i := range cs {
 		e.put(t, commitItem(&cs[i]))
