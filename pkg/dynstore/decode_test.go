@@ -17,7 +17,7 @@ import (
 // are dynstream's tests.
 func TestDecodeCommitItem(t *testing.T) {
 	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c-1"}, Version: 3, CommandID: "cmd", Final: true,
-		Time: time.UnixMilli(1_700_000_000_123).UTC(),
+		Time:   time.UnixMilli(1_700_000_000_123).UTC(),
 		Events: []signal.RawEvent{{ID: "e", Name: "A", SchemaVersion: 1, Data: []byte(`{}`)}, {ID: "f", Name: "B", SchemaVersion: 2, Data: []byte{0xff}}}}
 	without := func(name string) map[string]types.AttributeValue {
 		item := EncodeCommitItem(&c)
