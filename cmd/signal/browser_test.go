@@ -42,7 +42,10 @@ func TestDevInBrowser(t *testing.T) {
 	wait(t, ctx, "#history-title", "cart b1: 3 events")
 	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
 	wait(t, ctx, "#version-value", "1")
-	if s := browser.Text(ctx, "#version-state"); !strings.Contains(s, "apple") || strings.Contains(s, "pear") {
+	// The state at a version is fetched after the slider moves: wait for
+	// the one of version 1 before reading it.
+	wait(t, ctx, `#version-state[data-version="1"]`, "apple")
+	if s := browser.Text(ctx, `#version-state[data-version="1"]`); strings.Contains(s, "pear") {
 		t.Errorf("the state at version 1 is %q, want the apples only", s)
 	}
 	browser.Screenshot(t, ctx, "signal-dev.png")

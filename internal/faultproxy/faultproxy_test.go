@@ -306,3 +306,17 @@ func TestCloseStops(t *testing.T) {
 		t.Fatal("a closed proxy answered")
 	}
 }
+
+func TestSeed(t *testing.T) {
+	t.Setenv("SIGNAL_FAULT_SEED", "")
+	if s := Seed(t); s != 1 {
+		t.Errorf("default seed %d, want 1", s)
+	}
+	t.Setenv("SIGNAL_FAULT_SEED", "42")
+	if s := Seed(t); s != 42 {
+		t.Errorf("seed %d, want 42", s)
+	}
+	if r := Retryer(3); r.MaxAttempts() != 3 {
+		t.Errorf("retryer of %d attempts, want 3", r.MaxAttempts())
+	}
+}

@@ -96,7 +96,7 @@ func TestFaultDeadlineDuringBackoff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			st := newTestStore(t)
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t)})
+			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 				commits = append(commits, c)
 			}
 
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
+			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t),
 				Rates: faultproxy.Rates{Throttle: 1}, Operations: tc.ops})
 			if err != nil {
 				t.Fatal(err)

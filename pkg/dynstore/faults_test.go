@@ -3,15 +3,10 @@ package dynstore
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/signalforgo/signal/internal/faultproxy"
@@ -20,31 +15,6 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// faultSeed is the proxy's schedule seed: SIGNAL_FAULT_SEED, or 1.
-func faultSeed(t *testing.T) uint64 {
-	if s := os.Getenv("SIGNAL_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
-		}
-		return n
-	}
-	return 1
-}
-
-// testRetryer is the SDK's standard retryer as Retryer configures it
-// (5 attempts, no retry quota) with millisecond backoffs instead of
-// second ones, so the fault tests stay fast.
-func testRetryer(attempts int) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = attempts
-		o.RateLimiter = ratelimit.None
-		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-			return time.Duration(rand.Int64N(int64(2*time.Millisecond)<<min(attempt, 5))) + time.Millisecond, nil
-		})
-	})
-}
-
 // faultClient is a DynamoDB client as a container builds it
 // (ClientOptions), pointed at the fault proxy, with test timings.
 func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dynamodb.Client {
@@ -52,7 +22,7 @@ func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dyn
 		// Here, not in the aws.Config: the config's own endpoint
 		// setting would win over aws.Config.BaseEndpoint.
 		o.BaseEndpoint = aws.String(p.URL())
-		o.Retryer = testRetryer(attempts)
+		o.Retryer = faultproxy.Retryer(attempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
 	})
 }
@@ -65,7 +35,7 @@ func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dyn
 func TestFaultDeadlineAfterWrite(t *testing.T) {
 	st := newTestStore(t)
 	ctx := t.Context()
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t),
 		Operations: []string{"PutItem"}, MaxLatency: 600 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

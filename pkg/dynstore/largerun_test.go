@@ -84,7 +84,7 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	st := newTestStore(t)
-	seed := faultSeed(t)
+	seed := faultproxy.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
 
 	// The batches: written first, without faults.

@@ -5,15 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -24,33 +20,8 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// The fault helpers below are those of dynstore's fault tests (same
-// seed, retryer and client), so the scenario runs as it did there.
-
-// faultSeed is the proxy's schedule seed: SIGNAL_FAULT_SEED, or 1.
-func faultSeed(t *testing.T) uint64 {
-	if s := os.Getenv("SIGNAL_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
-		}
-		return n
-	}
-	return 1
-}
-
-// testRetryer is the SDK's standard retryer as Retryer configures it
-// (5 attempts, no retry quota) with millisecond backoffs instead of
-// second ones, so the fault tests stay fast.
-func testRetryer(attempts int) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = attempts
-		o.RateLimiter = ratelimit.None
-		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-			return time.Duration(rand.Int64N(int64(2*time.Millisecond)<<min(attempt, 5))) + time.Millisecond, nil
-		})
-	})
-}
+// The fault client below is that of dynstore's fault tests (with
+// faultproxy.Seed and Retryer), so the scenario runs as it did there.
 
 // faultClient is a DynamoDB client as a container builds it
 // (ClientOptions), pointed at the fault proxy, with test timings.
@@ -59,7 +30,7 @@ func faultClient(t *testing.T, p *faultproxy.Proxy, m *dynstore.Meter, attempts 
 		// Here, not in the aws.Config: the config's own endpoint
 		// setting would win over aws.Config.BaseEndpoint.
 		o.BaseEndpoint = aws.String(p.URL())
-		o.Retryer = testRetryer(attempts)
+		o.Retryer = faultproxy.Retryer(attempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
 	})
 }
@@ -158,7 +129,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	defer cancel()
 	start := time.Now()
 	st := newTestStore(t)
-	seed := faultSeed(t)
+	seed := faultproxy.Seed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{
 		Upstream:   motoserver.Endpoint(t),
 		Seed:       seed,
@@ -200,7 +171,7 @@ func faultScenario(t *testing.T, sdkAttempts, commands int) {
 	}
 	streams := dynamodbstreams.NewFromConfig(motoserver.Config(t), func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(proxy.URL())
-		o.Retryer = testRetryer(sdkAttempts)
+		o.Retryer = faultproxy.Retryer(sdkAttempts)
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
 	})
 	poller := NewPoller(streams, PollerConfig{StreamARN: arn})

@@ -172,7 +172,7 @@ func lostResponses(t *testing.T, ops []string, rates faultproxy.Rates, kinds []f
 	runSession(t, env.writer, nil)
 	want := referenceViews(t, nil)
 
-	seed := faultSeed(t)
+	seed := faultproxy.Seed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
 		Rates: rates, Operations: ops, MaxLatency: faultMaxLatency})
 	if err != nil {
@@ -281,7 +281,7 @@ func TestProjectorPoisonUnderFaults(t *testing.T) {
 		}
 	}, poisonStream.ID)
 
-	seed := faultSeed(t)
+	seed := faultproxy.Seed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
 		Rates: everyKind, Operations: viewOps, MaxLatency: faultMaxLatency})
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,20 +187,6 @@ func compareViews(t *testing.T, got, want map[string]any) {
 	}
 }
 
-// faultSeed is the proxy's schedule seed: SIGNAL_FAULT_SEED (as in
-// dynstore's fault tests), or 1.
-func faultSeed(t *testing.T) uint64 {
-	v := os.Getenv("SIGNAL_FAULT_SEED")
-	if v == "" {
-		return 1
-	}
-	seed, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		t.Fatalf("SIGNAL_FAULT_SEED: %v", err)
-	}
-	return seed
-}
-
 // streamEnv is a pair of tables in moto_server, written directly (no
 // faults), with the events table's stream read as Lambda's batches.
 type streamEnv struct {
@@ -358,7 +343,7 @@ func TestProjectorUnderFaults(t *testing.T) {
 	}
 
 	// The projector, through the proxy.
-	seed := faultSeed(t)
+	seed := faultproxy.Seed(t)
 	proxy, err := faultproxy.New(faultproxy.Config{
 		Upstream:   motoserver.Endpoint(t),
 		Seed:       seed,

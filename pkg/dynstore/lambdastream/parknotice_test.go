@@ -32,7 +32,7 @@ func TestParkNoticeWhenAnswerLost(t *testing.T) {
 	if len(batch) != 1 {
 		t.Fatalf("%d records, want the poison's", len(batch))
 	}
-	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultSeed(t),
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t),
 		Rates: faultproxy.Rates{ErrorAfter: 1}, Operations: []string{"UpdateItem"}})
 	if err != nil {
 		t.Fatal(err)
