@@ -59,7 +59,7 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &openedStore{store: p, feed: p, close: func() error { p.Close(); return nil }, desc: "Postgres"}, nil
+		return &openedStore{store: p, feed: p, close: p.Close, desc: "Postgres"}, nil
 	}
 	if o.endpoint == "" {
 		if err := os.MkdirAll(o.dataDir, 0o755); err != nil {

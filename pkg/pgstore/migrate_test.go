@@ -188,7 +188,7 @@ func TestRestoredIntoAnotherCluster(t *testing.T) {
 func TestClose(t *testing.T) {
 	var st *pgstore.Store
 	storetest.RunAfterClose(t, func(t *testing.T) signal.Store { st = open(t); return st },
-		func(s signal.Store) error { s.(*pgstore.Store).Close(); return nil })
+		func(s signal.Store) error { return s.(*pgstore.Store).Close() })
 	ctx := context.Background()
 	if err := st.Migrate(ctx); !errors.Is(err, signal.ErrUnavailable) {
 		t.Errorf("Migrate after Close = %v, want ErrUnavailable", err)

@@ -122,10 +122,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // notifier) and, if Open made the pool, closes it, waiting for the
 // queries in progress. Calls waiting in WaitForChange return
 // signal.ErrUnavailable, and so do later calls of any method. Closing
-// twice is fine.
-func (s *Store) Close() {
+// twice is fine. The error is always nil (pgxpool reports none); Close
+// returns one so a Store is an io.Closer, as the other stores are.
+func (s *Store) Close() error {
 	if s.closed.Swap(true) {
-		return
+		return nil
 	}
 	s.cancel()
 	s.mu.Lock()
@@ -138,6 +139,7 @@ func (s *Store) Close() {
 	if s.ownPool {
 		s.pool.Close()
 	}
+	return nil
 }
 
 // ---- errors ----

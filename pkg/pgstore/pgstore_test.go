@@ -29,7 +29,7 @@ func openURL(t testing.TB, url string) *pgstore.Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
