@@ -135,7 +135,7 @@ func (h *Handler) view(x *exchange, r *http.Request) {
 
 // app: GET /app. The description is built once, in New: the types
 // cannot change while the Handler lives.
-func (h *Handler) app(x *exchange, _ *http.Request) { writeJSON(x, http.StatusOK, h.appJSON) }
+func (h *Handler) app(x *exchange, _ *http.Request) { writeJSON(x, http.StatusOK, h.appJSON()) }
 
 // healthz: GET /healthz.
 func (h *Handler) healthz(x *exchange, _ *http.Request) {

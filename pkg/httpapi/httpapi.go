@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -127,7 +128,7 @@ type Handler struct {
 	logger    *slog.Logger
 	onRequest func(context.Context, RequestInfo)
 	pages     http.Handler
-	appJSON   []byte // the body of GET /app
+	appJSON   func() []byte // the body of GET /app, built at its first request
 	// mux routes the clean paths of the enabled routes; enabled is the
 	// same routes in table order, for the paths the mux must not see.
 	mux     *http.ServeMux
@@ -161,11 +162,12 @@ func New(cfg Config) (*Handler, error) {
 		h.routes = AllRoutes
 	}
 	h.mux, h.enabled = newMux(h)
-	app, err := json.Marshal(describeApp(cfg.AppName, cfg.Service, cfg.Views))
-	if err != nil { // cannot happen: names, bools and numbers
-		return nil, fmt.Errorf("httpapi.New: describing the app: %w", err)
-	}
-	h.appJSON = app
+	// Built at the first GET /app, not here: New runs in every Lambda
+	// function's init, and most never answer GET /app.
+	h.appJSON = sync.OnceValue(func() []byte {
+		b, _ := json.Marshal(describeApp(cfg.AppName, cfg.Service, cfg.Views)) // cannot fail: names, bools and numbers
+		return b
+	})
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
