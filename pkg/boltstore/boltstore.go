@@ -256,7 +256,7 @@ func (s *Store) Close() error {
 // ---- transactions and errors ----
 
 // update runs fn in a read-write transaction. Errors fn returns that are
-// already typed (*signal.Error, *signal.ConflictError) come back as they
+// already typed (*signal.Error) come back as they
 // are; other errors from inside fn are bbolt failures (KindInternal).
 // Failing to begin (the store is closed) or to commit (the disk) is
 // KindUnavailable: the transaction was rolled back, and the operation may
@@ -289,8 +289,7 @@ func mapErr(op string, err error, fromFn bool) error {
 		return nil
 	}
 	var se *signal.Error
-	var ce *signal.ConflictError
-	if errors.As(err, &se) || errors.As(err, &ce) {
+	if errors.As(err, &se) {
 		return err
 	}
 	switch {

@@ -22,9 +22,8 @@ const (
 // are written in one transaction, fsynced unless Options.NoSync.
 //
 // Besides the contract's outcomes, it returns ErrInvalid for a commit
-// that would leave a gap or start inside another commit. A
-// *signal.ConflictError carries the stored commit at c.Version in
-// Existing.
+// that would leave a gap or start inside another commit. A conflict
+// (signal.AppendConflict) carries the stored commit at c.Version.
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	const op = "boltstore.append"
 	if err := ctxErr(op, ctx); err != nil {

@@ -1,7 +1,6 @@
 package dynstore
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -44,8 +43,8 @@ func TestConflictReturnsExistingCommit(t *testing.T) {
 	}
 	c.CommandID = "loser"
 	err := st.Append(t.Context(), c)
-	var ce *signal.ConflictError
-	if !errors.As(err, &ce) || ce.Existing == nil || ce.Existing.CommandID != "winner" || string(ce.Existing.Events[0].Data) != string(c.Events[0].Data) {
+	ce, ok := signal.ConflictOf(err)
+	if !ok || ce.Existing == nil || ce.Existing.CommandID != "winner" || string(ce.Existing.Events[0].Data) != string(c.Events[0].Data) {
 		t.Fatalf("conflict must carry the winning commit (ALL_OLD): %#v", err)
 	}
 }

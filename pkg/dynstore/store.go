@@ -46,7 +46,7 @@ const condNew = "attribute_not_exists(pk)"
 // Append implements signal.Store with one conditional PutItem, or, for a
 // Final commit, one transaction writing the commit and a tombstone at the
 // next version (closure is rare; the hot path never uses a transaction).
-// A conflict carries the item found (ALL_OLD) as ConflictError.Existing;
+// A conflict carries the item found (ALL_OLD) as its Conflict.Existing;
 // finding a tombstone there means the stream is closed (ErrClosed).
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	const op = "dynstore.append"

@@ -33,6 +33,7 @@ func (e *methodError) Error() string {
 //	KindTooLarge                      413
 //	KindRejected                      422
 //	KindIdempotencyKeyReused          422
+//	KindUnsupported                   501
 //	KindUnavailable                   503
 //	anything else                     500
 func StatusOf(err error) int {
@@ -60,6 +61,8 @@ func StatusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case signal.KindRejected, signal.KindIdempotencyKeyReused:
 		return http.StatusUnprocessableEntity
+	case signal.KindUnsupported:
+		return http.StatusNotImplemented
 	case signal.KindUnavailable:
 		return http.StatusServiceUnavailable
 	}

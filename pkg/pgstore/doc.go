@@ -54,7 +54,7 @@
 // Version-1 and is not final. Two writers at the same version want the
 // same primary key: the second waits for the first's transaction and then
 // writes nothing. A refused append reads the commit at or before its
-// version in a second statement and reports why: a *signal.ConflictError
+// version in a second statement and reports why: a signal.AppendConflict
 // with that commit in Existing, signal.ErrClosed after a final commit,
 // signal.ErrInvalid for a version inside a commit or past a gap. This is
 // race-free without locks besides the key's: every writer that continues

@@ -52,8 +52,8 @@ ORDER BY version DESC LIMIT 1`
 
 // Append implements signal.Store. A successful append is one statement,
 // its own transaction: one round trip. A refused one reads the commit it
-// collided with in a second statement, so a *signal.ConflictError
-// carries the stored commit at c.Version in Existing.
+// collided with in a second statement, so its conflict
+// (signal.AppendConflict) carries the stored commit at c.Version.
 //
 // Besides the contract's outcomes (signal.ValidateCommit's refusals
 // among them, which keep out every string PostgreSQL text cannot hold) it

@@ -164,8 +164,7 @@ func mapErr(op string, stream signal.StreamID, err error) error {
 		return nil
 	}
 	var se *signal.Error
-	var ce *signal.ConflictError
-	if errors.As(err, &se) || errors.As(err, &ce) {
+	if errors.As(err, &se) {
 		return err
 	}
 	e := &signal.Error{Kind: signal.KindUnavailable, Op: op, Stream: stream, Err: err}

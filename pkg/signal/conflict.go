@@ -2,7 +2,6 @@ package signal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -42,10 +41,9 @@ func planConflict(attempt, maxRetries int, existing *Commit, version int64) conf
 	}
 }
 
-// conflicted handles an append that lost a race (err, whose conflict is
-// ce): it marks the aggregate contended and either fails the command with
+// conflicted handles an append that lost a race (err, which met ce): it marks the aggregate contended and either fails the command with
 // ErrConflict or brings the state forward for another attempt (again).
-func (r *commandRun) conflicted(ctx context.Context, err error, ce *ConflictError) (again bool, _ error) {
+func (r *commandRun) conflicted(ctx context.Context, err error, ce *Conflict) (again bool, _ error) {
 	s, e := r.s, r.e
 	s.counts.conflicts.Add(1)
 	e.contendedUntil = s.now().Add(contentionMemory).UnixNano()
@@ -77,8 +75,8 @@ func (r *commandRun) conflicted(ctx context.Context, err error, ce *ConflictErro
 // its response was lost (the SDK retried it). Event ids are fresh for every
 // attempt, so only our own write can match.
 func ownCommit(err error, c *Commit) bool {
-	var ce *ConflictError
-	if !errors.As(err, &ce) || ce.Existing == nil {
+	ce, ok := ConflictOf(err)
+	if !ok || ce.Existing == nil {
 		return false
 	}
 	x := ce.Existing

@@ -12,9 +12,12 @@ type Kind uint8
 
 // The kinds of error. The comment on each says what a caller should do.
 const (
+	// KindNone: no error. It is KindOf(nil), and no Error has it.
+	KindNone Kind = iota
 	// KindInternal: a bug or an unexpected failure of a dependency. Not the
-	// caller's fault; details are for logs, not for clients.
-	KindInternal Kind = iota
+	// caller's fault; details are for logs, not for clients. It is the
+	// kind of every error that is not an *Error.
+	KindInternal
 	// KindInvalid: the request itself is malformed (bad id, bad JSON,
 	// negative version). Retrying the same request cannot succeed.
 	KindInvalid
@@ -53,9 +56,15 @@ const (
 	// KindForbidden: the caller may not do this: an internal command sent
 	// from outside the process (HTTP). Nothing was read or written.
 	KindForbidden
+	// KindUnsupported: the service is not configured for this: its store
+	// lacks the ability the operation needs (views, snapshots,
+	// checkpoints). Not the caller's fault; retrying cannot succeed until
+	// the deployment changes. Nothing was read or written.
+	KindUnsupported
 )
 
 var kindCodes = [...]string{
+	KindNone:           "none",
 	KindInternal:       "internal",
 	KindInvalid:        "invalid",
 	KindNotFound:       "not_found",
@@ -72,6 +81,7 @@ var kindCodes = [...]string{
 
 	KindIdempotencyKeyReused: "idempotency_key_reused",
 	KindForbidden:            "forbidden",
+	KindUnsupported:          "unsupported",
 }
 
 // String returns the stable, snake_case code of the kind, used in API error bodies.
@@ -82,41 +92,84 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", k)
 }
 
-// Error is the one error type of the framework. Match it with errors.Is
-// against the sentinels below (which compare by Kind only) or with errors.As
-// to read its fields.
+// Error is the one error type of the framework: every failure it returns,
+// a store's conflict included, is an *Error or wraps one. Match it with
+// errors.Is against the sentinels below or with errors.As to read its
+// fields.
 type Error struct {
 	Kind Kind
-	// Op is the operation that failed, e.g. "handle" or "memstore.append".
+	// Op is the operation that failed, as package.Operation: the package
+	// and the exported function or method the caller called
+	// ("memstore.Append", "signal.Handle", "dynstore.CommitViews"), or for
+	// a step several of them share, the step ("signal.Load", reading an
+	// aggregate's commits; "signal.Decode", decoding stored events).
 	Op string
 	// Stream names the aggregate concerned, if any.
 	Stream StreamID
 	// Message is safe to show to API clients. It never holds text from
 	// dependencies (AWS, SQL); that goes in Err.
 	Message string
+	// Conflict is set on the KindConflict error of Store.Append: what the
+	// refused commit met. Nil for every other error.
+	Conflict *Conflict
 	// Err is the underlying cause, for logs and errors.Is/As chains.
 	Err error
 }
 
-// Sentinels for errors.Is. They match any *Error of the same Kind.
-var (
-	ErrInternal       = &Error{Kind: KindInternal}
-	ErrInvalid        = &Error{Kind: KindInvalid}
-	ErrNotFound       = &Error{Kind: KindNotFound}
-	ErrUnknownType    = &Error{Kind: KindUnknownType}
-	ErrUnknownCommand = &Error{Kind: KindUnknownCommand}
-	ErrUnknownEvent   = &Error{Kind: KindUnknownEvent}
-	ErrConflict       = &Error{Kind: KindConflict}
-	ErrExists         = &Error{Kind: KindExists}
-	ErrClosed         = &Error{Kind: KindClosed}
-	ErrPrecondition   = &Error{Kind: KindPrecondition}
-	ErrTooLarge       = &Error{Kind: KindTooLarge}
-	ErrRejected       = &Error{Kind: KindRejected}
-	ErrUnavailable    = &Error{Kind: KindUnavailable}
+// Conflict is what an append that lost a race met: another writer's
+// commit at the version it wanted.
+type Conflict struct {
+	// Version is the version the refused commit would have started at.
+	Version int64
+	// Existing is the commit found at that version, when the store could
+	// return it without another read (DynamoDB's ALL_OLD). The Service folds
+	// it instead of re-reading and recognises its own earlier attempt by its
+	// CommandID. Nil when the store does not know it.
+	Existing *Commit
+}
 
-	ErrIdempotencyKeyReused = &Error{Kind: KindIdempotencyKeyReused}
-	ErrForbidden            = &Error{Kind: KindForbidden}
+// AppendConflict is Store.Append's answer when a commit already starts at
+// the version of the commit it refused, attributed to op and naming
+// stream: ErrConflict, and also ErrExists when version is 1 (the writer
+// expected a new stream). existing is the commit found there, or nil when
+// the store does not have it without another read.
+func AppendConflict(op string, stream StreamID, version int64, existing *Commit) *Error {
+	return &Error{Kind: KindConflict, Op: op, Stream: stream,
+		Message:  fmt.Sprintf("version %d already taken", version),
+		Conflict: &Conflict{Version: version, Existing: existing}}
+}
+
+// The sentinels, for errors.Is: each matches every *Error of its Kind.
+// They are identity values: only these match a whole kind, so an *Error
+// built elsewhere with the same fields matches only itself.
+var (
+	ErrInternal       = sentinel(KindInternal)
+	ErrInvalid        = sentinel(KindInvalid)
+	ErrNotFound       = sentinel(KindNotFound)
+	ErrUnknownType    = sentinel(KindUnknownType)
+	ErrUnknownCommand = sentinel(KindUnknownCommand)
+	ErrUnknownEvent   = sentinel(KindUnknownEvent)
+	ErrConflict       = sentinel(KindConflict)
+	ErrExists         = sentinel(KindExists)
+	ErrClosed         = sentinel(KindClosed)
+	ErrPrecondition   = sentinel(KindPrecondition)
+	ErrTooLarge       = sentinel(KindTooLarge)
+	ErrRejected       = sentinel(KindRejected)
+	ErrUnavailable    = sentinel(KindUnavailable)
+
+	ErrIdempotencyKeyReused = sentinel(KindIdempotencyKeyReused)
+	ErrForbidden            = sentinel(KindForbidden)
+	ErrUnsupported          = sentinel(KindUnsupported)
 )
+
+// sentinels holds the sentinel of each kind, by Kind.
+var sentinels [len(kindCodes)]*Error
+
+func sentinel(k Kind) *Error {
+	e := &Error{Kind: k}
+	sentinels[k] = e
+	return e
+}
 
 func (e *Error) Error() string {
 	msg := e.Message
@@ -130,33 +183,52 @@ func (e *Error) Error() string {
 	if e.Op != "" {
 		s = e.Op + ": " + s
 	}
+	// A domain's refusal carries its error's text as Message already.
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		if cause := e.Err.Error(); cause != e.Message {
+			s += ": " + cause
+		}
 	}
 	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error of the same Kind. A sentinel
-// (no Op, no Message) matches any error of its kind.
+// Is reports whether target is the sentinel of e's Kind, or ErrExists for
+// a conflict at version 1 (an append that expected a new stream).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Kind == e.Kind && t.Op == "" && t.Message == ""
+	if !ok || int(e.Kind) >= len(sentinels) {
+		return false
+	}
+	if t == sentinels[e.Kind] {
+		return true
+	}
+	return t == ErrExists && e.Conflict != nil && e.Conflict.Version == 1
 }
 
-// KindOf returns the Kind of the first *Error in err's chain, KindInternal
-// for any other non-nil error, and KindInternal for nil.
+// KindOf returns the Kind of the first *Error in err's chain: KindNone for
+// nil, KindInternal for an error that holds no *Error.
 func KindOf(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
-	var ce *ConflictError
-	if errors.As(err, &ce) {
-		return KindConflict
-	}
 	return KindInternal
+}
+
+// ConflictOf returns what the append that failed with err met, when err
+// is (or wraps) a conflict of Store.Append: the Conflict of its *Error.
+// ok is false for any other error.
+func ConflictOf(err error) (c *Conflict, ok bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Conflict != nil {
+		return e.Conflict, true
+	}
+	return nil, false
 }
 
 // PublicMessage returns the text of err that is safe to show to an API
@@ -164,14 +236,7 @@ func KindOf(err error) Kind {
 // or when the error is internal.
 func PublicMessage(err error) string {
 	var e *Error
-	if !errors.As(err, &e) {
-		var ce *ConflictError
-		if errors.As(err, &ce) {
-			return "the aggregate changed concurrently; try again"
-		}
-		return "internal error"
-	}
-	if e.Kind == KindInternal {
+	if !errors.As(err, &e) || e.Kind == KindInternal {
 		return "internal error"
 	}
 	if e.Message != "" {
@@ -184,32 +249,4 @@ func PublicMessage(err error) string {
 // to show to clients. Adapters use it for their own typed errors.
 func Errorf(kind Kind, op string, format string, args ...any) *Error {
 	return &Error{Kind: kind, Op: op, Message: fmt.Sprintf(format, args...)}
-}
-
-// ConflictError is returned by Store.Append when a commit already exists at
-// the version the new commit wanted: another writer got there first. It matches ErrConflict with errors.Is, and also
-// ErrExists when the writer expected an empty stream.
-type ConflictError struct {
-	Stream StreamID
-	// Version is the version the rejected commit would have started at.
-	Version int64
-	// Existing is the commit found at that version, when the store could
-	// return it without another read (DynamoDB's ALL_OLD). The Service folds
-	// it instead of re-reading and recognises its own earlier attempt by its
-	// CommandID. Nil when the store does not know it.
-	Existing *Commit
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("%s: version %d already taken", e.Stream, e.Version)
-}
-
-// Is makes a ConflictError match ErrConflict, and ErrExists when the writer
-// expected a new stream.
-func (e *ConflictError) Is(target error) bool {
-	t, ok := target.(*Error)
-	if !ok || t.Op != "" || t.Message != "" {
-		return false
-	}
-	return t.Kind == KindConflict || (t.Kind == KindExists && e.Version == 1)
 }

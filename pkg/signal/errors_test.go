@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
@@ -19,7 +20,7 @@ func TestErrorMatching(t *testing.T) {
 	if !errors.Is(err, inner) {
 		t.Fatal("the cause must stay reachable for logs")
 	}
-	if signal.KindOf(err) != signal.KindUnavailable || signal.KindOf(inner) != signal.KindInternal || signal.KindOf(nil) != signal.KindInternal {
+	if signal.KindOf(err) != signal.KindUnavailable || signal.KindOf(inner) != signal.KindInternal || signal.KindOf(nil) != signal.KindNone {
 		t.Fatal("KindOf")
 	}
 	if msg := signal.PublicMessage(err); msg != "the store is busy" {
@@ -29,20 +30,35 @@ func TestErrorMatching(t *testing.T) {
 	if msg := signal.PublicMessage(leak); strings.Contains(msg, "foo.go") || strings.Contains(signal.PublicMessage(inner), "secret") {
 		t.Fatalf("internal details leaked: %q", msg)
 	}
-	ce := &signal.ConflictError{Stream: signal.StreamID{Type: "t", ID: "i"}, Version: 1}
+	ce := signal.AppendConflict("memstore.Append", signal.StreamID{Type: "t", ID: "i"}, 1, nil)
 	if !errors.Is(ce, signal.ErrConflict) || !errors.Is(ce, signal.ErrExists) || signal.KindOf(ce) != signal.KindConflict {
 		t.Fatal("a conflict at version 1 is a conflict and an 'exists'")
 	}
-	ce.Version = 2
-	if errors.Is(ce, signal.ErrExists) {
+	if c, ok := signal.ConflictOf(fmt.Errorf("wrapped: %w", ce)); !ok || c.Version != 1 {
+		t.Fatalf("ConflictOf(wrapped conflict) = %+v, %v", c, ok)
+	}
+	if errors.Is(signal.AppendConflict("memstore.Append", signal.StreamID{Type: "t", ID: "i"}, 2, nil), signal.ErrExists) {
 		t.Fatal("a conflict at version 2 is not an 'exists'")
+	}
+	if _, ok := signal.ConflictOf(signal.CheckpointMoved("memstore.SaveCheckpoint", signal.StreamID{Type: "t", ID: "i"})); ok {
+		t.Fatal("a conflict that is not Append's has no Conflict")
+	}
+	domain := errors.New("insufficient funds")
+	refused := &signal.Error{Kind: signal.KindRejected, Op: "signal.Handle", Message: domain.Error(), Err: domain}
+	if got := refused.Error(); got != "signal.Handle: insufficient funds" || !errors.Is(refused, domain) {
+		t.Fatalf("a refusal reads %q; its message is its cause's, said once", got)
 	}
 	specific := signal.Errorf(signal.KindNotFound, "op", "no such thing")
 	//lint:ignore SA1032 the order is the point: a sentinel is not an instance of a specific error
 	if errors.Is(signal.ErrNotFound, specific) {
 		t.Fatal("only sentinels match a whole kind")
 	}
-	for k := signal.KindInternal; k <= signal.KindForbidden; k++ {
+	// Sentinels are identity values: a look-alike is not one.
+	lookalike := &signal.Error{Kind: signal.KindNotFound}
+	if !errors.Is(lookalike, signal.ErrNotFound) || errors.Is(specific, lookalike) {
+		t.Fatal("a look-alike of a sentinel matches only itself")
+	}
+	for k := signal.KindNone; k <= signal.KindUnsupported; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "kind(") {
 			t.Fatalf("kind %d has no code", k)
 		}
@@ -196,5 +212,28 @@ func TestDefineValidates(t *testing.T) {
 	}
 	if _, err := signal.Define(accountSpec()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMissingAbilities: a Service whose store lacks an ability answers
+// the operations that need it with ErrUnsupported (a configuration
+// error, HTTP 501), not ErrNotFound or ErrInvalid, and reads nothing.
+func TestMissingAbilities(t *testing.T) {
+	typ := signal.MustDefine(accountSpec())
+	svc, err := signal.New(signal.Config{Store: bareStore{memstore.New()}, Types: []signal.AggregateType{typ}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	_, viewErr := svc.View(ctx, "balances", "a1")
+	_, failErr := svc.Failures(ctx)
+	for name, err := range map[string]error{
+		"View":     viewErr,
+		"Snapshot": svc.Snapshot(ctx, "account", "a1"),
+		"Failures": failErr,
+	} {
+		if !errors.Is(err, signal.ErrUnsupported) || errors.Is(err, signal.ErrNotFound) || signal.PublicMessage(err) == "internal error" {
+			t.Errorf("%s without the ability = %v (kind %s), want ErrUnsupported with a message", name, err, signal.KindOf(err))
+		}
 	}
 }

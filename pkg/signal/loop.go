@@ -152,8 +152,7 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 		r.appended = true
 		return s.result(e, &commit, values, commit.Version == 1), false, nil
 	}
-	var ce *ConflictError
-	if errors.As(err, &ce) {
+	if ce, ok := ConflictOf(err); ok {
 		again, err := r.conflicted(ctx, err, ce)
 		return Result{}, again, err
 	}

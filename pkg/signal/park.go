@@ -95,12 +95,12 @@ func transient(err error) bool {
 }
 
 // Failures returns the subscribers' recorded failures, parked or still
-// being retried, ordered by subscriber and stream. ErrInvalid when the
-// store keeps no checkpoints; store failures otherwise.
+// being retried, ordered by subscriber and stream. ErrUnsupported when
+// the store keeps no checkpoints; store failures otherwise.
 func (s *Service) Failures(ctx context.Context) ([]Failure, error) {
 	cs := s.dispatcher.checkpoints
 	if cs == nil {
-		return nil, Errorf(KindInvalid, "failures", "the store keeps no checkpoints")
+		return nil, Errorf(KindUnsupported, "failures", "this service keeps no checkpoints")
 	}
 	out, err := cs.Failures(ctx)
 	if err != nil {

@@ -599,7 +599,7 @@ type conflictingStore struct {
 
 func (s *conflictingStore) Append(ctx context.Context, c signal.Commit) error {
 	if s.conflictAlways {
-		return &signal.ConflictError{Stream: c.Stream, Version: c.Version}
+		return signal.AppendConflict("test.Append", c.Stream, c.Version, nil)
 	}
 	return s.Store.Append(ctx, c)
 }
@@ -654,7 +654,7 @@ func (s *echoConflictStore) Append(ctx context.Context, c signal.Commit) error {
 	}
 	if s.echo > 0 {
 		s.echo--
-		return &signal.ConflictError{Stream: c.Stream, Version: c.Version, Existing: &c}
+		return signal.AppendConflict("test.Append", c.Stream, c.Version, &c)
 	}
 	return nil
 }

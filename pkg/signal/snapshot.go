@@ -29,11 +29,11 @@ type snapshotCommand struct {
 
 // Snapshot takes a snapshot of an aggregate's current state now, whatever
 // the type's SnapshotEvery says. Projectors call it to keep snapshots off
-// the command path. ErrInvalid when the store has no snapshot ability;
+// the command path. ErrUnsupported when the store keeps no snapshots;
 // otherwise outcomes as Get.
 func (s *Service) Snapshot(ctx context.Context, typ, id string) error {
 	if s.snapshots == nil {
-		return Errorf(KindInvalid, "snapshot", "the store does not keep snapshots")
+		return Errorf(KindUnsupported, "snapshot", "this service keeps no snapshots")
 	}
 	t, stream, err := s.resolve(typ, id)
 	if err != nil {

@@ -34,9 +34,10 @@ type Store interface {
 	//     causation or event id or an event name that some store could
 	//     not hold (ErrInvalid); more than MaxEventsPerCommit events or
 	//     MaxCommitBytes (ErrTooLarge). Nothing written.
-	//   - *ConflictError (errors.Is ErrConflict; also ErrExists when
-	//     c.Version is 1): a commit already exists at c.Version, with
-	//     that commit in Existing where the store has it. Nothing written.
+	//   - AppendConflict (ErrConflict, with a Conflict; also ErrExists
+	//     when c.Version is 1): a commit already exists at c.Version, with
+	//     that commit in Conflict.Existing where the store has it. Nothing
+	//     written.
 	//     This is the answer also when the stream has been closed since
 	//     (or by that very commit): a taken version is a conflict, never
 	//     ErrClosed. It is what the write itself reveals (DynamoDB's

@@ -31,7 +31,7 @@ type AppendPoint struct {
 
 // DecideAppend is the version decision table of Store.Append, after
 // ValidateCommit has passed c. The first case that holds is the answer:
-//   - *ConflictError for c, with at.Existing: a commit starts at
+//   - AppendConflict for c, with at.Existing: a commit starts at
 //     c.Version (at.Taken or at.Existing). A taken version is a conflict
 //     even in a closed stream (see Store.Append for why).
 //   - ErrInvalid: c.Version <= at.Last but no commit starts there
@@ -44,7 +44,7 @@ type AppendPoint struct {
 func DecideAppend(op string, c *Commit, at AppendPoint) error {
 	switch {
 	case at.Taken || at.Existing != nil:
-		return &ConflictError{Stream: c.Stream, Version: c.Version, Existing: at.Existing}
+		return AppendConflict(op, c.Stream, c.Version, at.Existing)
 	case c.Version <= at.Last:
 		return &Error{Kind: KindInvalid, Op: op, Stream: c.Stream, Message: fmt.Sprintf("version %d is inside a commit", c.Version)}
 	case at.Closed:

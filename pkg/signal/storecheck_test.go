@@ -44,12 +44,12 @@ func TestDecideAppend(t *testing.T) {
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 				t.Fatalf("DecideAppend = %v, want %v saying %q", err, tc.want, tc.text)
 			}
-			var ce *signal.ConflictError
-			if errors.As(err, &ce) {
+			if ce, ok := signal.ConflictOf(err); ok {
 				if ce.Existing != tc.at.Existing || ce.Version != tc.version {
 					t.Errorf("conflict = %+v, want version %d with Existing %p", ce, tc.version, tc.at.Existing)
 				}
-			} else if !strings.Contains(err.Error(), "test.append") || !strings.Contains(err.Error(), stream.String()) {
+			}
+			if !strings.Contains(err.Error(), "test.append") || !strings.Contains(err.Error(), stream.String()) {
 				t.Errorf("DecideAppend = %q, want it attributed to the op and naming the stream", err)
 			}
 		})

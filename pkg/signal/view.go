@@ -161,7 +161,8 @@ func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) Vie
 }
 
 // View returns a projection document. ErrInvalid for a bad name or key,
-// ErrNotFound when the document does not exist or the store keeps no views.
+// ErrUnsupported when the store keeps no views (a ViewStore), ErrNotFound
+// when the document does not exist; a store failure otherwise.
 func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	if err := ValidateName(name); err != nil {
 		return View{}, err
@@ -171,7 +172,7 @@ func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	}
 	vs, ok := s.store.(ViewStore)
 	if !ok {
-		return View{}, Errorf(KindNotFound, "view", "no view %q", name)
+		return View{}, Errorf(KindUnsupported, "view", "this service keeps no views")
 	}
 	v, err := vs.LoadView(ctx, name, key)
 	if err != nil {

@@ -172,8 +172,9 @@ func matchError(err error, want any) (matches bool, wantText string, ok bool) {
 		return err != nil && signal.KindOf(err) == w, "an error of kind " + w.String(), true
 	case error:
 		text := w.Error()
-		if se, isSig := w.(*signal.Error); isSig && se.Op == "" && se.Message == "" {
-			text = "an error of kind " + se.Kind.String() // a sentinel
+		// A sentinel is what any error of its kind matches.
+		if se, isSig := w.(*signal.Error); isSig && errors.Is(&signal.Error{Kind: se.Kind}, w) {
+			text = "an error of kind " + se.Kind.String()
 		}
 		return errors.Is(err, w), text, true
 	}

@@ -265,6 +265,14 @@ func versions(cs []signal.Commit) []int64 {
 	return v
 }
 
+// ConflictHolds reports whether err is Store.Append's conflict
+// (signal.ConflictOf) carrying winner, the commit that holds the version,
+// as its Existing commit (DiffCommit finds no difference).
+func ConflictHolds(err error, winner signal.Commit) bool {
+	ce, ok := signal.ConflictOf(err)
+	return ok && ce.Existing != nil && DiffCommit(winner, *ce.Existing) == ""
+}
+
 // DiffCommit describes, field by field, how got differs from want, ""
 // if it does not. Times are compared to the millisecond (stores keep at
 // least that) and must be in UTC when want's is; payloads byte for byte.
