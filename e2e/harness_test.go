@@ -10,18 +10,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/lambdatest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.Stop()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	testsupport.Main(m, dynamotest.Stop, func() {
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+	})
 }
 
 // service is a set of three functions to deploy: the directory holding

@@ -3,23 +3,19 @@ package cart_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/signalforgo/signal/examples/cart"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/dynstore/dynstream"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, dynamotest.Stop) }
 
 // TestFullCartPurchaseOnDynamoDB: a cart of MaxLines skus is bought; the
 // purchase changes MaxLines sku-sales documents at once, which with the

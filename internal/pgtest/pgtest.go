@@ -6,10 +6,11 @@
 // other's data.
 //
 // The throwaway cluster is started once per test binary, on first use,
-// and shared by its tests. Call Stop from TestMain after m.Run to shut it
-// down and remove its directory; without it the server still dies with
-// the test binary (it is started with a parent-death signal), and its
-// directory stays behind until the next start of a cluster removes it.
+// and shared by its tests. Call Stop from TestMain after m.Run
+// (testsupport.Main(m, pgtest.Stop) does) to shut it down and remove its
+// directory; without it the server still dies with the test binary (it is
+// started with a parent-death signal), and its directory stays behind
+// until the next start of a cluster removes it.
 //
 // PostgreSQL refuses to run as root. When the test runs as root (CI does),
 // initdb and postgres run as the unprivileged user "nobody" (or
@@ -33,7 +34,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/signalforgo/signal/internal/testsupport"
 )
 
 // DefaultBin is where Debian's postgresql-15 package puts the server binaries.
@@ -276,7 +277,7 @@ func start() (*cluster, error) {
 	// A free port can be taken by someone else before postgres binds it:
 	// try a few.
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := testsupport.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -436,15 +437,6 @@ func removeStale(root string) {
 			_ = os.RemoveAll(d)
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // sanitize keeps a test name's lower-case letters and digits, so it is a

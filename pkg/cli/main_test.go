@@ -8,7 +8,6 @@ import (
 	"github.com/signalforgo/signal/internal/syncbuf"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,16 +15,12 @@ import (
 
 	"github.com/signalforgo/signal/internal/pgtest"
 	"github.com/signalforgo/signal/internal/testbank"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/cli"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	pgtest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, motoserver.Stop, pgtest.Stop) }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 

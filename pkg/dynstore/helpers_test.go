@@ -7,14 +7,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, motoserver.Stop) }
 
 var tableSeq atomic.Int64
 

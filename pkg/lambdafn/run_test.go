@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -32,9 +33,7 @@ func TestMain(m *testing.M) {
 		os.Stderr.WriteString("the entry point returned\n")
 		os.Exit(3)
 	}
-	code := m.Run()
-	dynamotest.Stop()
-	os.Exit(code)
+	testsupport.Main(m, dynamotest.Stop)
 }
 
 // TestInitFailure: a function that cannot wire itself writes one JSON

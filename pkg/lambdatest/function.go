@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/signalforgo/signal/internal/testsupport"
 )
 
 // ReadyTimeout bounds how long Start waits for RIE to accept connections.
@@ -101,7 +103,7 @@ var errExited = errors.New("RIE exited before accepting invokes")
 // someone else takes it (parallel tests, other packages): RIE then exits
 // at once, which is errExited, and Start tries new ports.
 func start(bin, bootstrap string, env map[string]string, logPath string) (*Function, error) {
-	ports, err := freePorts(2)
+	ports, err := testsupport.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -219,22 +221,6 @@ func defaultName(bootstrap string) string {
 		return "function"
 	}
 	return name
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago.
-// The listeners are all open at once so the kernel cannot hand out the same
-// port twice.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // Name is the function's AWS_LAMBDA_FUNCTION_NAME.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signalforgo/signal/internal/testsupport"
 )
 
 // binDir holds the fixtures, built once per test binary: a link is a
@@ -35,9 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testsupport.Main(m, func() { os.RemoveAll(dir) })
 }
 
 // fixture returns the bootstrap of ./testdata/<name>, building it on first use.

@@ -2,20 +2,16 @@ package pgstore_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/signalforgo/signal/internal/pgtest"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
 	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	pgtest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, pgtest.Stop) }
 
 // open opens a store on a fresh database and closes it when the test ends.
 func open(t testing.TB) *pgstore.Store {

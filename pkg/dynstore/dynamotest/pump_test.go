@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,17 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest"
 	"github.com/signalforgo/signal/pkg/dynstore/lambdastream"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, dynamotest.Stop) }
 
 // drainAll drains until nothing new comes, and returns how many records
 // were delivered for the first time.

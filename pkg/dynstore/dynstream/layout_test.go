@@ -1,21 +1,17 @@
 package dynstream
 
 import (
-	"os"
 	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/internal/testsupport"
 	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	motoserver.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, motoserver.Stop) }
 
 // The events table's item layout as its stream carries it. The package
 // itself knows none of it (dynstore.DecodeCommitItem does); the tests

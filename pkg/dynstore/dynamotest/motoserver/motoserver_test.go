@@ -16,13 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/signalforgo/signal/internal/testsupport"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsupport.Main(m, Stop) }
 
 // recorder is a testing.TB whose Fatal and Skip are recorded rather than
 // acted on. Like the real ones they end the calling goroutine.

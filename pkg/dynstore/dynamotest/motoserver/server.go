@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/signalforgo/signal/internal/testsupport"
 )
 
 // startTimeout bounds how long a start waits for moto_server to answer.
@@ -40,7 +41,7 @@ var errExited = errors.New("moto_server exited before answering")
 // start launches moto_server on a free loopback port and waits until it
 // answers HTTP.
 func start() (*server, error) {
-	port, err := freePort()
+	port, err := testsupport.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -155,13 +156,4 @@ func interpreter(script string) string {
 		return ""
 	}
 	return py
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
