@@ -22,23 +22,16 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 		return signal.Snapshot{}, err
 	}
 	var snap signal.Snapshot
-	found := false
-	err := s.view(op, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSnapshots).Get(streamKey(id))
-		if v == nil {
-			return nil
-		}
-		var err error
+	found, err := s.get(op, bucketSnapshots, streamKey(id), func(v []byte) (err error) {
 		if snap, err = decodeSnapshot(id, v); err != nil {
 			return corrupt(op, id, err)
 		}
-		found = true
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return signal.Snapshot{}, err
-	}
-	if !found {
+	case !found:
 		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
 	}
 	return snap, nil
@@ -239,12 +232,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 		return signal.View{}, err
 	}
 	var view signal.View
-	found := false
-	err := s.view(op, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketViews).Get(viewKey(name, key))
-		if v == nil {
-			return nil
-		}
+	found, err := s.get(op, bucketViews, viewKey(name, key), func(v []byte) error {
 		version, err := viewVersion(v)
 		if err != nil {
 			return &signal.Error{Kind: signal.KindInternal, Op: op, Message: fmt.Sprintf("view %s/%s is malformed", name, key), Err: err}
@@ -253,13 +241,12 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 		if view.Data == nil {
 			view.Data = []byte{}
 		}
-		found = true
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return signal.View{}, err
-	}
-	if !found {
+	case !found:
 		return signal.View{}, signal.ViewNotFound(op, name, key)
 	}
 	return view, nil

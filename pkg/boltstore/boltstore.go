@@ -282,6 +282,21 @@ func (s *Store) view(op string, fn func(tx *bolt.Tx) error) error {
 	return mapErr(op, err, fnErr != nil)
 }
 
+// get reads the value at key in bucket in a read-only transaction and
+// hands it to decode, which must copy what it keeps. found is false, and
+// decode not called, when there is no value; errors as view's.
+func (s *Store) get(op string, bucket, key []byte, decode func(v []byte) error) (found bool, err error) {
+	err = s.view(op, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get(key)
+		if v == nil {
+			return nil
+		}
+		found = true
+		return decode(v)
+	})
+	return found, err
+}
+
 // mapErr gives a transaction's error its kind; fromFn says whether the
 // transaction's function returned it (else beginning or committing did).
 func mapErr(op string, err error, fromFn bool) error {
