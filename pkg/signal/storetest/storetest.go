@@ -88,6 +88,7 @@ func Run(t *testing.T, newStore func(t *testing.T) signal.Store) {
 		{"Checkpoints", "signal.CheckpointStore", is[signal.CheckpointStore](probe), s.checkpointTests},
 		{"Views", "signal.ViewStore", is[signal.ViewStore](probe), s.viewTests},
 		{"ChangeFeed", "signal.ChangeFeed", is[signal.ChangeFeed](probe), s.feedTests},
+		{"LogScan", "signal.LogScanner", is[signal.LogScanner](probe), s.scanTests},
 	}
 	for _, a := range abilities {
 		if !a.has {
