@@ -66,7 +66,7 @@ type rebuildFixture struct {
 	failAt   *atomic.Int64
 	counter  *signal.EventCounter
 	commits  int
-	balances map[string]string // the views as dispatch built them (views)
+	balances map[string]string // the views as dispatch built them, as views describes them
 	counts   map[string]int64  // the event counter then
 }
 
