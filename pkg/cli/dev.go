@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/signalforgo/signal/pkg/console"
-	"github.com/signalforgo/signal/pkg/dynstore"
 	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -25,37 +24,49 @@ type devOptions struct {
 }
 
 // dev serves the HTTP API (the router the Lambda functions use) and the
-// pages (devPages), and runs the app's subscribers in-process from the
-// store's change feed (the embedded and Postgres stores) or from the
-// table's stream (DynamoDB), until ctx ends.
+// pages (devPages), and runs the app's subscribers in-process from what
+// the store appends (openedStore.project: the change feed of the embedded
+// and Postgres stores, the table's stream on DynamoDB), until ctx ends.
 func (k *kit) dev(ctx context.Context, o devOptions) error {
-	out, logger := k.stdout, k.logger
 	st, err := openStore(ctx, o.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if st.dyn != nil {
-		if err := dynstore.CreateTables(ctx, st.client, st.dyn.Tables()); err != nil {
-			return err
-		}
+	if err := st.prepare(ctx); err != nil {
+		return err
 	}
 	cfg := k.app.Config(st.store, true)
-	cfg.Logger = logger
+	cfg.Logger = k.logger
 	svc, err := signal.New(cfg)
 	if err != nil {
 		return err
 	}
-	// The same router as the Lambda functions, with the pages on the paths
-	// no API route has.
-	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: devPages(k.o), AppName: k.app.Name})
+	srv, ln, err := k.devServer(svc, o)
 	if err != nil {
 		return err
 	}
+	k.greet("http://"+ln.Addr().String(), st.desc)
+	err = serveAndProject(ctx, srv, ln, func(ctx context.Context) error { return st.project(ctx, svc, k.logger) })
+	fmt.Fprintf(k.stdout, "%s dev: stopped\n", k.o.name)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
 
+// devServer is the server dev runs, and the listener it serves on at
+// o.addr: the same router as the Lambda functions, with the pages on the
+// paths no API route has, behind the local guard.
+func (k *kit) devServer(svc *signal.Service, o devOptions) (*http.Server, net.Listener, error) {
+	logger := k.logger
+	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: devPages(k.o), AppName: k.app.Name})
+	if err != nil {
+		return nil, nil, err
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	// What net/http refuses before the router runs (an invalid percent
 	// escape, say) is answered with the API's JSON error too.
@@ -66,21 +77,21 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 		Addr: ln.Addr().String(), AllowHosts: o.allowHosts, AllowOrigins: o.allowOrigins, Logger: logger,
 	})
 	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	url := "http://" + ln.Addr().String()
-	k.greet(url, st.desc)
+	return srv, ln, nil
+}
 
+// serveAndProject serves srv on ln and runs project beside it until ctx
+// ends, the server stops or project fails; then it shuts the server down
+// (waiting up to 5 s) and waits for project to return. The error is
+// project's when it failed (context.Canceled aside), else Serve's
+// (http.ErrServerClosed after a shutdown), else nil.
+func serveAndProject(ctx context.Context, srv *http.Server, ln net.Listener, project func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	projectorErr := make(chan error, 1)
 	wg.Go(func() {
-		var err error
-		if st.dyn != nil {
-			err = projectFromStream(ctx, st, svc, logger)
-		} else {
-			err = projectFromFeed(ctx, st.feed, positionFile(o.store), svc, logger)
-		}
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err := project(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			projectorErr <- err
 			cancel()
 		}
@@ -88,6 +99,7 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
@@ -100,10 +112,6 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 	select {
 	case err = <-projectorErr:
 	default:
-	}
-	fmt.Fprintf(out, "%s dev: stopped\n", k.o.name)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -33,15 +34,28 @@ type storeOptions struct {
 // openedStore is an open store with what the commands need of it.
 type openedStore struct {
 	store signal.Store
-	// feed is the embedded or Postgres store's change feed; nil on
-	// DynamoDB, whose change feed is its stream (dyn is set instead).
-	feed    signal.ChangeFeed
+	// prepare makes what the store needs before dev serves: DynamoDB's
+	// tables, if missing. A no-op for the other stores.
+	prepare func(ctx context.Context) error
+	// project runs svc's subscribers over what is appended, until ctx
+	// ends or it fails: from the change feed of the embedded or Postgres
+	// store (resuming at the position it remembers), from the events
+	// table's stream on DynamoDB.
+	project func(ctx context.Context, svc *signal.Service, logger *slog.Logger) error
 	close   func() error
+	// dyn, client and streams are set on DynamoDB only.
 	dyn     *dynstore.Store
 	client  *dynamodb.Client
 	streams *dynamodbstreams.Client
 	desc    string
 }
+
+// Every store the commands open can read its whole log (rebuild).
+var (
+	_ signal.LogScanner = (*boltstore.Store)(nil)
+	_ signal.LogScanner = (*pgstore.Store)(nil)
+	_ signal.LogScanner = (*dynstore.Store)(nil)
+)
 
 func (s *openedStore) Close() error {
 	if s.close != nil {
@@ -50,6 +64,9 @@ func (s *openedStore) Close() error {
 	return nil
 }
 
+// openStore opens the store o chooses: Postgres with -postgres, DynamoDB
+// with -dynamodb-endpoint (a usage error with both), else the embedded
+// store in o.dataDir, created if missing.
 func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 	if o.postgres != "" {
 		if o.endpoint != "" {
@@ -59,7 +76,7 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &openedStore{store: p, feed: p, close: p.Close, desc: "Postgres"}, nil
+		return feedStore(p, p, o, p.Close, "Postgres"), nil
 	}
 	if o.endpoint == "" {
 		if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
@@ -70,8 +87,28 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &openedStore{store: b, feed: b, close: b.Close, desc: "embedded store " + path}, nil
+		return feedStore(b, b, o, b.Close, "embedded store "+path), nil
 	}
+	return openDynamo(ctx, o)
+}
+
+// feedStore is an opened store whose subscribers follow its change feed,
+// remembering the position in a file of o.dataDir.
+func feedStore(st signal.Store, feed signal.ChangeFeed, o storeOptions, closeFn func() error, desc string) *openedStore {
+	return &openedStore{
+		store:   st,
+		prepare: func(context.Context) error { return nil },
+		project: func(ctx context.Context, svc *signal.Service, logger *slog.Logger) error {
+			return projectFromFeed(ctx, feed, positionFile(o), svc, logger)
+		},
+		close: closeFn,
+		desc:  desc,
+	}
+}
+
+// openDynamo opens the DynamoDB tables of o at o.endpoint, with the AWS
+// settings of o.getenv.
+func openDynamo(ctx context.Context, o storeOptions) (*openedStore, error) {
 	cfg, err := awsConfig(ctx, o.endpoint, o.getenv)
 	if err != nil {
 		return nil, err
@@ -82,8 +119,13 @@ func openStore(ctx context.Context, o storeOptions) (*openedStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &openedStore{store: d, dyn: d, client: client, streams: dynamodbstreams.NewFromConfig(cfg),
-		desc: fmt.Sprintf("DynamoDB at %s (tables %s, %s)", o.endpoint, tables.Events, tables.Views)}, nil
+	st := &openedStore{store: d, dyn: d, client: client, streams: dynamodbstreams.NewFromConfig(cfg),
+		desc: fmt.Sprintf("DynamoDB at %s (tables %s, %s)", o.endpoint, tables.Events, tables.Views)}
+	st.prepare = func(ctx context.Context) error { return dynstore.CreateTables(ctx, client, d.Tables()) }
+	st.project = func(ctx context.Context, svc *signal.Service, logger *slog.Logger) error {
+		return projectFromStream(ctx, st, svc, logger)
+	}
+	return st, nil
 }
 
 // awsConfig is the SDK's standard configuration pointed at endpoint, with

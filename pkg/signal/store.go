@@ -9,8 +9,9 @@ import (
 // Store is the contract every storage adapter implements: an append-only
 // log of commits per stream with an optimistic version condition. It is
 // deliberately small; further abilities are separate interfaces a store may
-// also implement (SnapshotStore, CheckpointStore, ViewStore, ChangeFeed),
-// discovered with a type assertion as database/sql does with its drivers.
+// also implement (SnapshotStore, CheckpointStore, ViewStore, ChangeFeed,
+// LogScanner), discovered with a type assertion as database/sql does with
+// its drivers.
 //
 // Every adapter must pass the suite in signal/storetest.
 type Store interface {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -85,6 +86,9 @@ func callsAfterClose(t *testing.T, st signal.Store, id signal.StreamID) map[stri
 	if feed, ok := st.(signal.ChangeFeed); ok {
 		_, errs["Changes"] = feed.Changes(ctx, 0, 10)
 		errs["WaitForChange"] = feed.WaitForChange(ctx, 1<<40)
+	}
+	if ls, ok := st.(signal.LogScanner); ok {
+		errs["ScanCommits"] = ls.ScanCommits(ctx, 1, func(context.Context, []signal.Commit) error { return nil })
 	}
 	return errs
 }

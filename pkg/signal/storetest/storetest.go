@@ -9,7 +9,7 @@
 //
 // Every test goes through the signal interfaces only. The optional
 // abilities (signal.SnapshotStore, signal.CheckpointStore, signal.ViewStore,
-// signal.ChangeFeed) are discovered with type assertions on the first store
+// signal.ChangeFeed, signal.LogScanner) are discovered with type assertions on the first store
 // newStore makes; the tests of an ability the store lacks are not run (Run
 // logs that they were left out; it never calls t.Skip).
 //
@@ -88,6 +88,7 @@ func Run(t *testing.T, newStore func(t *testing.T) signal.Store) {
 		{"Checkpoints", "signal.CheckpointStore", is[signal.CheckpointStore](probe), s.checkpointTests},
 		{"Views", "signal.ViewStore", is[signal.ViewStore](probe), s.viewTests},
 		{"ChangeFeed", "signal.ChangeFeed", is[signal.ChangeFeed](probe), s.feedTests},
+		{"LogScan", "signal.LogScanner", is[signal.LogScanner](probe), s.scanTests},
 	}
 	for _, a := range abilities {
 		if !a.has {
