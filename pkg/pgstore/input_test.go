@@ -324,6 +324,7 @@ func testBinaryPayloads(t *testing.T, st *pgstore.Store) {
 // hold (NUL, invalid UTF-8) or whose schema version is out of range is
 // refused as ErrInvalid.
 func testUnstorableAppends(t *testing.T, st *pgstore.Store, id signal.StreamID) {
+	ctx := context.Background()
 	for name, mutate := range map[string]func(c *signal.Commit){
 		"NUL in the command id":        func(c *signal.Commit) { c.CommandID = "a\x00b" },
 		"NUL in the fingerprint":       func(c *signal.Commit) { c.Fingerprint = "f\x00" },
@@ -336,7 +337,7 @@ func testUnstorableAppends(t *testing.T, st *pgstore.Store, id signal.StreamID) 
 	} {
 		c := storetest.Commit(id, 2, 1)
 		mutate(&c)
-		if err := st.Append(context.Background(), c); !errors.Is(err, signal.ErrInvalid) {
+		if err := st.Append(ctx, c); !errors.Is(err, signal.ErrInvalid) {
 			t.Errorf("Append with %s = %v, want ErrInvalid", name, err)
 		}
 	}
