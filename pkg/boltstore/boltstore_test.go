@@ -53,6 +53,48 @@ func TestReopen(t *testing.T) {
 	}
 	a := signal.StreamID{Type: "cart", ID: "ünï 🛒"}
 	b := signal.StreamID{Type: "order", ID: "o-1"}
+	commits, snap := writeBeforeReopen(t, s, a, b)
+	before, err := s.Changes(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Close())
+
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	checkCommitsAfterReopen(t, s, commits, a, b)
+
+	gotSnap, err := s.LoadSnapshot(ctx, a)
+	if err != nil || gotSnap.Version != 3 || gotSnap.SchemaVersion != 2 || !bytes.Equal(gotSnap.Data, snap.Data) || !gotSnap.Time.Equal(snap.Time) {
+		t.Errorf("LoadSnapshot after reopen = %+v, %v; want %+v", gotSnap, err, snap)
+	}
+	v, err := s.LoadView(ctx, "cart-summary", a.ID)
+	if err != nil || v.Version != 2 || string(v.Data) != `{"total": 2.50}` {
+		t.Errorf("LoadView after reopen = %+v, %v", v, err)
+	}
+	for _, tc := range []struct {
+		sub  string
+		id   signal.StreamID
+		want int64
+	}{{"proj", a, 4}, {"policy", b, 5}, {"proj", b, 0}} {
+		if cp, err := s.LoadCheckpoint(ctx, tc.sub, tc.id); err != nil || cp.Version != tc.want {
+			t.Errorf("LoadCheckpoint(%s, %s) after reopen = %d, %v; want %d", tc.sub, tc.id, cp.Version, err, tc.want)
+		}
+	}
+	checkFeedAfterReopen(t, s, before, a)
+}
+
+// writeBeforeReopen writes to s what TestReopen reads back: five commits
+// to a and b (b's last one final, at version 5), a snapshot of a at
+// version 3, a view document written twice (version 2) with checkpoint
+// proj/a at 4, and checkpoint policy/b at 5. It returns the commits in
+// the order appended, and the snapshot.
+func writeBeforeReopen(t *testing.T, s *Store, a, b signal.StreamID) ([]signal.Commit, signal.Snapshot) {
+	t.Helper()
+	ctx := context.Background()
 	var commits []signal.Commit
 	for _, c := range []signal.Commit{storetest.Commit(a, 1, 2), storetest.Commit(b, 1, 1), storetest.Commit(a, 3, 1), storetest.Commit(b, 2, 3)} {
 		storetest.MustAppend(t, s, c)
@@ -72,17 +114,14 @@ func TestReopen(t *testing.T) {
 		{Name: "cart-summary", Key: a.ID, Data: []byte(`{"total": 2.50}`), ExpectedVersion: 1},
 	}}))
 	must(t, s.SaveCheckpoint(ctx, "policy", b, 0, 5))
-	before, err := s.Changes(ctx, 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, s.Close())
+	return commits, snap
+}
 
-	s, err = Open(path, nil)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
+// checkCommitsAfterReopen: each stream holds its commits, in UTC; b is
+// still closed; and a conflicting append to a finds the stored commit.
+func checkCommitsAfterReopen(t *testing.T, s *Store, commits []signal.Commit, a, b signal.StreamID) {
+	t.Helper()
+	ctx := context.Background()
 	for _, id := range []signal.StreamID{a, b} {
 		var want []signal.Commit
 		for _, c := range commits {
@@ -106,25 +145,14 @@ func TestReopen(t *testing.T) {
 	if err := s.Append(ctx, storetest.Commit(a, 3, 1)); !storetest.ConflictHolds(err, commits[2]) {
 		t.Errorf("conflicting Append after reopen = %v, want a conflict holding the stored commit", err)
 	}
+}
 
-	gotSnap, err := s.LoadSnapshot(ctx, a)
-	if err != nil || gotSnap.Version != 3 || gotSnap.SchemaVersion != 2 || !bytes.Equal(gotSnap.Data, snap.Data) || !gotSnap.Time.Equal(snap.Time) {
-		t.Errorf("LoadSnapshot after reopen = %+v, %v; want %+v", gotSnap, err, snap)
-	}
-	v, err := s.LoadView(ctx, "cart-summary", a.ID)
-	if err != nil || v.Version != 2 || string(v.Data) != `{"total": 2.50}` {
-		t.Errorf("LoadView after reopen = %+v, %v", v, err)
-	}
-	for _, tc := range []struct {
-		sub  string
-		id   signal.StreamID
-		want int64
-	}{{"proj", a, 4}, {"policy", b, 5}, {"proj", b, 0}} {
-		if cp, err := s.LoadCheckpoint(ctx, tc.sub, tc.id); err != nil || cp.Version != tc.want {
-			t.Errorf("LoadCheckpoint(%s, %s) after reopen = %d, %v; want %d", tc.sub, tc.id, cp.Version, err, tc.want)
-		}
-	}
-
+// checkFeedAfterReopen: the feed holds the changes it held before, at
+// the same positions; WaitForChange knows its end; and a new commit to a
+// (at version 4) comes after the last position.
+func checkFeedAfterReopen(t *testing.T, s *Store, before []signal.Change, a signal.StreamID) {
+	t.Helper()
+	ctx := context.Background()
 	after, err := s.Changes(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)

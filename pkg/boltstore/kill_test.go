@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -136,64 +137,29 @@ func runAndKill(t *testing.T, path string, round, minAcks int) (maxAck, maxView 
 		t.Fatal(err)
 	}
 
-	var mu sync.Mutex
-	acks, ready := 0, false
-	var lines []string
-	enough := make(chan struct{})
+	h := &helperOutput{minAcks: minAcks, enough: make(chan struct{})}
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			f := strings.Fields(line)
-			switch {
-			case line == "ready":
-				ready = true
-			case len(f) == 2 && (f[0] == "ack" || f[0] == "view"):
-				n, err := strconv.ParseInt(f[1], 10, 64)
-				if err != nil {
-					lines = append(lines, line)
-					break
-				}
-				if f[0] == "ack" {
-					maxAck = max(maxAck, n)
-					if acks++; acks == minAcks {
-						close(enough)
-					}
-				} else {
-					maxView = max(maxView, n)
-				}
-			default:
-				lines = append(lines, line)
-			}
-			mu.Unlock()
-		}
+		h.read(out)
 	}()
 
 	select {
-	case <-enough:
+	case <-h.enough:
 	case <-readDone:
 		cmd.Wait()
-		t.Fatalf("round %d: the helper exited after %d acks: %q\nstderr: %s", round, acks, lines, stderr.String())
+		t.Fatalf("round %d: the helper exited after %d acks: %q\nstderr: %s", round, h.acks, h.lines, stderr.String())
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
+		h.mu.Lock()
+		acks := h.acks
+		h.mu.Unlock()
 		t.Fatalf("round %d: the helper acknowledged only %d versions in 60s", round, acks)
 	}
 
 	if round == 1 {
-		// While the helper runs, the file is locked: a second process
-		// gets a clear error within its timeout instead of hanging.
-		start := time.Now()
-		s, err := Open(path, &Options{Timeout: 100 * time.Millisecond})
-		if err == nil {
-			s.Close()
-			t.Errorf("Open while another process has the file = nil, want ErrUnavailable")
-		} else if !errors.Is(err, signal.ErrUnavailable) || time.Since(start) > 5*time.Second {
-			t.Errorf("Open while another process has the file = %v after %v, want ErrUnavailable within the timeout", err, time.Since(start))
-		}
+		checkLockedWhileRunning(t, path)
 	}
 
 	time.Sleep(time.Duration(rand.IntN(20_000)) * time.Microsecond)
@@ -202,16 +168,76 @@ func runAndKill(t *testing.T, path string, round, minAcks int) (maxAck, maxView 
 	}
 	<-readDone // every line the helper wrote before it died
 	err = cmd.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if !ready {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.ready {
 		t.Fatalf("round %d: the helper never got ready", round)
 	}
-	if len(lines) > 0 {
-		t.Errorf("round %d: unexpected output from the helper: %q\nstderr: %s", round, lines, stderr.String())
+	if len(h.lines) > 0 {
+		t.Errorf("round %d: unexpected output from the helper: %q\nstderr: %s", round, h.lines, stderr.String())
 	}
-	t.Logf("round %d: killed (%v) after %d acks this round, highest acknowledged version %d, view %d", round, err, acks, maxAck, maxView)
-	return maxAck, maxView
+	t.Logf("round %d: killed (%v) after %d acks this round, highest acknowledged version %d, view %d", round, err, h.acks, h.maxAck, h.maxView)
+	return h.maxAck, h.maxView
+}
+
+// helperOutput is what the parent learned from the helper's output: that
+// it got ready, how many versions it acknowledged, the highest version and
+// view checkpoint, and the lines it did not expect. read fills it while
+// the test reads it, hence mu.
+type helperOutput struct {
+	minAcks int
+	enough  chan struct{} // closed at the minAcks-th ack
+
+	mu              sync.Mutex
+	ready           bool
+	acks            int
+	maxAck, maxView int64
+	lines           []string
+}
+
+// read parses out's lines until it ends.
+func (h *helperOutput) read(out io.Reader) {
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		h.mu.Lock()
+		f := strings.Fields(line)
+		switch {
+		case line == "ready":
+			h.ready = true
+		case len(f) == 2 && (f[0] == "ack" || f[0] == "view"):
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				h.lines = append(h.lines, line)
+				break
+			}
+			if f[0] == "ack" {
+				h.maxAck = max(h.maxAck, n)
+				if h.acks++; h.acks == h.minAcks {
+					close(h.enough)
+				}
+			} else {
+				h.maxView = max(h.maxView, n)
+			}
+		default:
+			h.lines = append(h.lines, line)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// checkLockedWhileRunning: while the helper runs, the file is locked: a
+// second process gets a clear error within its timeout instead of hanging.
+func checkLockedWhileRunning(t *testing.T, path string) {
+	t.Helper()
+	start := time.Now()
+	s, err := Open(path, &Options{Timeout: 100 * time.Millisecond})
+	if err == nil {
+		s.Close()
+		t.Errorf("Open while another process has the file = nil, want ErrUnavailable")
+	} else if !errors.Is(err, signal.ErrUnavailable) || time.Since(start) > 5*time.Second {
+		t.Errorf("Open while another process has the file = %v after %v, want ErrUnavailable within the timeout", err, time.Since(start))
+	}
 }
 
 // checkAfterKill reopens the file and checks everything acknowledged is there.
@@ -223,45 +249,18 @@ func checkAfterKill(t *testing.T, path string, round int, maxAck, maxView int64)
 	}
 	defer s.Close()
 	ctx := context.Background()
-	next := int64(1)
-	var commits []signal.Commit
-	for c, err := range s.Load(ctx, killStream, 0) {
-		if err != nil {
-			t.Fatalf("round %d: Load after kill -9: %v", round, err)
-		}
-		if c.Version != next {
-			t.Fatalf("round %d: commit at version %d, want %d: versions must be contiguous from 1", round, c.Version, next)
-		}
-		if c.CommandID != fmt.Sprintf("cmd-%d", c.Version) || c.Time.Location() != time.UTC {
-			t.Errorf("round %d: commit %d has command id %q, time %v", round, c.Version, c.CommandID, c.Time)
-		}
-		for i, e := range c.Events {
-			if want := killEventData(c.Version + int64(i)); !bytes.Equal(e.Data, want) {
-				t.Fatalf("round %d: event %d = %q, want %q", round, c.Version+int64(i), e.Data, want)
-			}
-		}
-		commits = append(commits, c)
-		next = c.LastVersion() + 1
+	commits := loadAfterKill(t, s, round)
+	last := int64(0)
+	if len(commits) > 0 {
+		last = commits[len(commits)-1].LastVersion()
 	}
-	last := next - 1
 	if last < maxAck {
 		t.Fatalf("round %d: after kill -9 the stream ends at version %d, but the helper acknowledged %d: an acknowledged commit was lost", round, last, maxAck)
 	}
 
 	// The feed holds exactly the commits, in order: a commit and its feed
 	// entry were written together or not at all.
-	var feed []signal.Change
-	for after := uint64(0); ; {
-		page, err := s.Changes(ctx, after, 500)
-		if err != nil {
-			t.Fatalf("round %d: Changes after kill -9: %v", round, err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		feed = append(feed, page...)
-		after = page[len(page)-1].Position
-	}
+	feed := wholeFeedAfterKill(t, s, round)
 	if len(feed) != len(commits) {
 		t.Fatalf("round %d: the feed has %d changes, the stream %d commits", round, len(feed), len(commits))
 	}
@@ -286,4 +285,49 @@ func checkAfterKill(t *testing.T, path string, round int, maxAck, maxView int64)
 		}
 	}
 	t.Logf("round %d: after kill -9: %d commits, versions 1-%d contiguous (acknowledged %d), %d feed entries, checkpoint %d", round, len(commits), last, maxAck, len(feed), cp)
+}
+
+// loadAfterKill loads the helper's stream and fails the test unless its
+// versions are contiguous from 1 and every event holds killEventData; a
+// wrong command id or a time not in UTC is reported too.
+func loadAfterKill(t *testing.T, s *Store, round int) []signal.Commit {
+	t.Helper()
+	next := int64(1)
+	var commits []signal.Commit
+	for c, err := range s.Load(context.Background(), killStream, 0) {
+		if err != nil {
+			t.Fatalf("round %d: Load after kill -9: %v", round, err)
+		}
+		if c.Version != next {
+			t.Fatalf("round %d: commit at version %d, want %d: versions must be contiguous from 1", round, c.Version, next)
+		}
+		if c.CommandID != fmt.Sprintf("cmd-%d", c.Version) || c.Time.Location() != time.UTC {
+			t.Errorf("round %d: commit %d has command id %q, time %v", round, c.Version, c.CommandID, c.Time)
+		}
+		for i, e := range c.Events {
+			if want := killEventData(c.Version + int64(i)); !bytes.Equal(e.Data, want) {
+				t.Fatalf("round %d: event %d = %q, want %q", round, c.Version+int64(i), e.Data, want)
+			}
+		}
+		commits = append(commits, c)
+		next = c.LastVersion() + 1
+	}
+	return commits
+}
+
+// wholeFeedAfterKill reads the whole change feed, page by page.
+func wholeFeedAfterKill(t *testing.T, s *Store, round int) []signal.Change {
+	t.Helper()
+	var feed []signal.Change
+	for after := uint64(0); ; {
+		page, err := s.Changes(context.Background(), after, 500)
+		if err != nil {
+			t.Fatalf("round %d: Changes after kill -9: %v", round, err)
+		}
+		if len(page) == 0 {
+			return feed
+		}
+		feed = append(feed, page...)
+		after = page[len(page)-1].Position
+	}
 }

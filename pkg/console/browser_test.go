@@ -91,6 +91,10 @@ var (
 	choose   = browser.Choose
 )
 
+// TestConsoleInBrowser drives the console in Chromium through what a
+// developer does with it: the types listed, commands sent through the
+// form, a history with time travel, a view document, a deep link, the
+// console under a stage prefix and on a phone's screen.
 func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 	url, svc, prod := server(t)
@@ -99,8 +103,42 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	do(t, ctx, "open the console", chromedp.Navigate(url+"/console/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	waitText(t, ctx, "#app-name", "bank")
+	checkTypesListed(t, ctx)
+	sendThroughForm(t, ctx)
+	page, err := svc.History(context.Background(), "account", "a1", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 3 {
+		t.Fatalf("a1 recorded %d events, want 3", len(page.Events))
+	}
+	if !strings.HasPrefix(page.Events[0].CommandID, "console-") {
+		t.Errorf("the command id is %q: the console did not send its Idempotency-Key", page.Events[0].CommandID)
+	}
+	checkHistoryTimeTravel(t, ctx, page.Events[0].CommandID)
+	checkViewDocument(t, ctx)
+	browser.Screenshot(t, ctx, "console.png")
+	checkDeepLink(t, ctx, url, svc)
+	checkUnderStagePrefix(t, ctx, url, prod)
 
-	// The types, their commands with their fields, their events.
+	// Readable on a phone: nothing wider than the screen.
+	do(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Sleep(200*time.Millisecond))
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 390 {
+		t.Errorf("on a 390px screen the console is %d px wide (%v)", w, err)
+	}
+	browser.Screenshot(t, ctx, "console-phone.png")
+
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
+	}
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkTypesListed: the console lists the types, their commands with
+// their fields, their events; internal commands are not offered in the
+// form, nor a type that has only those.
+func checkTypesListed(t *testing.T, ctx context.Context) {
+	t.Helper()
 	if n := count(t, ctx, "#types section.type"); n != 2 {
 		t.Errorf("the console lists %d types, want 2", n)
 	}
@@ -127,8 +165,14 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("%d of %s, want %d", n, sel, want)
 		}
 	}
+}
 
-	// Commands through the form: the fields follow the chosen command.
+// sendThroughForm sends commands to account a1 through the form (the
+// fields follow the chosen command): Open, Deposit 100, Withdraw 30 and
+// a refused Withdraw 500; then a value of the wrong type, refused before
+// any request.
+func sendThroughForm(t *testing.T, ctx context.Context) {
+	t.Helper()
 	send := func(what, cmd, id string, fields ...string) {
 		t.Helper()
 		do(t, ctx, what, choose("#command-name", cmd), fill(append([]string{"#command-id", id}, fields...)...), click("#command-submit"))
@@ -159,18 +203,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if n := count(t, ctx, `#command-fields [data-field="amount"][aria-invalid="true"]`); n != 1 {
 		t.Errorf("the amount field is not marked invalid")
 	}
-	page, err := svc.History(context.Background(), "account", "a1", 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Events) != 3 {
-		t.Fatalf("a1 recorded %d events, want 3", len(page.Events))
-	}
-	if !strings.HasPrefix(page.Events[0].CommandID, "console-") {
-		t.Errorf("the command id is %q: the console did not send its Idempotency-Key", page.Events[0].CommandID)
-	}
+}
 
-	// The history of the aggregate the commands went to, with time travel.
+// checkHistoryTimeTravel: the history of a1, whose first command had id
+// firstCommandID, lists its events, and the slider and the events'
+// buttons show the state at earlier versions, behind a deep link.
+func checkHistoryTimeTravel(t *testing.T, ctx context.Context, firstCommandID string) {
+	t.Helper()
 	waitText(t, ctx, "#history-title", "account a1: 3 events, version 3")
 	if n := count(t, ctx, `#events li[data-version]`); n != 3 {
 		t.Fatalf("the history lists %d events, want 3", n)
@@ -178,7 +217,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitText(t, ctx, `#events li[data-version="1"] .event-name`, "Opened")
 	waitText(t, ctx, `#events li[data-version="2"] .event-data`, `"amount": 100`)
 	waitText(t, ctx, `#events li[data-version="3"] .event-name`, "Withdrawn")
-	waitText(t, ctx, `#events li[data-version="1"] dd.command-id`, page.Events[0].CommandID)
+	waitText(t, ctx, `#events li[data-version="1"] dd.command-id`, firstCommandID)
 	waitText(t, ctx, "#version-state", `"balance": 70`)
 	do(t, ctx, "move the slider to version 1", chromedp.Focus(chromedp.CSS("#version-slider")), chromedp.KeyEvent(kb.Home))
 	waitText(t, ctx, "#version-value", "1")
@@ -194,8 +233,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/#account/a1") {
 		t.Errorf("the location is %s, want the deep link of a1", loc)
 	}
+}
 
-	// A view document by name and key.
+// checkViewDocument: a view document read by name and key, and one that
+// is not there.
+func checkViewDocument(t *testing.T, ctx context.Context) {
+	t.Helper()
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#view-name"))); v != "balances" {
 		t.Errorf("the view name is %q, want the app's only view", v)
 	}
@@ -205,10 +248,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	do(t, ctx, "read balances/nobody", fill("#view-key", "nobody"), click("#view-load"))
 	waitText(t, ctx, "#alert", "HTTP 404")
 	waitText(t, ctx, "#view-meta", "No document balances/nobody")
-	browser.Screenshot(t, ctx, "console.png")
+}
 
-	// A deep link opens any aggregate's history, one of a type with only
-	// internal commands included.
+// checkDeepLink: a deep link opens any aggregate's history, one of a
+// type with only internal commands included.
+func checkDeepLink(t *testing.T, ctx context.Context, url string, svc *signal.Service) {
+	t.Helper()
 	if _, err := svc.Handle(context.Background(), "audit", "log 1", testbank.Record{Note: "opened a1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +264,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#history-type"))); v != "audit" {
 		t.Errorf("the history type is %q after the deep link", v)
 	}
+}
 
-	// Under a stage prefix the console finds its assets and the API
-	// beside it: every URL it uses is relative.
+// checkUnderStagePrefix: under a stage prefix the console finds its
+// assets and the API beside it: every URL it uses is relative.
+func checkUnderStagePrefix(t *testing.T, ctx context.Context, url string, prod *pathLog) {
+	t.Helper()
 	do(t, ctx, "open the console under /prod", chromedp.Navigate(url+"/prod/console/#account/a1"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	waitText(t, ctx, "#app-name", "bank")
 	waitText(t, ctx, "#history-title", "account a1: 3 events, version 3")
@@ -233,16 +281,4 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the console under /prod did not request %s", p)
 		}
 	}
-
-	// Readable on a phone: nothing wider than the screen.
-	do(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Sleep(200*time.Millisecond))
-	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 390 {
-		t.Errorf("on a 390px screen the console is %d px wide (%v)", w, err)
-	}
-	browser.Screenshot(t, ctx, "console-phone.png")
-
-	if p := problems(); len(p) > 0 {
-		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
-	}
-	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -81,67 +81,87 @@ func TestTooLargeAnsweredOnTheWire(t *testing.T) {
 	f := newFixture(t)
 	addr := serveTCP(t, f.h, nil)
 	big := []byte(`{"sku":"apple","quantity":1,"price":1,"pad":"` + strings.Repeat("x", 2<<20) + `"}`)
-	cases := []struct {
-		name        string
-		head        string
-		body        []byte
-		connections int
-	}{
+	cases := []rawBodyCase{
 		{"Content-Length", "Content-Length: " + strconv.Itoa(len(big)) + "\r\n", big, 12},
 		{"chunked", "Transfer-Encoding: chunked\r\n", chunked(big), 12},
 		{"just over", "Content-Length: " + strconv.Itoa(DefaultMaxBodyBytes+1) + "\r\n", big[:DefaultMaxBodyBytes+1], 12},
 		{"unknown path", "Content-Length: " + strconv.Itoa(len(big)) + "\r\n", big, 6},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			path, status, code := "/aggregates/cart/c1/AddItem", "413", "too_large"
-			if tc.name == "unknown path" {
-				path, status, code = "/nope", "404", "not_found"
-			}
-			failed := 0
-			for i := range tc.connections {
-				head := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nConnection: close\r\n" + tc.head + "\r\n"
-				out, err := rawExchange(t, addr, head, tc.body)
-				if err != nil || !strings.HasPrefix(out, "HTTP/1.1 "+status+" ") || !strings.Contains(out, `"code":"`+code+`"`) {
-					failed++
-					t.Errorf("try %d: read %q; writing the body: %v", i, truncate(out, 200), err)
-				}
-			}
-			if failed > 0 {
-				t.Errorf("%d of %d clients did not read the answer", failed, tc.connections)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkRawClientsReadAnswer(t, addr, tc) })
 	}
-	t.Run("http.Client", func(t *testing.T) {
-		failed := 0
-		for i := range 12 {
-			req, err := http.NewRequest("POST", "http://"+addr+"/aggregates/cart/c1/AddItem", bytes.NewReader(big))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Close = true
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				failed++
-				t.Errorf("try %d: %v", i, err)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 413 || !strings.Contains(string(b), `"code":"too_large"`) {
-				failed++
-				t.Errorf("try %d: %d %s", i, resp.StatusCode, b)
-			}
-		}
-		if failed > 0 {
-			t.Errorf("%d of 12 requests did not get the answer", failed)
-		}
-	})
+	t.Run("http.Client", func(t *testing.T) { checkHTTPClientsReadTooLarge(t, addr, big) })
 	if n := f.feedLen(t); n != 0 {
 		t.Errorf("%d commits", n)
 	}
-	// The connection stays usable when the client keeps it alive.
+	checkKeptAliveAfterTooLarge(t, addr, big)
+}
+
+// rawBodyCase is a body over the limit as a raw client sends it: the
+// framing header (Content-Length or chunked), the bytes, and how many
+// connections try it.
+type rawBodyCase struct {
+	name        string
+	head        string
+	body        []byte
+	connections int
+}
+
+// checkRawClientsReadAnswer: each of tc.connections clients that sends
+// tc's body whole, asking to close the connection, reads the 413 JSON
+// answer (404 for the case "unknown path", sent to /nope).
+func checkRawClientsReadAnswer(t *testing.T, addr string, tc rawBodyCase) {
+	path, status, code := "/aggregates/cart/c1/AddItem", "413", "too_large"
+	if tc.name == "unknown path" {
+		path, status, code = "/nope", "404", "not_found"
+	}
+	failed := 0
+	for i := range tc.connections {
+		head := "POST " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nConnection: close\r\n" + tc.head + "\r\n"
+		out, err := rawExchange(t, addr, head, tc.body)
+		if err != nil || !strings.HasPrefix(out, "HTTP/1.1 "+status+" ") || !strings.Contains(out, `"code":"`+code+`"`) {
+			failed++
+			t.Errorf("try %d: read %q; writing the body: %v", i, truncate(out, 200), err)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d clients did not read the answer", failed, tc.connections)
+	}
+}
+
+// checkHTTPClientsReadTooLarge: Go's http.Client, posting big with
+// Connection: close, gets the 413 JSON answer, twelve times out of twelve.
+func checkHTTPClientsReadTooLarge(t *testing.T, addr string, big []byte) {
+	failed := 0
+	for i := range 12 {
+		req, err := http.NewRequest("POST", "http://"+addr+"/aggregates/cart/c1/AddItem", bytes.NewReader(big))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			failed++
+			t.Errorf("try %d: %v", i, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || !strings.Contains(string(b), `"code":"too_large"`) {
+			failed++
+			t.Errorf("try %d: %d %s", i, resp.StatusCode, b)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of 12 requests did not get the answer", failed)
+	}
+}
+
+// checkKeptAliveAfterTooLarge: the connection stays usable when the
+// client keeps it alive: after big's 413, a GET /healthz on it gets 200.
+func checkKeptAliveAfterTooLarge(t *testing.T, addr string, big []byte) {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -182,11 +202,7 @@ func TestListenerAnswersParseErrorsInJSON(t *testing.T) {
 	go srv.Serve(Listener(ln))
 	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()
-	cases := []struct {
-		name, request string
-		status        int
-		code, msg     string
-	}{
+	cases := []parseErrorCase{
 		{"invalid percent escape", "POST /aggregates/cart/%zz/AddItem HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 400, "invalid", "malformed"},
 		{"invalid escape in a read", "GET /aggregates/cart/a%zzb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid", "malformed"},
 		{"malformed request line", "GET\r\nHost: x\r\n\r\n", 400, "invalid", "malformed"},
@@ -195,42 +211,7 @@ func TestListenerAnswersParseErrorsInJSON(t *testing.T) {
 		{"headers too large", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 10000) + "\r\n\r\n", 431, "too_large", "headers"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
-			if _, err := io.WriteString(conn, tc.request); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				t.Fatalf("reading the body: %v", err)
-			}
-			r := reply{status: resp.StatusCode, header: resp.Header, body: b}
-			checkError(t, r, tc.status, tc.code)
-			if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
-				t.Errorf("message %q does not mention %q", msg, tc.msg)
-			}
-			for _, h := range []string{"X-Request-Id", "X-Content-Type-Options", "Date"} {
-				if resp.Header.Get(h) == "" {
-					t.Errorf("no %s: %v", h, resp.Header)
-				}
-			}
-			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !resp.Close {
-				t.Errorf("headers %v, close %v", resp.Header, resp.Close)
-			}
-			if resp.ContentLength != int64(len(b)) {
-				t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(b))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkParseErrorAnswer(t, addr, tc) })
 	}
 	if n := f.feedLen(t); n != 0 {
 		t.Errorf("%d commits", n)
@@ -247,5 +228,53 @@ func TestListenerAnswersParseErrorsInJSON(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != `{"status":"ok"}` {
 			t.Errorf("healthz: %d %s", resp.StatusCode, b)
 		}
+	}
+}
+
+// parseErrorCase is a raw request net/http cannot parse and the JSON
+// error it gets: status, code and a part of the message.
+type parseErrorCase struct {
+	name, request string
+	status        int
+	code, msg     string
+}
+
+// checkParseErrorAnswer writes tc's request on a new connection to addr
+// and checks the answer: tc's JSON error, with X-Request-Id, nosniff, a
+// Date, a Content-Length that fits the body, and the connection closed.
+func checkParseErrorAnswer(t *testing.T, addr string, tc parseErrorCase) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, tc.request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading the body: %v", err)
+	}
+	r := reply{status: resp.StatusCode, header: resp.Header, body: b}
+	checkError(t, r, tc.status, tc.code)
+	if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
+		t.Errorf("message %q does not mention %q", msg, tc.msg)
+	}
+	for _, h := range []string{"X-Request-Id", "X-Content-Type-Options", "Date"} {
+		if resp.Header.Get(h) == "" {
+			t.Errorf("no %s: %v", h, resp.Header)
+		}
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !resp.Close {
+		t.Errorf("headers %v, close %v", resp.Header, resp.Close)
+	}
+	if resp.ContentLength != int64(len(b)) {
+		t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(b))
 	}
 }

@@ -67,10 +67,7 @@ func withAudit() fixtureOption {
 // one that does is still at its version. The type's other commands and
 // Go code sending the internal command work as ever.
 func TestInternalCommandForbidden(t *testing.T) {
-	bodies := []struct {
-		name, body string
-		header     map[string]string
-	}{
+	bodies := []forbiddenBody{
 		{"a valid genesis body", `{"entry":"granted"}`, nil},
 		{"an empty body", "", nil},
 		{"malformed JSON", `{"entry":`, nil},
@@ -90,51 +87,74 @@ func TestInternalCommandForbidden(t *testing.T) {
 			}
 			for _, id := range []string{"a1", "a2"} {
 				for _, b := range bodies {
-					counts, feed := f.store.Counts(), f.feedLen(t)
-					r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/" + id + "/Record", header: b.header, body: b.body})
-					name := id + ", " + b.name
-					checkError(t, r, http.StatusForbidden, "forbidden")
-					if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, "internal") || !strings.Contains(msg, "Record") {
-						t.Errorf("%s: message %q does not say Record is internal", name, msg)
-					}
-					if r.header.Get("X-Request-Id") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
-						t.Errorf("%s: headers %v", name, r.header)
-					}
-					for _, hd := range []string{"ETag", "X-Signal-Duplicate", "Retry-After"} {
-						if v := r.header.Get(hd); v != "" {
-							t.Errorf("%s: %s %q on a refusal", name, hd, v)
-						}
-					}
-					if got := f.store.Counts(); got != counts {
-						t.Errorf("%s: the store served requests: %+v, before %+v", name, got, counts)
-					}
-					if n := f.feedLen(t); n != feed {
-						t.Errorf("%s: the change feed grew by %d", name, n-feed)
-					}
+					checkRecordRefused(t, tr, f, id, b)
 				}
 			}
-			lines := f.logs.lines(t)
-			if last := lines[len(lines)-1]; last["level"] != "INFO" || last["status"] != float64(403) || last["error_kind"] != "forbidden" || last["aggregate"] != "audit#a2" {
-				t.Errorf("log line of a refusal: %v", last)
-			}
-			checkError(t, tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a2"}), http.StatusNotFound, "not_found")
-			g := tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a1"})
-			if g.status != 200 || g.header.Get("ETag") != `"1"` || get(t, g.json(t), "state.entries.0") != "opened" {
-				t.Errorf("a1 after the refusals: %d %v %s", g.status, g.header, g.body)
-			}
-			if h := tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a1/events"}); h.status != 200 || len(get(t, h.json(t), "events").([]any)) != 1 {
-				t.Errorf("a1's history after the refusals: %d %s", h.status, h.body)
-			}
-			// The type's public command is served.
-			if r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/a1/Annotate", body: `{"note":"seen"}`}); r.status != 200 || get(t, r.json(t), "version") != float64(2) {
-				t.Errorf("Annotate: %d %s", r.status, r.body)
-			}
-			// An Idempotency-Key refused with the internal command is not
-			// taken: the key still works for a public command.
-			if r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/a1/Annotate", header: map[string]string{"Idempotency-Key": "k-1"}, body: `{"note":"again"}`}); r.status != 200 || r.header.Get("X-Signal-Duplicate") != "" {
-				t.Errorf("Annotate with the key the refusals carried: %d %v %s", r.status, r.header, r.body)
-			}
+			checkUntouchedAfterRefusals(t, tr, f)
 		})
+	}
+}
+
+// forbiddenBody is a body, and headers, sent with the internal command.
+type forbiddenBody struct {
+	name, body string
+	header     map[string]string
+}
+
+// checkRecordRefused posts the internal command Record with b to audit
+// id through tr: it must be the 403 JSON error saying Record is internal,
+// with X-Request-Id and nosniff and none of the headers of a success,
+// and the store must have served nothing.
+func checkRecordRefused(t *testing.T, tr transport, f *fixture, id string, b forbiddenBody) {
+	t.Helper()
+	counts, feed := f.store.Counts(), f.feedLen(t)
+	r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/" + id + "/Record", header: b.header, body: b.body})
+	name := id + ", " + b.name
+	checkError(t, r, http.StatusForbidden, "forbidden")
+	if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, "internal") || !strings.Contains(msg, "Record") {
+		t.Errorf("%s: message %q does not say Record is internal", name, msg)
+	}
+	if r.header.Get("X-Request-Id") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%s: headers %v", name, r.header)
+	}
+	for _, hd := range []string{"ETag", "X-Signal-Duplicate", "Retry-After"} {
+		if v := r.header.Get(hd); v != "" {
+			t.Errorf("%s: %s %q on a refusal", name, hd, v)
+		}
+	}
+	if got := f.store.Counts(); got != counts {
+		t.Errorf("%s: the store served requests: %+v, before %+v", name, got, counts)
+	}
+	if n := f.feedLen(t); n != feed {
+		t.Errorf("%s: the change feed grew by %d", name, n-feed)
+	}
+}
+
+// checkUntouchedAfterRefusals: the last refusal was logged; a2 still does
+// not exist and a1 is at version 1; the type's public command is served,
+// with the Idempotency-Key the refusals carried too.
+func checkUntouchedAfterRefusals(t *testing.T, tr transport, f *fixture) {
+	t.Helper()
+	lines := f.logs.lines(t)
+	if last := lines[len(lines)-1]; last["level"] != "INFO" || last["status"] != float64(403) || last["error_kind"] != "forbidden" || last["aggregate"] != "audit#a2" {
+		t.Errorf("log line of a refusal: %v", last)
+	}
+	checkError(t, tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a2"}), http.StatusNotFound, "not_found")
+	g := tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a1"})
+	if g.status != 200 || g.header.Get("ETag") != `"1"` || get(t, g.json(t), "state.entries.0") != "opened" {
+		t.Errorf("a1 after the refusals: %d %v %s", g.status, g.header, g.body)
+	}
+	if h := tr.do(t, f.h, call{method: "GET", target: "/aggregates/audit/a1/events"}); h.status != 200 || len(get(t, h.json(t), "events").([]any)) != 1 {
+		t.Errorf("a1's history after the refusals: %d %s", h.status, h.body)
+	}
+	// The type's public command is served.
+	if r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/a1/Annotate", body: `{"note":"seen"}`}); r.status != 200 || get(t, r.json(t), "version") != float64(2) {
+		t.Errorf("Annotate: %d %s", r.status, r.body)
+	}
+	// An Idempotency-Key refused with the internal command is not
+	// taken: the key still works for a public command.
+	if r := tr.do(t, f.h, call{method: "POST", target: "/aggregates/audit/a1/Annotate", header: map[string]string{"Idempotency-Key": "k-1"}, body: `{"note":"again"}`}); r.status != 200 || r.header.Get("X-Signal-Duplicate") != "" {
+		t.Errorf("Annotate with the key the refusals carried: %d %v %s", r.status, r.header, r.body)
 	}
 }
 

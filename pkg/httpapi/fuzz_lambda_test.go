@@ -27,66 +27,76 @@ func FuzzLambdaPayload(f *testing.F) {
 	f.Add([]byte(`{}`), "POST", "/aggregates/cart/c1/AddItem", base64.StdEncoding.EncodeToString([]byte("{\"sku\":\"\xff\xfe\",\"quantity\":1,\"price\":1}")), true, uint8(2))
 	f.Add([]byte(`{}`), "POST", "/aggregates/cart/%2e%2e/CompletePurchase", `null`, false, uint8(3))
 	fx := newFixture(f, withConfig(func(c *Config) { c.MaxBodyBytes = 4096 }))
-	check := func(t *testing.T, payload []byte, mustBeHTTP bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		out, err := fx.h.Lambda(ctx, payload)
-		if err != nil {
-			if mustBeHTTP {
-				t.Fatalf("an HTTP payload %s: %v", payload, err)
-			}
-			return
-		}
-		var resp struct {
-			StatusCode      int               `json:"statusCode"`
-			Headers         map[string]string `json:"headers"`
-			Body            string            `json:"body"`
-			IsBase64Encoded bool              `json:"isBase64Encoded"`
-		}
-		if err := json.Unmarshal(out, &resp); err != nil {
-			t.Fatalf("payload %s: response %s is not JSON: %v", payload, out, err)
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 599 {
-			t.Fatalf("payload %s: status %d", payload, resp.StatusCode)
-		}
-		body := []byte(resp.Body)
-		if resp.IsBase64Encoded {
-			if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
-				t.Fatalf("payload %s: base64 body %q: %v", payload, resp.Body, err)
-			}
-		}
-		if resp.StatusCode == http.StatusNoContent && len(body) == 0 {
-			return
-		}
-		if !json.Valid(body) {
-			t.Fatalf("payload %s: %d with body %q", payload, resp.StatusCode, body)
-		}
-		if resp.StatusCode == http.StatusInternalServerError {
-			t.Fatalf("payload %s: 500 from client input: %s", payload, body)
-		}
-	}
 	f.Fuzz(func(t *testing.T, raw []byte, method, path, body string, b64 bool, shape uint8) {
-		check(t, raw, false)
+		checkLambdaAnswer(t, fx.h, raw, false)
 		if method == "" {
 			method = "GET" // an empty method is not an HTTP request to the shape detection
 		}
-		var p any
-		switch shape % 3 {
-		case 0: // REST API, payload 1.0
-			p = map[string]any{"httpMethod": method, "path": path, "resource": "/{proxy+}", "body": body, "isBase64Encoded": b64,
-				"headers": map[string]string{"Content-Type": "application/json"}, "requestContext": map[string]any{"requestId": "r", "stage": "prod"}}
-		case 1: // HTTP API, payload 2.0
-			p = map[string]any{"version": "2.0", "routeKey": "$default", "rawPath": path, "body": body, "isBase64Encoded": b64,
-				"headers":        map[string]string{"content-type": "application/json"},
-				"requestContext": map[string]any{"requestId": "r", "stage": "$default", "http": map[string]any{"method": method, "path": path}}}
-		default: // function URL
-			p = map[string]any{"version": "2.0", "rawPath": path, "body": body, "isBase64Encoded": b64,
-				"requestContext": map[string]any{"requestId": "r", "http": map[string]any{"method": method, "path": path}}}
-		}
-		payload, err := json.Marshal(p)
+		payload, err := json.Marshal(lambdaPayload(method, path, body, b64, shape))
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, payload, true)
+		checkLambdaAnswer(t, fx.h, payload, true)
 	})
+}
+
+// lambdaPayload is an HTTP request as Lambda brings it, in the shape
+// shape picks (modulo 3): API Gateway REST (1.0), HTTP API (2.0) or a
+// function URL.
+func lambdaPayload(method, path, body string, b64 bool, shape uint8) any {
+	switch shape % 3 {
+	case 0: // REST API, payload 1.0
+		return map[string]any{"httpMethod": method, "path": path, "resource": "/{proxy+}", "body": body, "isBase64Encoded": b64,
+			"headers": map[string]string{"Content-Type": "application/json"}, "requestContext": map[string]any{"requestId": "r", "stage": "prod"}}
+	case 1: // HTTP API, payload 2.0
+		return map[string]any{"version": "2.0", "routeKey": "$default", "rawPath": path, "body": body, "isBase64Encoded": b64,
+			"headers":        map[string]string{"content-type": "application/json"},
+			"requestContext": map[string]any{"requestId": "r", "stage": "$default", "http": map[string]any{"method": method, "path": path}}}
+	default: // function URL
+		return map[string]any{"version": "2.0", "rawPath": path, "body": body, "isBase64Encoded": b64,
+			"requestContext": map[string]any{"requestId": "r", "http": map[string]any{"method": method, "path": path}}}
+	}
+}
+
+// checkLambdaAnswer sends payload to h.Lambda: it may return a Go error
+// only when the payload is not an HTTP request (mustBeHTTP false);
+// otherwise its answer must be a JSON response with a status in
+// 200..599, not 500, and a JSON body (none for a 204).
+func checkLambdaAnswer(t *testing.T, h *Handler, payload []byte, mustBeHTTP bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := h.Lambda(ctx, payload)
+	if err != nil {
+		if mustBeHTTP {
+			t.Fatalf("an HTTP payload %s: %v", payload, err)
+		}
+		return
+	}
+	var resp struct {
+		StatusCode      int               `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("payload %s: response %s is not JSON: %v", payload, out, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 599 {
+		t.Fatalf("payload %s: status %d", payload, resp.StatusCode)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			t.Fatalf("payload %s: base64 body %q: %v", payload, resp.Body, err)
+		}
+	}
+	if resp.StatusCode == http.StatusNoContent && len(body) == 0 {
+		return
+	}
+	if !json.Valid(body) {
+		t.Fatalf("payload %s: %d with body %q", payload, resp.StatusCode, body)
+	}
+	if resp.StatusCode == http.StatusInternalServerError {
+		t.Fatalf("payload %s: 500 from client input: %s", payload, body)
+	}
 }

@@ -53,31 +53,40 @@ func FuzzRequest(f *testing.F) {
 			method: method, path: path, query: query, header: hdr,
 			body: body, gatewayID: "fuzz",
 		})
-		resp := struct {
-			status int
-			header http.Header
-			body   []byte
-		}{w.status, w.header, w.body.Bytes()}
-		if resp.status < 200 || resp.status > 599 {
-			t.Fatalf("status %d", resp.status)
-		}
-		if resp.status == http.StatusNoContent {
-			if len(resp.body) != 0 {
-				t.Fatalf("204 with a body %q", resp.body)
-			}
-			return
-		}
-		if !json.Valid(resp.body) || resp.header.Get("Content-Type") != "application/json" {
-			t.Fatalf("%d: body %q, Content-Type %q", resp.status, resp.body, resp.header.Get("Content-Type"))
-		}
-		if resp.status >= 400 {
-			var e errorBody
-			if err := json.Unmarshal(resp.body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
-				t.Fatalf("%d: error body %q", resp.status, resp.body)
-			}
-		}
-		if resp.status == http.StatusInternalServerError {
-			t.Fatalf("500 from client input: %s", resp.body)
-		}
+		checkFuzzedAnswer(t, fuzzedAnswer{w.status, w.header, w.body.Bytes()})
 	})
+}
+
+// fuzzedAnswer is what the router answered a fuzzed request.
+type fuzzedAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// checkFuzzedAnswer: an answer to any request has a status in 200..599,
+// not 500; a 204 has no body; anything else is JSON, an error with its
+// code and message.
+func checkFuzzedAnswer(t *testing.T, resp fuzzedAnswer) {
+	if resp.status < 200 || resp.status > 599 {
+		t.Fatalf("status %d", resp.status)
+	}
+	if resp.status == http.StatusNoContent {
+		if len(resp.body) != 0 {
+			t.Fatalf("204 with a body %q", resp.body)
+		}
+		return
+	}
+	if !json.Valid(resp.body) || resp.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("%d: body %q, Content-Type %q", resp.status, resp.body, resp.header.Get("Content-Type"))
+	}
+	if resp.status >= 400 {
+		var e errorBody
+		if err := json.Unmarshal(resp.body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Fatalf("%d: error body %q", resp.status, resp.body)
+		}
+	}
+	if resp.status == http.StatusInternalServerError {
+		t.Fatalf("500 from client input: %s", resp.body)
+	}
 }

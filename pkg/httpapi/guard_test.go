@@ -17,13 +17,7 @@ import (
 // runs as without the guard.
 func TestLocalGuard(t *testing.T) {
 	json := "application/json"
-	cases := []struct {
-		name                string
-		method, host        string
-		origin, contentType string
-		status              int
-		code                string
-	}{
+	cases := []guardCase{
 		// Host.
 		{"loopback IPv4", "POST", "127.0.0.1:8080", "", json, 201, ""},
 		{"loopback IPv4, other address", "POST", "127.1.2.3:8080", "", json, 201, ""},
@@ -65,55 +59,72 @@ func TestLocalGuard(t *testing.T) {
 		{"GET needs none", "GET", "127.0.0.1:8080", "", "", 200, ""},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			logs := &logBuffer{}
-			g := LocalGuard(f.h, LocalOptions{
-				Addr:         "192.0.2.7:8080",
-				AllowHosts:   []string{"dev.example.test"},
-				AllowOrigins: []string{"http://localhost:3000"},
-				Logger:       slog.New(slog.NewJSONHandler(logs, nil)),
-			})
-			target, body := "/aggregates/cart/c1", ""
-			switch tc.method {
-			case "POST":
-				target, body = "/aggregates/cart/c1/AddItem", addItem("apple", 1, 1)
-			case "DELETE":
-				if r := doHTTP(t, f.h, call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 1, 1)}); r.status != 201 {
-					t.Fatalf("setup: %d %s", r.status, r.body)
-				}
-			case "GET":
-				target = "/healthz"
-			}
-			feed := f.feedLen(t)
-			req := httptest.NewRequest(tc.method, target, strings.NewReader(body))
-			req.Host = tc.host
-			if tc.origin != "" {
-				req.Header.Set("Origin", tc.origin)
-			}
-			if tc.contentType != "" {
-				req.Header.Set("Content-Type", tc.contentType)
-			}
-			w := httptest.NewRecorder()
-			g.ServeHTTP(w, req)
-			r := reply{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
-			if tc.code == "" {
-				if r.status != tc.status {
-					t.Fatalf("%d, want %d: %s", r.status, tc.status, r.body)
-				}
-				return
-			}
-			checkError(t, r, tc.status, tc.code)
-			if r.header.Get("X-Request-Id") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Errorf("headers %v", r.header)
-			}
-			if n := f.feedLen(t); n != feed {
-				t.Errorf("a refused request wrote %d commits", n-feed)
-			}
-			if !strings.Contains(logs.String(), `"status":`+strconv.Itoa(tc.status)) {
-				t.Errorf("no log line for the refusal: %s", logs)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkGuardCase(t, tc) })
+	}
+}
+
+// guardCase is a request through LocalGuard and the answer it gets: its
+// status and, for a refusal, its JSON error code ("" when it passes).
+type guardCase struct {
+	name                string
+	method, host        string
+	origin, contentType string
+	status              int
+	code                string
+}
+
+// checkGuardCase sends tc's request (a POST adds an item, a DELETE goes
+// to a cart holding one, a GET reads /healthz) through a guard serving the listen
+// address 192.0.2.7:8080, the name dev.example.test and the origin
+// http://localhost:3000, and checks its status; a refusal must be tc's
+// JSON error with X-Request-Id and nosniff, write nothing, and be logged.
+func checkGuardCase(t *testing.T, tc guardCase) {
+	f := newFixture(t)
+	logs := &logBuffer{}
+	g := LocalGuard(f.h, LocalOptions{
+		Addr:         "192.0.2.7:8080",
+		AllowHosts:   []string{"dev.example.test"},
+		AllowOrigins: []string{"http://localhost:3000"},
+		Logger:       slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	target, body := "/aggregates/cart/c1", ""
+	switch tc.method {
+	case "POST":
+		target, body = "/aggregates/cart/c1/AddItem", addItem("apple", 1, 1)
+	case "DELETE":
+		if r := doHTTP(t, f.h, call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 1, 1)}); r.status != 201 {
+			t.Fatalf("setup: %d %s", r.status, r.body)
+		}
+	case "GET":
+		target = "/healthz"
+	}
+	feed := f.feedLen(t)
+	req := httptest.NewRequest(tc.method, target, strings.NewReader(body))
+	req.Host = tc.host
+	if tc.origin != "" {
+		req.Header.Set("Origin", tc.origin)
+	}
+	if tc.contentType != "" {
+		req.Header.Set("Content-Type", tc.contentType)
+	}
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, req)
+	r := reply{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
+	if tc.code == "" {
+		if r.status != tc.status {
+			t.Fatalf("%d, want %d: %s", r.status, tc.status, r.body)
+		}
+		return
+	}
+	checkError(t, r, tc.status, tc.code)
+	if r.header.Get("X-Request-Id") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers %v", r.header)
+	}
+	if n := f.feedLen(t); n != feed {
+		t.Errorf("a refused request wrote %d commits", n-feed)
+	}
+	if !strings.Contains(logs.String(), `"status":`+strconv.Itoa(tc.status)) {
+		t.Errorf("no log line for the refusal: %s", logs)
 	}
 }
 

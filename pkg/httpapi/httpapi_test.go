@@ -113,27 +113,32 @@ func TestRoutes(t *testing.T) {
 		{"If-Match 0 on an existing cart", call{method: "POST", target: "/aggregates/cart/c3/AddItem", header: map[string]string{"If-Match": `"0"`}, body: addItem("a", 1, 1)}, 412, "", eq("error.code", "precondition_failed")},
 	}
 	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			f := newFixture(t)
-			for _, s := range steps {
-				r := tr.do(t, f.h, s.call)
-				if r.status != s.status {
-					t.Fatalf("%s (%s): status %d, want %d; body %s", s.name, s.call, r.status, s.status, r.body)
-				}
-				if ct := r.header.Get("Content-Type"); ct != "application/json" {
-					t.Errorf("%s: Content-Type %q", s.name, ct)
-				}
-				if s.etag != "" && r.header.Get("ETag") != s.etag {
-					t.Errorf("%s: ETag %q, want %s", s.name, r.header.Get("ETag"), s.etag)
-				}
-				if r.header.Get("X-Request-Id") == "" {
-					t.Errorf("%s: no X-Request-Id", s.name)
-				}
-				if s.check != nil {
-					s.check(t, r.json(t))
-				}
-			}
-		})
+		t.Run(tr.name, func(t *testing.T) { runSteps(t, tr, newFixture(t), steps) })
+	}
+}
+
+// runSteps sends each step's call through tr, in order, and checks its
+// status (stopping at the first wrong one), its JSON Content-Type, its
+// ETag when the step names one, its X-Request-Id and the step's check.
+func runSteps(t *testing.T, tr transport, f *fixture, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		r := tr.do(t, f.h, s.call)
+		if r.status != s.status {
+			t.Fatalf("%s (%s): status %d, want %d; body %s", s.name, s.call, r.status, s.status, r.body)
+		}
+		if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s: Content-Type %q", s.name, ct)
+		}
+		if s.etag != "" && r.header.Get("ETag") != s.etag {
+			t.Errorf("%s: ETag %q, want %s", s.name, r.header.Get("ETag"), s.etag)
+		}
+		if r.header.Get("X-Request-Id") == "" {
+			t.Errorf("%s: no X-Request-Id", s.name)
+		}
+		if s.check != nil {
+			s.check(t, r.json(t))
+		}
 	}
 }
 
@@ -198,17 +203,7 @@ func TestTransportsAnswerAlike(t *testing.T) {
 // its code, and the store is unchanged, through every transport.
 func TestBadInput(t *testing.T) {
 	big := `{"sku":"apple","quantity":1,"price":1,"pad":"` + strings.Repeat("x", 2<<20) + `"}`
-	cases := []struct {
-		name   string
-		call   call
-		status int
-		code   string
-		msg    string // a substring of the message, when checked
-		// eventsOnly: net/http's server refuses such a request line
-		// itself (400) before any handler runs; Listener turns that
-		// answer into the JSON error (TestListenerAnswersParseErrorsInJSON).
-		eventsOnly bool
-	}{
+	cases := []badInputCase{
 		{"malformed JSON", call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `{"sku":`}, 400, "invalid", "", false},
 		{"JSON of the wrong shape", call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: `[1,2]`}, 400, "invalid", "", false},
 		{"unknown type", call{method: "POST", target: "/aggregates/boat/b1/AddItem", body: addItem("a", 1, 1)}, 404, "unknown_type", "", false},
@@ -269,40 +264,59 @@ func TestBadInput(t *testing.T) {
 		"OPTIONS without CORS":         "GET",
 	}
 	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			f := newFixture(t)
-			for _, c := range []call{
-				{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 2, 150)},
-				{method: "POST", target: "/aggregates/cart/empty/AddItem", body: addItem("apple", 1, 150)},
-				{method: "POST", target: "/aggregates/cart/empty/RemoveItem", body: `{"sku":"apple","quantity":1}`},
-			} {
-				if r := doHTTP(t, f.h, c); r.status >= 300 {
-					t.Fatalf("setup %s: %d %s", c, r.status, r.body)
+		t.Run(tr.name, func(t *testing.T) { checkBadInput(t, tr, cases, allow) })
+	}
+}
+
+// badInputCase is a bad request and the JSON error it gets.
+type badInputCase struct {
+	name   string
+	call   call
+	status int
+	code   string
+	msg    string // a substring of the message, when checked
+	// eventsOnly: net/http's server refuses such a request line
+	// itself (400) before any handler runs; Listener turns that
+	// answer into the JSON error (TestListenerAnswersParseErrorsInJSON).
+	eventsOnly bool
+}
+
+// checkBadInput sets up carts c1 (two apples) and empty (emptied), then
+// sends each case through tr, each checked in a subtest: its status and
+// error code, the message when the case names a part of it, the Allow
+// header allow names for it, and that nothing was appended.
+func checkBadInput(t *testing.T, tr transport, cases []badInputCase, allow map[string]string) {
+	f := newFixture(t)
+	for _, c := range []call{
+		{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 2, 150)},
+		{method: "POST", target: "/aggregates/cart/empty/AddItem", body: addItem("apple", 1, 150)},
+		{method: "POST", target: "/aggregates/cart/empty/RemoveItem", body: `{"sku":"apple","quantity":1}`},
+	} {
+		if r := doHTTP(t, f.h, c); r.status >= 300 {
+			t.Fatalf("setup %s: %d %s", c, r.status, r.body)
+		}
+	}
+	for _, tc := range cases {
+		if tc.eventsOnly && tr.name == "net/http" {
+			continue
+		}
+		appends, feed := f.store.Counts().Appends, f.feedLen(t)
+		r := tr.do(t, f.h, tc.call)
+		t.Run(tc.name, func(t *testing.T) {
+			checkError(t, r, tc.status, tc.code)
+			if tc.msg != "" {
+				if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
+					t.Errorf("message %q does not mention %q", msg, tc.msg)
 				}
 			}
-			for _, tc := range cases {
-				if tc.eventsOnly && tr.name == "net/http" {
-					continue
-				}
-				appends, feed := f.store.Counts().Appends, f.feedLen(t)
-				r := tr.do(t, f.h, tc.call)
-				t.Run(tc.name, func(t *testing.T) {
-					checkError(t, r, tc.status, tc.code)
-					if tc.msg != "" {
-						if msg := get(t, r.json(t), "error.message").(string); !strings.Contains(msg, tc.msg) {
-							t.Errorf("message %q does not mention %q", msg, tc.msg)
-						}
-					}
-					if a := allow[tc.name]; a != "" && r.header.Get("Allow") != a {
-						t.Errorf("Allow %q, want %q", r.header.Get("Allow"), a)
-					}
-					if n := f.store.Counts().Appends; n != appends {
-						t.Errorf("%d appends", n-appends)
-					}
-					if n := f.feedLen(t); n != feed {
-						t.Errorf("the change feed grew by %d", n-feed)
-					}
-				})
+			if a := allow[tc.name]; a != "" && r.header.Get("Allow") != a {
+				t.Errorf("Allow %q, want %q", r.header.Get("Allow"), a)
+			}
+			if n := f.store.Counts().Appends; n != appends {
+				t.Errorf("%d appends", n-appends)
+			}
+			if n := f.feedLen(t); n != feed {
+				t.Errorf("the change feed grew by %d", n-feed)
 			}
 		})
 	}
@@ -324,41 +338,27 @@ func TestBodyLimit(t *testing.T) {
 	t.Run("net/http with Content-Length", func(t *testing.T) {
 		// Refused from Content-Length, then read only to be discarded
 		// (so the client can read the answer), never decoded.
-		body := &countingReader{r: strings.NewReader(pad)}
-		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
-		r.ContentLength = int64(len(pad))
-		w := httptest.NewRecorder()
-		f.h.ServeHTTP(w, r)
-		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
-		if body.n != len(pad) {
-			t.Errorf("discarded %d of %d bytes", body.n, len(pad))
+		r, read := postCounted(f.h, pad, false)
+		checkError(t, r, 413, "too_large")
+		if read != len(pad) {
+			t.Errorf("discarded %d of %d bytes", read, len(pad))
 		}
 		if n := f.feedLen(t); n != 0 {
 			t.Errorf("%d commits", n)
 		}
 	})
 	t.Run("net/http with a Content-Length past what is discarded", func(t *testing.T) {
-		huge := strings.Repeat("x", maxDiscardBytes+1)
-		body := &countingReader{r: strings.NewReader(huge)}
-		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
-		r.ContentLength = int64(len(huge))
-		w := httptest.NewRecorder()
-		f.h.ServeHTTP(w, r)
-		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
-		if body.n != 0 {
-			t.Errorf("read %d bytes of a body announced too large to discard", body.n)
+		r, read := postCounted(f.h, strings.Repeat("x", maxDiscardBytes+1), false)
+		checkError(t, r, 413, "too_large")
+		if read != 0 {
+			t.Errorf("read %d bytes of a body announced too large to discard", read)
 		}
 	})
 	t.Run("net/http waiting for 100 Continue", func(t *testing.T) {
-		body := &countingReader{r: strings.NewReader(pad)}
-		r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", body)
-		r.ContentLength = int64(len(pad))
-		r.Header.Set("Expect", "100-continue")
-		w := httptest.NewRecorder()
-		f.h.ServeHTTP(w, r)
-		checkError(t, reply{w.Code, w.Header(), w.Body.Bytes()}, 413, "too_large")
-		if body.n != 0 {
-			t.Errorf("read %d bytes of a body the client has not been asked for", body.n)
+		r, read := postCounted(f.h, pad, true)
+		checkError(t, r, 413, "too_large")
+		if read != 0 {
+			t.Errorf("read %d bytes of a body the client has not been asked for", read)
 		}
 	})
 	t.Run("exactly the limit", func(t *testing.T) {
@@ -383,6 +383,23 @@ func TestBodyLimit(t *testing.T) {
 	})
 }
 
+// postCounted posts body to /aggregates/cart/c1/AddItem through h over
+// net/http, with its Content-Length (and Expect: 100-continue when
+// expectContinue), and returns the reply and how many bytes of the body
+// h read.
+func postCounted(h *Handler, body string, expectContinue bool) (reply, int) {
+	counted := &countingReader{r: strings.NewReader(body)}
+	r := httptest.NewRequest("POST", "/aggregates/cart/c1/AddItem", counted)
+	r.ContentLength = int64(len(body))
+	if expectContinue {
+		r.Header.Set("Expect", "100-continue")
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return reply{w.Code, w.Header(), w.Body.Bytes()}, counted.n
+}
+
+// countingReader counts the bytes read from r.
 type countingReader struct {
 	r *strings.Reader
 	n int
@@ -538,57 +555,16 @@ func TestDeleteIdempotent(t *testing.T) {
 	}
 }
 
+// TestCORS: with CORS on, preflights of any path answer 204 with the
+// headers, every answer to an allowed origin carries them, another origin
+// gets none, and 405 lists OPTIONS; "*" allows any origin; New refuses
+// a CORS config that is not usable.
 func TestCORS(t *testing.T) {
 	f := newFixture(t, withConfig(func(c *Config) {
 		c.CORS = &CORS{AllowOrigins: []string{"https://shop.example"}, AllowHeaders: []string{"X-Custom", "if-match"}, MaxAge: 10 * time.Minute}
 	}))
 	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			origin := map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
-			r := tr.do(t, f.h, call{method: "OPTIONS", target: "/aggregates/cart/c1/AddItem", header: origin})
-			if r.status != 204 || len(r.body) != 0 {
-				t.Fatalf("preflight: %d %q", r.status, r.body)
-			}
-			want := map[string]string{
-				"Access-Control-Allow-Origin":   "https://shop.example",
-				"Access-Control-Allow-Methods":  "GET, POST, DELETE, OPTIONS",
-				"Access-Control-Allow-Headers":  "Content-Type, Idempotency-Key, If-Match, X-Correlation-Id, X-Custom",
-				"Access-Control-Max-Age":        "600",
-				"Access-Control-Expose-Headers": "ETag, X-Signal-Duplicate, X-Request-Id, Retry-After",
-				"Vary":                          "Origin",
-			}
-			for k, v := range want {
-				if got := r.header.Get(k); got != v {
-					t.Errorf("preflight %s = %q, want %q", k, got, v)
-				}
-			}
-			// Preflight of any path, even unknown ones.
-			if r := tr.do(t, f.h, call{method: "OPTIONS", target: "/whatever", header: origin}); r.status != 204 {
-				t.Errorf("preflight of an unknown path: %d", r.status)
-			}
-			// Every answer carries the headers, errors included, but no Max-Age.
-			for _, c := range []call{
-				{method: "GET", target: "/healthz", header: origin},
-				{method: "GET", target: "/nope", header: origin},
-			} {
-				r := tr.do(t, f.h, c)
-				if r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" || r.header.Get("Access-Control-Expose-Headers") == "" || r.header.Get("Vary") != "Origin" {
-					t.Errorf("%s: CORS headers missing: %v", c, r.header)
-				}
-				if r.header.Get("Access-Control-Max-Age") != "" {
-					t.Errorf("%s: Max-Age on a non-preflight answer", c)
-				}
-			}
-			// Another origin is not allowed.
-			r = tr.do(t, f.h, call{method: "GET", target: "/healthz", header: map[string]string{"Origin": "https://evil.example"}})
-			if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Vary") != "Origin" {
-				t.Errorf("foreign origin: %v", r.header)
-			}
-			// 405 lists OPTIONS when CORS is on.
-			if r := tr.do(t, f.h, call{method: "PUT", target: "/healthz"}); r.header.Get("Allow") != "GET, OPTIONS" {
-				t.Errorf("Allow %q", r.header.Get("Allow"))
-			}
-		})
+		t.Run(tr.name, func(t *testing.T) { checkCORS(t, tr, f) })
 	}
 	t.Run("any origin", func(t *testing.T) {
 		f := newFixture(t, withConfig(func(c *Config) {
@@ -611,6 +587,56 @@ func TestCORS(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkCORS sends preflights and requests through tr to f, whose CORS
+// config allows https://shop.example, the headers X-Custom and If-Match
+// and a Max-Age of ten minutes, and checks the CORS headers of each answer.
+func checkCORS(t *testing.T, tr transport, f *fixture) {
+	origin := map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+	r := tr.do(t, f.h, call{method: "OPTIONS", target: "/aggregates/cart/c1/AddItem", header: origin})
+	if r.status != 204 || len(r.body) != 0 {
+		t.Fatalf("preflight: %d %q", r.status, r.body)
+	}
+	want := map[string]string{
+		"Access-Control-Allow-Origin":   "https://shop.example",
+		"Access-Control-Allow-Methods":  "GET, POST, DELETE, OPTIONS",
+		"Access-Control-Allow-Headers":  "Content-Type, Idempotency-Key, If-Match, X-Correlation-Id, X-Custom",
+		"Access-Control-Max-Age":        "600",
+		"Access-Control-Expose-Headers": "ETag, X-Signal-Duplicate, X-Request-Id, Retry-After",
+		"Vary":                          "Origin",
+	}
+	for k, v := range want {
+		if got := r.header.Get(k); got != v {
+			t.Errorf("preflight %s = %q, want %q", k, got, v)
+		}
+	}
+	// Preflight of any path, even unknown ones.
+	if r := tr.do(t, f.h, call{method: "OPTIONS", target: "/whatever", header: origin}); r.status != 204 {
+		t.Errorf("preflight of an unknown path: %d", r.status)
+	}
+	// Every answer carries the headers, errors included, but no Max-Age.
+	for _, c := range []call{
+		{method: "GET", target: "/healthz", header: origin},
+		{method: "GET", target: "/nope", header: origin},
+	} {
+		r := tr.do(t, f.h, c)
+		if r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" || r.header.Get("Access-Control-Expose-Headers") == "" || r.header.Get("Vary") != "Origin" {
+			t.Errorf("%s: CORS headers missing: %v", c, r.header)
+		}
+		if r.header.Get("Access-Control-Max-Age") != "" {
+			t.Errorf("%s: Max-Age on a non-preflight answer", c)
+		}
+	}
+	// Another origin is not allowed.
+	r = tr.do(t, f.h, call{method: "GET", target: "/healthz", header: map[string]string{"Origin": "https://evil.example"}})
+	if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Vary") != "Origin" {
+		t.Errorf("foreign origin: %v", r.header)
+	}
+	// 405 lists OPTIONS when CORS is on.
+	if r := tr.do(t, f.h, call{method: "PUT", target: "/healthz"}); r.header.Get("Allow") != "GET, OPTIONS" {
+		t.Errorf("Allow %q", r.header.Get("Allow"))
+	}
 }
 
 func TestRouteSets(t *testing.T) {

@@ -259,42 +259,11 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	})
 
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		sql, args := checkpointStatement(c.Subscriber, c.Stream, c.From, c.To)
-		b.Queue(sql, args...)
-		for _, w := range writes {
-			switch {
-			case w.Data == nil && w.ExpectedVersion == 0:
-				b.Queue(viewAbsentSQL, w.Name, w.Key)
-			case w.Data == nil:
-				b.Queue(viewDeleteSQL, w.Name, w.Key, w.ExpectedVersion)
-			case w.ExpectedVersion == 0:
-				b.Queue(viewCreateSQL, w.Name, w.Key, w.Data)
-			default:
-				b.Queue(viewUpdateSQL, w.Name, w.Key, w.Data, w.ExpectedVersion)
-			}
-		}
-		br := tx.SendBatch(ctx, b)
-		var failed error
-		for i := -1; i < len(writes); i++ {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return err
-			}
-			if failed != nil {
-				continue
-			}
-			switch {
-			case i < 0 && tag.RowsAffected() != 1:
-				failed = signal.CheckpointMoved(op, c.Stream)
-			case i >= 0 && writes[i].Data == nil && writes[i].ExpectedVersion == 0:
-				if tag.RowsAffected() != 0 {
-					failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
-				}
-			case i >= 0 && tag.RowsAffected() != 1:
-				failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
-			}
+		br := tx.SendBatch(ctx, viewCommitBatch(c, writes))
+		failed, err := viewCommitResults(op, br, c, writes)
+		if err != nil {
+			br.Close()
+			return err
 		}
 		if err := br.Close(); err != nil {
 			return err
@@ -311,6 +280,57 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 		return mapErr(op, c.Stream, err)
 	}
 	return nil
+}
+
+// viewCommitBatch queues c's statements: the checkpoint's
+// compare-and-set first, then one conditional statement per write, in
+// the order of writes (sorted by the caller).
+func viewCommitBatch(c signal.ViewCommit, writes []signal.ViewWrite) *pgx.Batch {
+	b := &pgx.Batch{}
+	sql, args := checkpointStatement(c.Subscriber, c.Stream, c.From, c.To)
+	b.Queue(sql, args...)
+	for _, w := range writes {
+		switch {
+		case w.Data == nil && w.ExpectedVersion == 0:
+			b.Queue(viewAbsentSQL, w.Name, w.Key)
+		case w.Data == nil:
+			b.Queue(viewDeleteSQL, w.Name, w.Key, w.ExpectedVersion)
+		case w.ExpectedVersion == 0:
+			b.Queue(viewCreateSQL, w.Name, w.Key, w.Data)
+		default:
+			b.Queue(viewUpdateSQL, w.Name, w.Key, w.Data, w.ExpectedVersion)
+		}
+	}
+	return b
+}
+
+// viewCommitResults reads the result of every statement viewCommitBatch
+// queued. err is the first statement's error (the caller closes br and
+// returns it); otherwise failed is the conflict of the first statement
+// that changed no row where it should (or, checking a document missing,
+// found one): the checkpoint moved or a document changed. Both are nil
+// when every statement did what it should.
+func viewCommitResults(op string, br pgx.BatchResults, c signal.ViewCommit, writes []signal.ViewWrite) (failed, err error) {
+	for i := -1; i < len(writes); i++ {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, err
+		}
+		if failed != nil {
+			continue
+		}
+		switch {
+		case i < 0 && tag.RowsAffected() != 1:
+			failed = signal.CheckpointMoved(op, c.Stream)
+		case i >= 0 && writes[i].Data == nil && writes[i].ExpectedVersion == 0:
+			if tag.RowsAffected() != 0 {
+				failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
+			}
+		case i >= 0 && tag.RowsAffected() != 1:
+			failed = signal.ViewChanged(op, c.Stream, writes[i].Name, writes[i].Key)
+		}
+	}
+	return failed, nil
 }
 
 // DropView implements signal.ViewStore: both deletes in one transaction.

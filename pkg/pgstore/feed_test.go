@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signalforgo/signal/internal/pgtest"
+	"github.com/signalforgo/signal/pkg/pgstore"
 	"github.com/signalforgo/signal/pkg/signal"
 	"github.com/signalforgo/signal/pkg/signal/storetest"
 )
@@ -76,31 +77,8 @@ func TestFeedOutOfOrderCommit(t *testing.T) {
 	cb := storetest.Commit(b, 1, 2)
 	storetest.MustAppend(t, st, cb) // B commits after A took its position
 
-	// A reader ordering by position alone sees B's commit, and not A's:
-	// had it been handed out, A's commit would be skipped.
-	rows, err := st.Pool().Query(ctx, `SELECT stream_id FROM signal.events ORDER BY xid`)
-	must(t, err)
-	visible, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	must(t, err)
-	if len(visible) != 1 || visible[0] != "b" {
-		t.Fatalf("other sessions see the commits of streams %v, want only b's", visible)
-	}
-
-	start := time.Now()
-	got, err := st.Changes(ctx, 0, 100)
-	must(t, err)
-	if len(got) != 0 {
-		t.Fatalf("Changes while an older transaction is open returned %d commits (%s@%d): B would be delivered before A and A skipped", len(got), got[0].Commit.Stream, got[0].Commit.Version)
-	}
-	t.Logf("Changes held B back for %v while A was open", time.Since(start).Round(time.Millisecond))
-
-	// WaitForChange blocks while only held-back commits exist.
-	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	err = st.WaitForChange(wctx, 0)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("WaitForChange(0) while the only commit is held back = %v, want it to block", err)
-	}
+	checkOnlyBVisible(t, st)
+	checkBHeldBack(t, st)
 
 	// Changes waits for A when A ends while it is waiting.
 	done := make(chan []signal.Change, 1)
@@ -122,10 +100,45 @@ func TestFeedOutOfOrderCommit(t *testing.T) {
 	if len(ch) != 2 || storetest.DiffCommit(ca, ch[0].Commit) != "" || storetest.DiffCommit(cb, ch[1].Commit) != "" || ch[0].Position >= ch[1].Position {
 		t.Fatalf("Changes after A committed = %v, want A's commit then B's", ch)
 	}
-	wctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	must(t, st.WaitForChange(wctx, 0))
 	must(t, st.WaitForChange(wctx, ch[0].Position))
+}
+
+// checkOnlyBVisible: a reader ordering by position alone sees B's commit,
+// and not A's: had it been handed out, A's commit would be skipped.
+func checkOnlyBVisible(t *testing.T, st *pgstore.Store) {
+	t.Helper()
+	rows, err := st.Pool().Query(context.Background(), `SELECT stream_id FROM signal.events ORDER BY xid`)
+	must(t, err)
+	visible, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	must(t, err)
+	if len(visible) != 1 || visible[0] != "b" {
+		t.Fatalf("other sessions see the commits of streams %v, want only b's", visible)
+	}
+}
+
+// checkBHeldBack: while A is open, Changes returns nothing and
+// WaitForChange blocks, since the only visible commit is held back.
+func checkBHeldBack(t *testing.T, st *pgstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	got, err := st.Changes(ctx, 0, 100)
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("Changes while an older transaction is open returned %d commits (%s@%d): B would be delivered before A and A skipped", len(got), got[0].Commit.Stream, got[0].Commit.Version)
+	}
+	t.Logf("Changes held B back for %v while A was open", time.Since(start).Round(time.Millisecond))
+
+	// WaitForChange blocks while only held-back commits exist.
+	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	err = st.WaitForChange(wctx, 0)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitForChange(0) while the only commit is held back = %v, want it to block", err)
+	}
 }
 
 // TestFeedConcurrentWriters: 8 writers append while a reader follows the
@@ -150,72 +163,123 @@ func TestFeedConcurrentWriters(t *testing.T) {
 		CREATE TRIGGER test_delay AFTER INSERT ON signal.events FOR EACH ROW EXECUTE FUNCTION public.test_delay();`)
 	must(t, err)
 
-	var (
-		mu       sync.Mutex
-		appended = map[string]signal.Commit{} // by command id
-	)
+	appended := &appendedCommits{byCommand: map[string]signal.Commit{}}
 	var writing sync.WaitGroup
 	for w := range writers {
-		writing.Go(func() {
-			versions := make([]int64, streamsPerWriter)
-			for i := range perWriter {
-				k := i % streamsPerWriter
-				c := storetest.Commit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("w%d-s%d", w, k)}, versions[k]+1, 1+rand.IntN(3))
-				if err := st.Append(ctx, c); err != nil {
-					t.Errorf("writer %d: Append: %v", w, err)
-					return
-				}
-				versions[k] = c.LastVersion()
-				mu.Lock()
-				appended[c.CommandID] = c
-				mu.Unlock()
-				time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
-			}
-		})
+		writing.Go(func() { writeCommits(ctx, t, st, appended, w, perWriter, streamsPerWriter) })
 	}
 	var writersDone atomic.Bool
 	go func() { writing.Wait(); writersDone.Store(true) }()
 
-	// The naive reader: position order, no watermark.
 	naiveSeen := map[uint64]bool{}
 	naiveDone := make(chan struct{})
 	go func() {
 		defer close(naiveDone)
-		nconn, err := pgx.Connect(ctx, url)
+		followWithoutWatermark(ctx, t, url, &writersDone, naiveSeen)
+	}()
+
+	got, polls, waits := followFeed(ctx, t, st, &writersDone, appended)
+	<-naiveDone
+	if t.Failed() {
+		return
+	}
+
+	total := writers * perWriter
+	if len(appended.byCommand) != total {
+		t.Fatalf("%d commits appended, want %d", len(appended.byCommand), total)
+	}
+	checkDeliveredOnceInOrder(t, got, appended.byCommand)
+	naiveMissed := 0
+	for _, c := range got {
+		if !naiveSeen[c.Position] {
+			naiveMissed++
+		}
+	}
+	if naiveMissed == 0 {
+		t.Errorf("a reader without the watermark missed nothing: the test made no out-of-order commits, so it proves nothing")
+	}
+	t.Logf("%d commits by %d writers, all delivered once and in order (%d Changes calls, %d waits); a reader without the watermark missed %d",
+		len(got), writers, polls, waits, naiveMissed)
+}
+
+// appendedCommits records the commits the writers appended, by command
+// id; the writers add to it concurrently.
+type appendedCommits struct {
+	mu        sync.Mutex
+	byCommand map[string]signal.Commit
+}
+
+func (a *appendedCommits) add(c signal.Commit) {
+	a.mu.Lock()
+	a.byCommand[c.CommandID] = c
+	a.mu.Unlock()
+}
+
+func (a *appendedCommits) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.byCommand)
+}
+
+// writeCommits is writer w: perWriter commits of 1 to 3 events, spread
+// round-robin over its own streamsPerWriter streams, with a short random
+// pause after each. It reports a failed Append and stops.
+func writeCommits(ctx context.Context, t *testing.T, st *pgstore.Store, appended *appendedCommits, w, perWriter, streamsPerWriter int) {
+	versions := make([]int64, streamsPerWriter)
+	for i := range perWriter {
+		k := i % streamsPerWriter
+		c := storetest.Commit(signal.StreamID{Type: "cart", ID: fmt.Sprintf("w%d-s%d", w, k)}, versions[k]+1, 1+rand.IntN(3))
+		if err := st.Append(ctx, c); err != nil {
+			t.Errorf("writer %d: Append: %v", w, err)
+			return
+		}
+		versions[k] = c.LastVersion()
+		appended.add(c)
+		time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
+	}
+}
+
+// followWithoutWatermark is the naive reader: position order, no
+// watermark. It marks each position it sees in seen, until it finds no
+// more once the writers are done; errors are reported with t.Error.
+func followWithoutWatermark(ctx context.Context, t *testing.T, url string, writersDone *atomic.Bool, seen map[uint64]bool) {
+	nconn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer nconn.Close(context.Background())
+	var after uint64
+	for {
+		rows, err := nconn.Query(ctx, `SELECT xid FROM signal.events WHERE xid > $1::xid8 ORDER BY xid LIMIT 7`, after)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		defer nconn.Close(context.Background())
-		var after uint64
-		for {
-			rows, err := nconn.Query(ctx, `SELECT xid FROM signal.events WHERE xid > $1::xid8 ORDER BY xid LIMIT 7`, after)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			xs, err := pgx.CollectRows(rows, pgx.RowTo[uint64])
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			for _, x := range xs {
-				naiveSeen[x] = true
-				after = x
-			}
-			if len(xs) == 0 {
-				if writersDone.Load() {
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
+		xs, err := pgx.CollectRows(rows, pgx.RowTo[uint64])
+		if err != nil {
+			t.Error(err)
+			return
 		}
-	}()
+		for _, x := range xs {
+			seen[x] = true
+			after = x
+		}
+		if len(xs) == 0 {
+			if writersDone.Load() {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
 
-	// The reader under test.
-	var got []signal.Change
+// followFeed is the reader under test: it pages through Changes and
+// waits with WaitForChange until the writers are done and it has as many
+// changes as were appended. It returns the changes and how many Changes
+// calls and waits it took; it fails the test on an error or the deadline.
+func followFeed(ctx context.Context, t *testing.T, st *pgstore.Store, writersDone *atomic.Bool, appended *appendedCommits) (got []signal.Change, polls, waits int) {
 	var after uint64
-	polls, waits := 0, 0
 	for {
 		ch, err := st.Changes(ctx, after, 7)
 		if err != nil {
@@ -227,13 +291,8 @@ func TestFeedConcurrentWriters(t *testing.T) {
 			after = ch[len(ch)-1].Position
 			continue
 		}
-		if writersDone.Load() {
-			mu.Lock()
-			n := len(appended)
-			mu.Unlock()
-			if len(got) >= n {
-				break
-			}
+		if writersDone.Load() && len(got) >= appended.count() {
+			return got, polls, waits
 		}
 		waits++
 		wctx, wcancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -246,15 +305,13 @@ func TestFeedConcurrentWriters(t *testing.T) {
 			t.Fatalf("the reader got %d commits before the deadline", len(got))
 		}
 	}
-	<-naiveDone
-	if t.Failed() {
-		return
-	}
+}
 
-	total := writers * perWriter
-	if len(appended) != total {
-		t.Fatalf("%d commits appended, want %d", len(appended), total)
-	}
+// checkDeliveredOnceInOrder: got is in position order, holds every
+// appended commit exactly once and as appended, and each stream's
+// versions follow one another.
+func checkDeliveredOnceInOrder(t *testing.T, got []signal.Change, appended map[string]signal.Commit) {
+	t.Helper()
 	seen := map[string]bool{}
 	next := map[signal.StreamID]int64{}
 	var prev uint64
@@ -288,19 +345,8 @@ func TestFeedConcurrentWriters(t *testing.T) {
 		}
 	}
 	if missing > 0 {
-		t.Errorf("%d of %d commits were skipped", missing, total)
+		t.Errorf("%d of %d commits were skipped", missing, len(appended))
 	}
-	naiveMissed := 0
-	for _, c := range got {
-		if !naiveSeen[c.Position] {
-			naiveMissed++
-		}
-	}
-	if naiveMissed == 0 {
-		t.Errorf("a reader without the watermark missed nothing: the test made no out-of-order commits, so it proves nothing")
-	}
-	t.Logf("%d commits by %d writers, all delivered once and in order (%d Changes calls, %d waits); a reader without the watermark missed %d",
-		len(got), writers, polls, waits, naiveMissed)
 }
 
 // TestNotifyAcrossStores: a store's WaitForChange is woken by another

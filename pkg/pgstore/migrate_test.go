@@ -41,19 +41,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	ctx := context.Background()
 
 	// Eight processes open a new database at the same moment.
-	stores := make([]*pgstore.Store, 8)
-	errs := make([]error, len(stores))
-	var wg sync.WaitGroup
-	for i := range stores {
-		wg.Go(func() { stores[i], errs[i] = pgstore.Open(ctx, url) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("concurrent Open %d: %v", i, err)
-		}
-		defer stores[i].Close()
-	}
+	stores := openConcurrently(t, url, 8)
 	want := pgstore.SchemaVersion()
 	if want < 1 {
 		t.Fatalf("SchemaVersion() = %d", want)
@@ -89,7 +77,42 @@ func TestMigrateIdempotent(t *testing.T) {
 	if os.Getenv("DATABASE_URL") != "" {
 		return // creating a role on someone else's server is not ours to do
 	}
-	admin := again.Pool()
+	checkOpensWithoutDDLRights(t, url, again.Pool(), id)
+}
+
+// openConcurrently opens n stores on url at the same moment, the way
+// instances of a deployment start together, and fails the test if any
+// Open fails. The stores are closed when the test ends (Close may also
+// be called before).
+func openConcurrently(t *testing.T, url string, n int) []*pgstore.Store {
+	t.Helper()
+	stores := make([]*pgstore.Store, n)
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = pgstore.Open(context.Background(), url) })
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			t.Cleanup(func() { s.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Open %d: %v", i, err)
+		}
+	}
+	return stores
+}
+
+// checkOpensWithoutDDLRights: a role granted only USAGE on the schema and
+// SELECT, INSERT, UPDATE, DELETE on its tables (created through admin,
+// and dropped when the test ends) can Migrate an up-to-date schema and
+// append to stream id.
+func checkOpensWithoutDDLRights(t *testing.T, url string, admin *pgxpool.Pool, id signal.StreamID) {
+	t.Helper()
+	ctx := context.Background()
 	for _, stmt := range []string{
 		`CREATE ROLE pgstore_app LOGIN`,
 		`GRANT USAGE ON SCHEMA signal TO pgstore_app`,

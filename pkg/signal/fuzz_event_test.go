@@ -30,57 +30,18 @@ func FuzzDecodeStoredEvent(f *testing.F) {
 	f.Add("", 1, []byte(`{`))
 	f.Add("Deposited", 2, []byte("\xff"))
 	f.Fuzz(func(t *testing.T, name string, schema int, data []byte) {
-		fx := newFixture(t, func(spec *signal.Spec[Account], _ *signal.Config) {
-			// renameField (helpers_test.go) panics on a v1 "Deposited"
-			// whose data is JSON null (a nil map; the fuzzer's first
-			// crasher, kept in testdata/fuzz): the core does not recover
-			// panics in upcasters. The fuzz target tests the core, so it
-			// uses an upcaster that handles every input.
-			spec.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, safeRename("amt", "amount")))
-		})
+		fx := storeFuzzedEvent(t, name, schema, data)
 		ctx := t.Context()
-		now := time.Now()
-		open := signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 1, CommandID: "c1", Time: now,
-			Events: []signal.RawEvent{{ID: "e1", Name: "Opened", SchemaVersion: 1, Data: []byte(`{"owner":"ann"}`)}}}
-		fuzzed := signal.Commit{Stream: open.Stream, Version: 2, CommandID: "c2", Time: now,
-			Events: []signal.RawEvent{{ID: "e2", Name: name, SchemaVersion: schema, Data: data}}}
-		for _, c := range []signal.Commit{open, fuzzed} {
-			if err := fx.store.Append(ctx, c); err != nil {
-				t.Skip("the store refused the commit:", err)
-			}
-		}
-		check := func(op string, err error) {
-			if err == nil {
-				return
-			}
-			var se *signal.Error
-			if !errors.As(err, &se) {
-				t.Fatalf("%s %q v%d %q: untyped error %T %v", op, name, schema, data, err, err)
-			}
-			if k := signal.KindOf(err); k != signal.KindUnknownEvent && k != signal.KindInternal {
-				t.Fatalf("%s %q v%d %q: error kind %v: %v", op, name, schema, data, k, err)
-			}
-		}
 		st, getErr := fx.svc.Get(ctx, "account", "a1")
-		check("Get", getErr)
+		checkStoredEventError(t, "Get", name, schema, data, getErr)
 		if getErr == nil && st.Version != 2 {
 			t.Fatalf("Get: version %d, want 2", st.Version)
 		}
 		page, histErr := fx.svc.History(ctx, "account", "a1", 0, 10)
-		check("History", histErr)
+		checkStoredEventError(t, "History", name, schema, data, histErr)
 		_ = page
 
-		var target any
-		switch {
-		case name == "Opened" && schema == 1:
-			target = new(Opened)
-		case name == "Deposited" && schema == 2:
-			target = new(Deposited)
-		case name == "Withdrawn" && schema == 1:
-			target = new(Withdrawn)
-		case name == "AccountClosed" && schema == 1:
-			target = new(AccountClosed)
-		}
+		target := currentEventValue(name, schema)
 		if target != nil && json.Unmarshal(data, target) == nil {
 			if getErr != nil {
 				t.Fatalf("Get of a known event %q v%d %q: %v", name, schema, data, getErr)
@@ -90,6 +51,65 @@ func FuzzDecodeStoredEvent(f *testing.F) {
 			}
 		}
 	})
+}
+
+// storeFuzzedEvent returns a fixture whose store holds account a1
+// opened, then the fuzzed event at version 2; it skips the test if the
+// store refuses the commit.
+func storeFuzzedEvent(t *testing.T, name string, schema int, data []byte) *fixture {
+	t.Helper()
+	fx := newFixture(t, func(spec *signal.Spec[Account], _ *signal.Config) {
+		// renameField (helpers_test.go) panics on a v1 "Deposited"
+		// whose data is JSON null (a nil map; the fuzzer's first
+		// crasher, kept in testdata/fuzz): the core does not recover
+		// panics in upcasters. The fuzz target tests the core, so it
+		// uses an upcaster that handles every input.
+		spec.Events[evDeposited] = signal.Evolve("Deposited", deposited, signal.SchemaVersion(2), signal.UpcastFrom(1, safeRename("amt", "amount")))
+	})
+	ctx := t.Context()
+	now := time.Now()
+	open := signal.Commit{Stream: signal.StreamID{Type: "account", ID: "a1"}, Version: 1, CommandID: "c1", Time: now,
+		Events: []signal.RawEvent{{ID: "e1", Name: "Opened", SchemaVersion: 1, Data: []byte(`{"owner":"ann"}`)}}}
+	fuzzed := signal.Commit{Stream: open.Stream, Version: 2, CommandID: "c2", Time: now,
+		Events: []signal.RawEvent{{ID: "e2", Name: name, SchemaVersion: schema, Data: data}}}
+	for _, c := range []signal.Commit{open, fuzzed} {
+		if err := fx.store.Append(ctx, c); err != nil {
+			t.Skip("the store refused the commit:", err)
+		}
+	}
+	return fx
+}
+
+// checkStoredEventError: err, from op on the fuzzed event, is nil or a
+// *signal.Error of kind unknown-event or internal.
+func checkStoredEventError(t *testing.T, op, name string, schema int, data []byte, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var se *signal.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("%s %q v%d %q: untyped error %T %v", op, name, schema, data, err, err)
+	}
+	if k := signal.KindOf(err); k != signal.KindUnknownEvent && k != signal.KindInternal {
+		t.Fatalf("%s %q v%d %q: error kind %v: %v", op, name, schema, data, k, err)
+	}
+}
+
+// currentEventValue is a pointer to the Go type of the account's event
+// name at its current schema version, or nil if it is not one.
+func currentEventValue(name string, schema int) any {
+	switch {
+	case name == "Opened" && schema == 1:
+		return new(Opened)
+	case name == "Deposited" && schema == 2:
+		return new(Deposited)
+	case name == "Withdrawn" && schema == 1:
+		return new(Withdrawn)
+	case name == "AccountClosed" && schema == 1:
+		return new(AccountClosed)
+	}
+	return nil
 }
 
 // safeRename is renameField for any JSON: a non-object is an error, null an empty object.

@@ -49,6 +49,25 @@ func TestInitialGetsTheID(t *testing.T) {
 			t.Fatalf("At(%d) = %+v, %v", v, tab, err)
 		}
 	}
+	checkInitialOnSnapshot(t, f)
+
+	if got := f.typ.Initial("x"); got != (Tab{ID: "x"}) {
+		t.Errorf("Initial(x) = %+v", got)
+	}
+	spec := tabSpec()
+	spec.Initial = nil
+	if got := signal.MustDefine(spec).Initial("x"); got != (Tab{}) {
+		t.Errorf("Initial(x) without an Initial func = %+v, want the zero Tab", got)
+	}
+}
+
+// checkInitialOnSnapshot: the state restored from a snapshot of tab t-1
+// (at version 3, written by a cold command) gets its id from Initial: the
+// snapshot does not hold it, and one planted at version 4, with a state
+// no fold of the events gives, is what Get, At and a command start from.
+func checkInitialOnSnapshot(t *testing.T, f *tabFixture) {
+	t.Helper()
+	ctx := t.Context()
 	// A restored snapshot: the cold command wrote one at version 3; one
 	// planted at version 4 holds a state no fold of the events gives, to
 	// tell that it was used.
@@ -76,15 +95,6 @@ func TestInitialGetsTheID(t *testing.T) {
 	}
 	if tab, r, err := f.cold(t).Handle(ctx, "t-1", AddDrink{Price: 1}); err != nil || tab != (Tab{ID: "t-1", Guest: "ann", Total: 1001}) || r.Events[0].Data != (DrinkAdded{Tab: "t-1", Price: 1}) {
 		t.Fatalf("a command on the snapshot's state: %+v %+v %v", tab, r, err)
-	}
-
-	if got := f.typ.Initial("x"); got != (Tab{ID: "x"}) {
-		t.Errorf("Initial(x) = %+v", got)
-	}
-	spec := tabSpec()
-	spec.Initial = nil
-	if got := signal.MustDefine(spec).Initial("x"); got != (Tab{}) {
-		t.Errorf("Initial(x) without an Initial func = %+v, want the zero Tab", got)
 	}
 }
 
@@ -154,7 +164,7 @@ func TestInternalCommands(t *testing.T) {
 	if _, _, err := f.typed.Handle(ctx, "t-1", AddDrink{Price: 5}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ name, id, command, body string }{
+	for _, c := range []internalJSONCase{
 		{"good body", "t-1", "Comp", `{"amount":1}`},
 		{"malformed body", "t-1", "Comp", `{"amount":`},
 		{"body of another shape", "t-1", "Comp", `[1]`},
@@ -163,22 +173,7 @@ func TestInternalCommands(t *testing.T) {
 		{"genesis, new aggregate, malformed body", "house-2", "OpenHouseTab", `{"guest":`},
 		{"genesis, existing aggregate", "t-1", "OpenHouseTab", `{"guest":"staff"}`},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			before, commits := f.store.Counts(), len(f.commits(t))
-			_, err := f.svc.HandleJSON(ctx, "tab", c.id, c.command, []byte(c.body))
-			if !errors.Is(err, signal.ErrForbidden) || signal.KindOf(err) != signal.KindForbidden || signal.KindOf(err).String() != "forbidden" {
-				t.Fatalf("HandleJSON(%s, %s) = %v (kind %v), want ErrForbidden, code forbidden", c.command, c.body, err, signal.KindOf(err))
-			}
-			if msg := signal.PublicMessage(err); !strings.Contains(msg, c.command) || !strings.Contains(msg, "internal") {
-				t.Errorf("message %q does not say %s is internal", msg, c.command)
-			}
-			if after := f.store.Counts(); after != before {
-				t.Errorf("store requests for a forbidden command: %+v -> %+v", before, after)
-			}
-			if n := len(f.commits(t)); n != commits {
-				t.Errorf("%d commits after a forbidden command, want %d", n, commits)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkForbiddenJSON(t, f, c) })
 	}
 	for _, id := range []string{"house-1", "house-2"} {
 		if _, _, err := f.typed.Get(ctx, id); !errors.Is(err, signal.ErrNotFound) {
@@ -189,7 +184,40 @@ func TestInternalCommands(t *testing.T) {
 		t.Errorf("t-1 after forbidden commands: %+v %v, want the total of 5 unchanged", tab, err)
 	}
 
-	// Go code sends them.
+	checkInternalFromGo(t, f)
+}
+
+// internalJSONCase is an internal command sent through HandleJSON to
+// tab id with body.
+type internalJSONCase struct{ name, id, command, body string }
+
+// checkForbiddenJSON: HandleJSON of c's internal command is ErrForbidden,
+// of kind forbidden, saying the command is internal, and asks the store
+// for nothing.
+func checkForbiddenJSON(t *testing.T, f *tabFixture, c internalJSONCase) {
+	ctx := t.Context()
+	before, commits := f.store.Counts(), len(f.commits(t))
+	_, err := f.svc.HandleJSON(ctx, "tab", c.id, c.command, []byte(c.body))
+	if !errors.Is(err, signal.ErrForbidden) || signal.KindOf(err) != signal.KindForbidden || signal.KindOf(err).String() != "forbidden" {
+		t.Fatalf("HandleJSON(%s, %s) = %v (kind %v), want ErrForbidden, code forbidden", c.command, c.body, err, signal.KindOf(err))
+	}
+	if msg := signal.PublicMessage(err); !strings.Contains(msg, c.command) || !strings.Contains(msg, "internal") {
+		t.Errorf("message %q does not say %s is internal", msg, c.command)
+	}
+	if after := f.store.Counts(); after != before {
+		t.Errorf("store requests for a forbidden command: %+v -> %+v", before, after)
+	}
+	if n := len(f.commits(t)); n != commits {
+		t.Errorf("%d commits after a forbidden command, want %d", n, commits)
+	}
+}
+
+// checkInternalFromGo: Go code sends internal commands (Comp to t-1, at
+// a total of 5; OpenHouseTab creating house-1), and so do policies; a
+// command that is not internal still goes through HandleJSON.
+func checkInternalFromGo(t *testing.T, f *tabFixture) {
+	t.Helper()
+	ctx := t.Context()
 	if tab, _, err := f.typed.Handle(ctx, "t-1", Comp{Amount: 2}); err != nil || tab.Total != 3 {
 		t.Errorf("Comp from Go: %+v %v", tab, err)
 	}
@@ -458,6 +486,26 @@ func TestEncodeCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkEncodedCommit(t, c, start)
+	svc := checkEncodedAppends(t, acc, c)
+	checkEncodeRefusals(t, acc)
+	// Its JSON data is what a command's would be.
+	r, err := newFixture(t).svc.Handle(ctx, "account", "a1", Open{Owner: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := svc.History(ctx, "account", "a1", 0, 1)
+	want, _ := json.Marshal(r.Events[0].Data)
+	if got, _ := json.Marshal(page.Events[0].Data); string(got) != string(want) {
+		t.Errorf("EncodeCommit's event decodes to %s, a command's to %s", got, want)
+	}
+}
+
+// checkEncodedCommit: c, encoded for account a1 at version 1 from Opened
+// and Deposited at or after start, has their names, schema versions and
+// JSON, new distinct ids, a time in whole milliseconds, and is valid.
+func checkEncodedCommit(t *testing.T, c signal.Commit, start time.Time) {
+	t.Helper()
 	if c.Stream != (signal.StreamID{Type: "account", ID: "a1"}) || c.Version != 1 || c.Final || c.CommandID == "" || c.Fingerprint != "" {
 		t.Errorf("commit %+v", c)
 	}
@@ -482,8 +530,14 @@ func TestEncodeCommit(t *testing.T) {
 	if err := signal.ValidateCommit("test", &c); err != nil {
 		t.Errorf("ValidateCommit: %v", err)
 	}
+}
 
-	// Appended, it is history like any other.
+// checkEncodedAppends: appended, c is history like any other; a commit
+// with a terminal event is Final and closes the stream. It returns the
+// service over the store c went to.
+func checkEncodedAppends(t *testing.T, acc *signal.Type[Account], c signal.Commit) *signal.Service {
+	t.Helper()
+	ctx := t.Context()
 	st := memstore.New()
 	if err := st.Append(ctx, c); err != nil {
 		t.Fatal(err)
@@ -505,7 +559,13 @@ func TestEncodeCommit(t *testing.T) {
 	if _, err := svc.Handle(ctx, "account", "a1", Deposit{Amount: 1}); !errors.Is(err, signal.ErrClosed) {
 		t.Fatalf("a command after the Final commit: %v", err)
 	}
+	return svc
+}
 
+// checkEncodeRefusals: what EncodeCommit refuses, with the error's kind,
+// and that a refused commit comes back empty.
+func checkEncodeRefusals(t *testing.T, acc *signal.Type[Account]) {
+	t.Helper()
 	tooMany := make([]any, signal.MaxEventsPerCommit+1)
 	for i := range tooMany {
 		tooMany[i] = Deposited{Amount: 1}
@@ -536,15 +596,5 @@ func TestEncodeCommit(t *testing.T) {
 		if !reflect.DeepEqual(c, signal.Commit{}) {
 			t.Errorf("%s: a refused commit came back with %+v", tc.name, c)
 		}
-	}
-	// Its JSON data is what a command's would be.
-	r, err := newFixture(t).svc.Handle(ctx, "account", "a1", Open{Owner: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := svc.History(ctx, "account", "a1", 0, 1)
-	want, _ := json.Marshal(r.Events[0].Data)
-	if got, _ := json.Marshal(page.Events[0].Data); string(got) != string(want) {
-		t.Errorf("EncodeCommit's event decodes to %s, a command's to %s", got, want)
 	}
 }

@@ -70,6 +70,38 @@ func TestParkAfterRepeatedFailures(t *testing.T) {
 		mustHandle(t, f.fixture, id, Open{Owner: id})
 		mustHandle(t, f.fixture, id, Deposit{Amount: 5})
 	}
+	deliverUntilParked(t, f)
+
+	// Later events of the parked account are not applied before the
+	// parked one, and do not fail the batch.
+	mustHandle(t, f.fixture, "bad", Deposit{Amount: 7})
+	if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
+		t.Fatalf("dispatch with a parked subscriber: %v", err)
+	}
+	if b, _, _ := signal.LoadView[balanceDoc](t.Context(), f.svc, "balance", "bad"); b.Version != 1 {
+		t.Fatalf("a parked projection moved on: %+v", b)
+	}
+
+	// Replaying while it still fails keeps it parked, with the error.
+	if _, err := f.svc.Replay(t.Context(), "balances", signal.StreamID{Type: "account", ID: "bad"}); err == nil || !strings.Contains(err.Error(), "projection bug") {
+		t.Fatalf("replay of a still failing subscriber = %v, want its error", err)
+	}
+	if fs := failures(t, f.svc); len(fs) != 1 || !fs[0].Parked {
+		t.Fatalf("after a failed replay: %+v, want it still parked", fs)
+	}
+
+	// Fixed: replay brings it to the end of the stream, exactly once.
+	failAt.Store(0)
+	checkReplayResumesOnce(t, f)
+}
+
+// deliverUntilParked dispatches every commit DefaultParkAfter times: each
+// delivery but the last fails on bad at version 2 and records one more
+// attempt; the last parks the failure and succeeds. The parked failure
+// holds the error and was reported to OnPark; the policy on bad and the
+// projection on good kept up all along.
+func deliverUntilParked(t *testing.T, f *parkFixture) {
+	t.Helper()
 	for attempt := 1; attempt <= signal.DefaultParkAfter; attempt++ {
 		err := f.svc.Dispatch(t.Context(), allCommits(t, f.store))
 		var de *signal.DispatchError
@@ -101,27 +133,13 @@ func TestParkAfterRepeatedFailures(t *testing.T) {
 	if b, _, _ := signal.LoadView[balanceDoc](t.Context(), f.svc, "balance", "good"); b.Balance != 105 {
 		t.Fatalf("good's balance %+v, want 105 (deposit and bonus)", b)
 	}
+}
 
-	// Later events of the parked account are not applied before the
-	// parked one, and do not fail the batch.
-	mustHandle(t, f.fixture, "bad", Deposit{Amount: 7})
-	if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
-		t.Fatalf("dispatch with a parked subscriber: %v", err)
-	}
-	if b, _, _ := signal.LoadView[balanceDoc](t.Context(), f.svc, "balance", "bad"); b.Version != 1 {
-		t.Fatalf("a parked projection moved on: %+v", b)
-	}
-
-	// Replaying while it still fails keeps it parked, with the error.
-	if _, err := f.svc.Replay(t.Context(), "balances", signal.StreamID{Type: "account", ID: "bad"}); err == nil || !strings.Contains(err.Error(), "projection bug") {
-		t.Fatalf("replay of a still failing subscriber = %v, want its error", err)
-	}
-	if fs := failures(t, f.svc); len(fs) != 1 || !fs[0].Parked {
-		t.Fatalf("after a failed replay: %+v, want it still parked", fs)
-	}
-
-	// Fixed: replay brings it to the end of the stream, exactly once.
-	failAt.Store(0)
+// checkReplayResumesOnce: once the projection is fixed, replay brings it
+// to the end of bad's stream (version 4) and clears the failure; replaying
+// again or redelivering changes nothing, no event counted twice or lost.
+func checkReplayResumesOnce(t *testing.T, f *parkFixture) {
+	t.Helper()
 	cp, err := f.svc.Replay(t.Context(), "balances", signal.StreamID{Type: "account", ID: "bad"})
 	if err != nil || cp.Version != 4 || cp.Failure != nil {
 		t.Fatalf("replay = %+v, %v; want checkpoint 4 and no failure", cp, err)

@@ -16,12 +16,9 @@ import (
 // nothing is written. An empty body is the command {}.
 func TestHandleJSONBodies(t *testing.T) {
 	f := newFixture(t)
-	ctx := t.Context()
 	mustHandle(t, f, "a1", Open{Owner: "ann"})
 	before := f.store.Counts().Appends
-	refused := []struct {
-		name, command, body, msg string
-	}{
+	refused := []refusedBody{
 		{"null", "Noop", `null`, "null"},
 		{"null with spaces", "Deposit", " \n null\t", "null"},
 		{"array", "Noop", `[]`, "JSON object"},
@@ -42,30 +39,13 @@ func TestHandleJSONBodies(t *testing.T) {
 		{"trailing value", "Deposit", `{"amount":1} {}`, "invalid JSON"},
 	}
 	for _, c := range refused {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := f.svc.HandleJSON(ctx, "account", "a1", c.command, []byte(c.body))
-			if !errors.Is(err, signal.ErrInvalid) {
-				t.Fatalf("HandleJSON(%q) = %v, want ErrInvalid", c.body, err)
-			}
-			msg := signal.PublicMessage(err)
-			if !strings.Contains(msg, c.msg) || !strings.Contains(msg, c.command) {
-				t.Errorf("message %q does not name the command and %q", msg, c.msg)
-			}
-			if !utf8Valid(msg) {
-				t.Errorf("message %q is not valid UTF-8", msg)
-			}
-			if _, err := f.svc.DecodeCommand("account", c.command, []byte(c.body)); !errors.Is(err, signal.ErrInvalid) {
-				t.Errorf("DecodeCommand(%q) = %v, want ErrInvalid", c.body, err)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkRefusedBody(t, f, c) })
 	}
 	if n := f.store.Counts().Appends; n != before {
 		t.Fatalf("refused bodies appended %d commits", n-before)
 	}
 
-	accepted := []struct {
-		name, command, body, owner string
-	}{
+	accepted := []acceptedBody{
 		{"empty body is {}", "Noop", ``, ""},
 		{"object", "Deposit", `{"amount":2}`, ""},
 		{"unicode", "Open", `{"owner":"été 購物車"}`, "été 購物車"},
@@ -74,21 +54,58 @@ func TestHandleJSONBodies(t *testing.T) {
 		{"same name in sibling objects", "Deposit", `{"amount":1,"a":{"k":1},"b":{"k":1}}`, ""},
 	}
 	for i, c := range accepted {
-		t.Run(c.name, func(t *testing.T) {
-			id := "ok-" + string(rune('a'+i))
-			if c.command != "Open" {
-				mustHandle(t, f, id, Open{Owner: "ann"})
-			}
-			if _, err := f.svc.HandleJSON(ctx, "account", id, c.command, []byte(c.body)); err != nil {
-				t.Fatalf("HandleJSON(%q): %v", c.body, err)
-			}
-			if c.command == "Open" {
-				cmd, err := f.svc.DecodeCommand("account", "Open", []byte(c.body))
-				if err != nil || cmd != (Open{Owner: c.owner}) {
-					t.Errorf("decoded %#v, %v; want owner %q", cmd, err, c.owner)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkAcceptedBody(t, f, "ok-"+string(rune('a'+i)), c) })
+	}
+}
+
+// refusedBody is a command body HandleJSON refuses, and a part of the
+// message that says why.
+type refusedBody struct {
+	name, command, body, msg string
+}
+
+// checkRefusedBody: HandleJSON of c's body to account a1, and
+// DecodeCommand of it, are ErrInvalid, with a valid UTF-8 message that
+// names the command and says why.
+func checkRefusedBody(t *testing.T, f *fixture, c refusedBody) {
+	ctx := t.Context()
+	_, err := f.svc.HandleJSON(ctx, "account", "a1", c.command, []byte(c.body))
+	if !errors.Is(err, signal.ErrInvalid) {
+		t.Fatalf("HandleJSON(%q) = %v, want ErrInvalid", c.body, err)
+	}
+	msg := signal.PublicMessage(err)
+	if !strings.Contains(msg, c.msg) || !strings.Contains(msg, c.command) {
+		t.Errorf("message %q does not name the command and %q", msg, c.msg)
+	}
+	if !utf8Valid(msg) {
+		t.Errorf("message %q is not valid UTF-8", msg)
+	}
+	if _, err := f.svc.DecodeCommand("account", c.command, []byte(c.body)); !errors.Is(err, signal.ErrInvalid) {
+		t.Errorf("DecodeCommand(%q) = %v, want ErrInvalid", c.body, err)
+	}
+}
+
+// acceptedBody is a command body HandleJSON takes, and for Open the
+// owner it decodes to.
+type acceptedBody struct {
+	name, command, body, owner string
+}
+
+// checkAcceptedBody: HandleJSON of c's body to account id (opened first
+// unless c's command is Open) succeeds, and an Open decodes to c's owner.
+func checkAcceptedBody(t *testing.T, f *fixture, id string, c acceptedBody) {
+	ctx := t.Context()
+	if c.command != "Open" {
+		mustHandle(t, f, id, Open{Owner: "ann"})
+	}
+	if _, err := f.svc.HandleJSON(ctx, "account", id, c.command, []byte(c.body)); err != nil {
+		t.Fatalf("HandleJSON(%q): %v", c.body, err)
+	}
+	if c.command == "Open" {
+		cmd, err := f.svc.DecodeCommand("account", "Open", []byte(c.body))
+		if err != nil || cmd != (Open{Owner: c.owner}) {
+			t.Errorf("decoded %#v, %v; want owner %q", cmd, err, c.owner)
+		}
 	}
 }
 

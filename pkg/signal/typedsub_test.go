@@ -37,7 +37,42 @@ func (s *seen) list() []string {
 // typed handler wins over the All one.
 func TestTypedHandlersSelectByGoType(t *testing.T) {
 	var proj, pol, obs seen
-	subs := []signal.Subscriber{
+	subs := selectingSubscribers(&proj, &pol, &obs)
+	f := newFixture(t, func(_ *signal.Spec[Account], c *signal.Config) { c.Subscribers = subs })
+	mustHandle(t, f, "a", Open{Owner: "ann"})
+	mustHandle(t, f, "a", Deposit{Amount: 5})
+	mustHandle(t, f, "a", Withdraw{Amount: 2})
+	// The first dispatch runs the policy, whose deposit of 3 (len "ann")
+	// the second delivers.
+	for range 2 {
+		if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		got  []string
+		want []string
+	}{
+		{"projection", proj.list(), []string{"all:Opened@1", "typed:Deposited@2:{Amount:5}", "all:Withdrawn@3", "typed:Deposited@4:{Amount:3}"}},
+		{"policy", pol.list(), []string{"typed:Opened@1:{Owner:ann}", "all:Deposited@2", "all:Withdrawn@3", "all:Deposited@4"}},
+		{"observer", obs.list(), []string{"all:Opened@1", "all:Deposited@2", "typed:Withdrawn@3:{Amount:2}", "all:Deposited@4"}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s saw %q\nwant %q", c.name, c.got, c.want)
+		}
+	}
+	if a, _, err := f.typed.Get(t.Context(), "a", signal.Fresh()); err != nil || a.Balance != 6 {
+		t.Errorf("balance %+v %v, want 5-2+3", a, err)
+	}
+}
+
+// selectingSubscribers is a projection, a policy and an observer, each
+// with a typed handler and an All handler, that note in proj, pol and obs
+// which handler got which event. The policy deposits, on an Opened, the
+// length of the owner's name.
+func selectingSubscribers(proj, pol, obs *seen) []signal.Subscriber {
+	return []signal.Subscriber{
 		&signal.Projection{Name: "sel-proj", On: []signal.ProjectionHandler{
 			signal.ProjectAll(func(_ context.Context, _ *signal.ViewTx, ev signal.Event) error {
 				proj.add("all:%s@%d", ev.Name, ev.Version)
@@ -68,33 +103,6 @@ func TestTypedHandlersSelectByGoType(t *testing.T) {
 				return nil
 			}),
 		}},
-	}
-	f := newFixture(t, func(_ *signal.Spec[Account], c *signal.Config) { c.Subscribers = subs })
-	mustHandle(t, f, "a", Open{Owner: "ann"})
-	mustHandle(t, f, "a", Deposit{Amount: 5})
-	mustHandle(t, f, "a", Withdraw{Amount: 2})
-	// The first dispatch runs the policy, whose deposit of 3 (len "ann")
-	// the second delivers.
-	for range 2 {
-		if err := f.svc.Dispatch(t.Context(), allCommits(t, f.store)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		got  []string
-		want []string
-	}{
-		{"projection", proj.list(), []string{"all:Opened@1", "typed:Deposited@2:{Amount:5}", "all:Withdrawn@3", "typed:Deposited@4:{Amount:3}"}},
-		{"policy", pol.list(), []string{"typed:Opened@1:{Owner:ann}", "all:Deposited@2", "all:Withdrawn@3", "all:Deposited@4"}},
-		{"observer", obs.list(), []string{"all:Opened@1", "all:Deposited@2", "typed:Withdrawn@3:{Amount:2}", "all:Deposited@4"}},
-	} {
-		if !slices.Equal(c.got, c.want) {
-			t.Errorf("%s saw %q\nwant %q", c.name, c.got, c.want)
-		}
-	}
-	if a, _, err := f.typed.Get(t.Context(), "a", signal.Fresh()); err != nil || a.Balance != 6 {
-		t.Errorf("balance %+v %v, want 5-2+3", a, err)
 	}
 }
 
@@ -243,25 +251,7 @@ func TestDerivedTypes(t *testing.T) {
 	savingsSpec.Name = "savings" // records Deposited too
 	acc, savings, tab := signal.MustDefine(accountSpec()), signal.MustDefine(savingsSpec), signal.MustDefine(tabSpec())
 	var deposits seen
-	nop := func(context.Context, signal.Event) error { return nil }
-	subs := []signal.Subscriber{
-		&signal.Observer{Name: "deposits", On: []signal.ObserverHandler{signal.Observe(func(_ context.Context, ev signal.Event, e Deposited) error {
-			deposits.add("%s:%d", ev.AggregateType, e.Amount)
-			return nil
-		})}},
-		&signal.Observer{Name: "drinks", On: []signal.ObserverHandler{signal.Observe(func(context.Context, signal.Event, DrinkAdded) error { return nil })}},
-		&signal.Policy{Name: "openings", On: []signal.PolicyHandler{
-			signal.React(func(context.Context, signal.Event, Opened) ([]signal.Send, error) { return nil, nil }),
-			signal.React(func(context.Context, signal.Event, TabOpened) ([]signal.Send, error) { return nil, nil }),
-		}},
-		&signal.Observer{Name: "everything", On: []signal.ObserverHandler{signal.ObserveAll(nop)}},
-		&signal.Projection{Name: "listed", Types: []string{"tab"}, On: []signal.ProjectionHandler{
-			signal.ProjectAll(func(context.Context, *signal.ViewTx, signal.Event) error { return nil }),
-		}},
-		&signal.Observer{Name: "listed-typed", Types: []string{"savings"}, On: []signal.ObserverHandler{
-			signal.Observe(func(context.Context, signal.Event, Deposited) error { return nil }),
-		}},
-	}
+	subs := derivingSubscribers(&deposits)
 	st := memstore.New()
 	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{acc, savings, tab}, Subscribers: subs})
 	if err != nil {
@@ -285,6 +275,47 @@ func TestDerivedTypes(t *testing.T) {
 	if err := svc.Dispatch(ctx, allCommits(t, st)); err != nil {
 		t.Fatal(err)
 	}
+	checkDerivedFollows(t, st, svc)
+	got := deposits.list()
+	slices.Sort(got)
+	if want := []string{"account:1", "savings:2"}; !slices.Equal(got, want) {
+		t.Errorf("deposits saw %q, want %q", got, want)
+	}
+}
+
+// derivingSubscribers is a subscriber for each way of choosing the types
+// it follows: typed handlers of an event one type or two record
+// (deposits, which notes each Deposited in deposits; drinks), of events
+// of several types (openings), an All handler (everything), and Types
+// listed beside an All handler (listed) or a typed one (listed-typed).
+func derivingSubscribers(deposits *seen) []signal.Subscriber {
+	nop := func(context.Context, signal.Event) error { return nil }
+	return []signal.Subscriber{
+		&signal.Observer{Name: "deposits", On: []signal.ObserverHandler{signal.Observe(func(_ context.Context, ev signal.Event, e Deposited) error {
+			deposits.add("%s:%d", ev.AggregateType, e.Amount)
+			return nil
+		})}},
+		&signal.Observer{Name: "drinks", On: []signal.ObserverHandler{signal.Observe(func(context.Context, signal.Event, DrinkAdded) error { return nil })}},
+		&signal.Policy{Name: "openings", On: []signal.PolicyHandler{
+			signal.React(func(context.Context, signal.Event, Opened) ([]signal.Send, error) { return nil, nil }),
+			signal.React(func(context.Context, signal.Event, TabOpened) ([]signal.Send, error) { return nil, nil }),
+		}},
+		&signal.Observer{Name: "everything", On: []signal.ObserverHandler{signal.ObserveAll(nop)}},
+		&signal.Projection{Name: "listed", Types: []string{"tab"}, On: []signal.ProjectionHandler{
+			signal.ProjectAll(func(context.Context, *signal.ViewTx, signal.Event) error { return nil }),
+		}},
+		&signal.Observer{Name: "listed-typed", Types: []string{"savings"}, On: []signal.ObserverHandler{
+			signal.Observe(func(context.Context, signal.Event, Deposited) error { return nil }),
+		}},
+	}
+}
+
+// checkDerivedFollows: each subscriber's checkpoint moved, to version 2,
+// on the streams of account a, savings s and tab t of the types it
+// follows and on no other, and Replay knows it only on those.
+func checkDerivedFollows(t *testing.T, st *memstore.Store, svc *signal.Service) {
+	t.Helper()
+	ctx := t.Context()
 	streams := []signal.StreamID{{Type: "account", ID: "a"}, {Type: "savings", ID: "s"}, {Type: "tab", ID: "t"}}
 	for name, follows := range map[string][]string{
 		"deposits":     {"account", "savings"},
@@ -308,11 +339,6 @@ func TestDerivedTypes(t *testing.T) {
 				t.Errorf("Replay(%s, %s) = %v; follows = %v", name, stream, err, want)
 			}
 		}
-	}
-	got := deposits.list()
-	slices.Sort(got)
-	if want := []string{"account:1", "savings:2"}; !slices.Equal(got, want) {
-		t.Errorf("deposits saw %q, want %q", got, want)
 	}
 }
 

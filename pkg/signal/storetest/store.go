@@ -638,53 +638,12 @@ func (s *suite) testConcurrentAppenders(t *testing.T) {
 	const writers, perWriter = 8, 25
 	st := s.store(t)
 	stream := signal.StreamID{Type: "cart", ID: "concurrent"}
-	ctx := t.Context()
 
 	var wg sync.WaitGroup
 	var conflicts sync.Map
 	for w := range writers {
 		wg.Go(func() {
-			var known int64 // the last version this writer has seen
-			lost := 0
-			for i := range perWriter {
-				for attempt := 0; ; attempt++ {
-					if attempt > writers*perWriter*2 {
-						t.Errorf("writer %d: commit %d still conflicting after %d attempts", w, i, attempt)
-						return
-					}
-					for c, err := range st.Load(ctx, stream, known) {
-						if err != nil {
-							t.Errorf("writer %d: Load(after %d) = %v", w, known, err)
-							return
-						}
-						if c.Version != known+1 {
-							t.Errorf("writer %d: Load(after %d) returned version %d, want %d", w, known, c.Version, known+1)
-							return
-						}
-						known = c.LastVersion()
-					}
-					c := Commit(stream, known+1, 1)
-					c.CommandID = fmt.Sprintf("writer-%02d-commit-%03d", w, i)
-					err := st.Append(ctx, c)
-					if err == nil {
-						known = c.LastVersion()
-						break
-					}
-					if !errors.Is(err, signal.ErrConflict) {
-						t.Errorf("writer %d: Append(version %d) = %v, want nil or a conflict", w, c.Version, err)
-						return
-					}
-					if ce, _ := signal.ConflictOf(err); ce != nil && ce.Existing != nil && ce.Existing.CommandID == c.CommandID {
-						// An earlier try of this very append landed and its
-						// answer was lost (an SDK retry): it is stored, as
-						// the Service would conclude (its ownCommit).
-						known = ce.Existing.LastVersion()
-						break
-					}
-					lost++
-				}
-			}
-			conflicts.Store(w, lost)
+			conflicts.Store(w, appendRacing(t, st, stream, w, perWriter, writers*perWriter*2))
 		})
 	}
 	wg.Wait()
@@ -696,6 +655,68 @@ func (s *suite) testConcurrentAppenders(t *testing.T) {
 	if len(got) != writers*perWriter {
 		t.Fatalf("Load(%s) returned %d commits, want %d", sname(stream), len(got), writers*perWriter)
 	}
+	checkRacedHistory(t, got, writers, perWriter)
+	total := 0
+	conflicts.Range(func(_, v any) bool { total += v.(int); return true })
+	t.Logf("%d writers appended %d commits with %d conflicts", writers, len(got), total)
+}
+
+// appendRacing is writer w of testConcurrentAppenders: it appends
+// perWriter one-event commits to stream, with command ids naming w and
+// the commit, each after loading what it has not seen yet, retrying on
+// a conflict up to maxAttempts times. It returns how many attempts lost
+// to a conflict; an error, or too many attempts, is reported with
+// t.Error and ends it.
+func appendRacing(t *testing.T, st signal.Store, stream signal.StreamID, w, perWriter, maxAttempts int) int {
+	ctx := t.Context()
+	var known int64 // the last version this writer has seen
+	lost := 0
+	for i := range perWriter {
+		for attempt := 0; ; attempt++ {
+			if attempt > maxAttempts {
+				t.Errorf("writer %d: commit %d still conflicting after %d attempts", w, i, attempt)
+				return lost
+			}
+			for c, err := range st.Load(ctx, stream, known) {
+				if err != nil {
+					t.Errorf("writer %d: Load(after %d) = %v", w, known, err)
+					return lost
+				}
+				if c.Version != known+1 {
+					t.Errorf("writer %d: Load(after %d) returned version %d, want %d", w, known, c.Version, known+1)
+					return lost
+				}
+				known = c.LastVersion()
+			}
+			c := Commit(stream, known+1, 1)
+			c.CommandID = fmt.Sprintf("writer-%02d-commit-%03d", w, i)
+			err := st.Append(ctx, c)
+			if err == nil {
+				known = c.LastVersion()
+				break
+			}
+			if !errors.Is(err, signal.ErrConflict) {
+				t.Errorf("writer %d: Append(version %d) = %v, want nil or a conflict", w, c.Version, err)
+				return lost
+			}
+			if ce, _ := signal.ConflictOf(err); ce != nil && ce.Existing != nil && ce.Existing.CommandID == c.CommandID {
+				// An earlier try of this very append landed and its
+				// answer was lost (an SDK retry): it is stored, as the
+				// Service would conclude (its ownCommit).
+				known = ce.Existing.LastVersion()
+				break
+			}
+			lost++
+		}
+	}
+	return lost
+}
+
+// checkRacedHistory: got, the stream testConcurrentAppenders' writers
+// appended to, holds versions 1, 2, ... of one event each, every
+// writer's commit exactly once, each writer's in the order it appended.
+func checkRacedHistory(t *testing.T, got []signal.Commit, writers, perWriter int) {
+	t.Helper()
 	seen := map[string]int64{}
 	for i, c := range got {
 		if c.Version != int64(i+1) || len(c.Events) != 1 {
@@ -720,9 +741,6 @@ func (s *suite) testConcurrentAppenders(t *testing.T) {
 			prev = v
 		}
 	}
-	total := 0
-	conflicts.Range(func(_, v any) bool { total += v.(int); return true })
-	t.Logf("%d writers appended %d commits with %d conflicts", writers, len(got), total)
 }
 
 // testStreamIDs: odd but valid ids and types round-trip, and streams stay apart.
@@ -750,6 +768,27 @@ func (s *suite) testStreamIDs(t *testing.T) {
 		{Type: "ab", ID: "c"},
 		{Type: "carts", ID: "x"},
 	}
+	checkDistinctValidStreams(t, streams)
+
+	st := s.store(t)
+	want := appendRoundRobin(t, st, streams)
+	for i, id := range streams {
+		assertHistory(t, st, id, want[i])
+		if len(want[i]) > 1 {
+			assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(id), want[i][0].LastVersion()), LoadAll(t, st, id, want[i][0].LastVersion()), want[i][1:])
+		}
+	}
+	// A conflict on one stream is not confused with another's commits.
+	for i, id := range streams {
+		loser := Commit(id, 1, 1)
+		checkConflict(t, st.Append(t.Context(), loser), loser, want[i][0])
+	}
+}
+
+// checkDistinctValidStreams stops the test if a fixture's stream type or
+// id is not valid, or a stream is listed twice.
+func checkDistinctValidStreams(t *testing.T, streams []signal.StreamID) {
+	t.Helper()
 	seen := map[signal.StreamID]bool{}
 	for _, id := range streams {
 		if err := signal.ValidateName(id.Type); err != nil {
@@ -763,12 +802,15 @@ func (s *suite) testStreamIDs(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
 
-	st := s.store(t)
+// appendRoundRobin appends round-robin, so every stream is written
+// between the others' commits: stream i gets i%3+1 commits, the one of
+// round r holding r+1 events. It returns each stream's commits.
+func appendRoundRobin(t *testing.T, st signal.Store, streams []signal.StreamID) [][]signal.Commit {
+	t.Helper()
 	want := make([][]signal.Commit, len(streams))
 	next := make([]int64, len(streams))
-	// Append round-robin, so every stream is written between the others'
-	// commits; stream i gets i%3+1 commits.
 	for round := range 3 {
 		for i, id := range streams {
 			if round > i%3 {
@@ -780,15 +822,5 @@ func (s *suite) testStreamIDs(t *testing.T) {
 			next[i] = c.LastVersion()
 		}
 	}
-	for i, id := range streams {
-		assertHistory(t, st, id, want[i])
-		if len(want[i]) > 1 {
-			assertCommits(t, fmt.Sprintf("Load(%s, after %d)", sname(id), want[i][0].LastVersion()), LoadAll(t, st, id, want[i][0].LastVersion()), want[i][1:])
-		}
-	}
-	// A conflict on one stream is not confused with another's commits.
-	for i, id := range streams {
-		loser := Commit(id, 1, 1)
-		checkConflict(t, st.Append(t.Context(), loser), loser, want[i][0])
-	}
+	return want
 }
