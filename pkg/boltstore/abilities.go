@@ -17,7 +17,7 @@ import (
 
 // LoadSnapshot implements signal.SnapshotStore.
 func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
-	const op = "boltstore.load snapshot"
+	const op = "boltstore.LoadSnapshot"
 	if err := ctxErr(op, ctx); err != nil {
 		return signal.Snapshot{}, err
 	}
@@ -41,7 +41,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // version and the write are one transaction, so an older snapshot never
 // replaces a newer one.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
-	const op = "boltstore.save snapshot"
+	const op = "boltstore.SaveSnapshot"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func checkCheckpoint(op, subscriber string, id signal.StreamID) ([]byte, error) 
 
 // LoadCheckpoint implements signal.CheckpointStore.
 func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
-	const op = "boltstore.load checkpoint"
+	const op = "boltstore.LoadCheckpoint"
 	if err := ctxErr(op, ctx); err != nil {
 		return signal.Checkpoint{}, err
 	}
@@ -143,7 +143,7 @@ func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal
 
 // SaveCheckpoint implements signal.CheckpointStore.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
-	const op = "boltstore.save checkpoint"
+	const op = "boltstore.SaveCheckpoint"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 
 // RecordFailure implements signal.CheckpointStore.
 func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
-	const op = "boltstore.record failure"
+	const op = "boltstore.RecordFailure"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 
 // Failures implements signal.CheckpointStore: a walk over the checkpoints.
 func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
-	const op = "boltstore.failures"
+	const op = "boltstore.Failures"
 	if err := ctxErr(op, ctx); err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func viewKey(name, key string) []byte { return prefixed(name, []byte(key)) }
 
 // LoadView implements signal.ViewStore.
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
-	const op = "boltstore.load view"
+	const op = "boltstore.LoadView"
 	if err := ctxErr(op, ctx); err != nil {
 		return signal.View{}, err
 	}
@@ -255,7 +255,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 // CommitViews implements signal.ViewStore: the checks, the document
 // writes and the checkpoint move are one transaction.
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
-	const op = "boltstore.commit views"
+	const op = "boltstore.CommitViews"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 
 // DropView implements signal.ViewStore, in one transaction.
 func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
-	const op = "boltstore.drop view"
+	const op = "boltstore.DropView"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -343,7 +343,7 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 // Changes implements signal.ChangeFeed. Positions are dense (1, 2, 3, ...)
 // and survive restarts; a failed Append uses none.
 func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]signal.Change, error) {
-	const op = "boltstore.changes"
+	const op = "boltstore.Changes"
 	if err := ctxErr(op, ctx); err != nil {
 		return nil, err
 	}
@@ -406,7 +406,7 @@ func (s *Store) WaitForChange(ctx context.Context, after uint64) error {
 		}
 		if s.closed {
 			s.mu.Unlock()
-			return &signal.Error{Kind: signal.KindUnavailable, Op: "boltstore.wait for change", Message: "the store is closed"}
+			return &signal.Error{Kind: signal.KindUnavailable, Op: "boltstore.WaitForChange", Message: "the store is closed"}
 		}
 		if s.changed == nil {
 			s.changed = make(chan struct{})

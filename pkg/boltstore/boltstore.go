@@ -152,7 +152,7 @@ type Store struct {
 // file open, Open waits up to Options.Timeout and then returns an error
 // matching signal.ErrUnavailable that says so.
 func Open(path string, opts *Options) (*Store, error) {
-	const op = "boltstore.open"
+	const op = "boltstore.Open"
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -201,7 +201,7 @@ func Open(path string, opts *Options) (*Store, error) {
 // init creates the buckets of a new file, checks the format of an
 // existing one and reads the feed position.
 func (s *Store) init() error {
-	const op = "boltstore.open"
+	const op = "boltstore.Open"
 	return s.update(op, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -248,7 +248,7 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
-		return &signal.Error{Kind: signal.KindInternal, Op: "boltstore.close", Message: "closing " + s.path, Err: err}
+		return &signal.Error{Kind: signal.KindInternal, Op: "boltstore.Close", Message: "closing " + s.path, Err: err}
 	}
 	return nil
 }

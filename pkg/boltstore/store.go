@@ -25,7 +25,7 @@ const (
 // that would leave a gap or start inside another commit. A conflict
 // (signal.AppendConflict) carries the stored commit at c.Version.
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
-	const op = "boltstore.append"
+	const op = "boltstore.Append"
 	if err := ctxErr(op, ctx); err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Store) notify(pos uint64) {
 // ctx.Err()) before the next page is read.
 func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
 	return func(yield func(signal.Commit, error) bool) {
-		const op = "boltstore.load"
+		const op = "boltstore.Load"
 		if after == math.MaxInt64 {
 			return
 		}

@@ -30,7 +30,7 @@ func DecodeCommitItem(item map[string]types.AttributeValue) (signal.Commit, bool
 	stream, _ := parseStreamKey(pk)
 	kind, ok := item[attrKind].(*types.AttributeValueMemberS)
 	if !ok {
-		return signal.Commit{}, false, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.decode", Stream: stream,
+		return signal.Commit{}, false, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.Decode", Stream: stream,
 			Message: fmt.Sprintf("item %q has no string attribute %q", pk, attrKind)}
 	}
 	if kind.Value != KindCommit {
@@ -40,7 +40,7 @@ func DecodeCommitItem(item map[string]types.AttributeValue) (signal.Commit, bool
 	if err != nil {
 		var de *signal.Error
 		if !errors.As(err, &de) {
-			de = &signal.Error{Kind: signal.KindInternal, Op: "dynstore.decode", Message: err.Error()}
+			de = &signal.Error{Kind: signal.KindInternal, Op: "dynstore.Decode", Message: err.Error()}
 		}
 		out := *de
 		out.Stream = stream

@@ -38,7 +38,7 @@ func (s *Store) ScanCommits(ctx context.Context, segments int, fn func(ctx conte
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)
 				if err != nil {
-					return mapError("dynstore.scan", signal.StreamID{}, err)
+					return mapError("dynstore.Scan", signal.StreamID{}, err)
 				}
 				commits := make([]signal.Commit, 0, len(page.Items))
 				for _, item := range page.Items {

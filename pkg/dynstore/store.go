@@ -49,7 +49,7 @@ const condNew = "attribute_not_exists(pk)"
 // A conflict carries the item found (ALL_OLD) as its Conflict.Existing;
 // finding a tombstone there means the stream is closed (ErrClosed).
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
-	const op = "dynstore.append"
+	const op = "dynstore.Append"
 	if err := signal.ValidateCommit(op, &c); err != nil {
 		return err
 	}
@@ -89,16 +89,16 @@ func (s *Store) appendFinal(ctx context.Context, c *signal.Commit) error {
 				if i == 0 {
 					return conflict(c, r.Item)
 				}
-				return signal.DecideAppend("dynstore.append", c, signal.AppendPoint{Taken: true})
+				return signal.DecideAppend("dynstore.Append", c, signal.AppendPoint{Taken: true})
 			}
 		}
 		for _, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "TransactionConflict" {
-				return signal.DecideAppend("dynstore.append", c, signal.AppendPoint{Taken: true})
+				return signal.DecideAppend("dynstore.Append", c, signal.AppendPoint{Taken: true})
 			}
 		}
 	}
-	return mapError("dynstore.append", c.Stream, err)
+	return mapError("dynstore.Append", c.Stream, err)
 }
 
 // finalToken is the ClientRequestToken of a final commit's transaction:
@@ -139,7 +139,7 @@ func conflict(c *signal.Commit, found map[string]types.AttributeValue) error {
 			at.Existing = &existing
 		}
 	}
-	return signal.DecideAppend("dynstore.append", c, at)
+	return signal.DecideAppend("dynstore.Append", c, at)
 }
 
 // Load implements signal.Store: a strongly consistent Query of sk > after,
@@ -162,7 +162,7 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				yield(signal.Commit{}, mapError("dynstore.load", id, err))
+				yield(signal.Commit{}, mapError("dynstore.Load", id, err))
 				return
 			}
 			for _, item := range page.Items {
@@ -186,7 +186,7 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 // consistent GetItem of the stream's sk = 0 item (none for a stream
 // signal.Readable refuses, as Load).
 func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
-	const op = "dynstore.load snapshot"
+	const op = "dynstore.LoadSnapshot"
 	if !signal.Readable(id) {
 		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
 	}
@@ -223,7 +223,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // SaveSnapshot implements signal.SnapshotStore with one PutItem
 // conditioned on there being no snapshot of the same or a later version.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
-	const op = "dynstore.save snapshot"
+	const op = "dynstore.SaveSnapshot"
 	if err := signal.ValidateSnapshot(op, &snap); err != nil {
 		return err
 	}

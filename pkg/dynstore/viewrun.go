@@ -102,7 +102,7 @@ type viewRun struct {
 // another error when a step failed: the run is then either aborted or,
 // past the commit, completed by whoever meets it next.
 func (s *Store) commitRun(ctx context.Context, c *signal.ViewCommit) error {
-	const op = "dynstore.commit views"
+	const op = "dynstore.CommitViews"
 	// Every run locks documents in the same order (see lock).
 	writes := slices.Clone(c.Writes)
 	slices.SortFunc(writes, func(a, b signal.ViewWrite) int {
@@ -202,7 +202,7 @@ func (s *Store) putPages(ctx context.Context, r *viewRun, pages [][]signal.ViewW
 // lock resolves the run holding the document, if another does, and
 // answers ErrConflict.
 func (s *Store) lock(ctx context.Context, r *viewRun) error {
-	const op = "dynstore.commit views"
+	const op = "dynstore.CommitViews"
 	for start := 0; start < len(r.c.Writes); start += maxTransactItems {
 		chunk := r.c.Writes[start:min(start+maxTransactItems, len(r.c.Writes))]
 		items := make([]types.TransactWriteItem, len(chunk))
@@ -280,7 +280,7 @@ func requestToken(run string, n int) string {
 // checkpoint moves, in one transaction. On an answer that leaves the
 // outcome unknown it reads the run item to learn it.
 func (s *Store) decide(ctx context.Context, r *viewRun) error {
-	const op = "dynstore.commit views"
+	const op = "dynstore.CommitViews"
 	cond, vals := checkpointCondition(r.c.From)
 	vals[":to"], vals[":run"], vals[":kind"] = num(r.c.To), str(r.id), str(KindCheckpoint)
 	vals[":sub"], vals[":stream"] = str(r.c.Subscriber), str(streamKey(r.c.Stream))
@@ -341,7 +341,7 @@ func (s *Store) decide(ctx context.Context, r *viewRun) error {
 // complete applies a committed run's writes and cleans up after it. An
 // error leaves the run committed, completed later by whoever meets it.
 func (s *Store) complete(ctx context.Context, r *viewRun) error {
-	const op = "dynstore.commit views"
+	const op = "dynstore.CommitViews"
 	if err := s.apply(ctx, r); err != nil {
 		return mapError(op, r.c.Stream, err)
 	}
@@ -419,7 +419,7 @@ var errCommitted = errors.New("the run is committed")
 // next). Releasing is best effort: a lock left behind is released by
 // whoever meets it, since its run is gone.
 func (s *Store) abort(ctx context.Context, r *viewRun) error {
-	const op = "dynstore.abort run"
+	const op = "dynstore.AbortRun"
 	err := s.deleteRun(ctx, r, runPending)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -509,7 +509,7 @@ func (s *Store) resolveRunOf(ctx context.Context, item map[string]types.Attribut
 // lasts (ErrConflict: try again later) and aborted after; a missing one
 // has ended already. nil means the run is over.
 func (s *Store) resolveRun(ctx context.Context, id string) error {
-	const op = "dynstore.resolve run"
+	const op = "dynstore.ResolveRun"
 	r, err := s.loadRun(ctx, id)
 	if err != nil || r == nil {
 		return mapError(op, signal.StreamID{}, err)
@@ -557,7 +557,7 @@ func (s *Store) loadRun(ctx context.Context, id string) (*viewRun, error) {
 	pages, errs[2] = getN(out.Item, attrPages)
 	created, errs[3] = getN(out.Item, attrCreated)
 	if err := errors.Join(errs[:]...); err != nil {
-		return nil, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.resolve run", Message: "malformed run item " + id, Err: err}
+		return nil, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.ResolveRun", Message: "malformed run item " + id, Err: err}
 	}
 	r.pages, r.created = int(pages), timeFromMillis(created)
 	return r, nil
@@ -566,7 +566,7 @@ func (s *Store) loadRun(ctx context.Context, id string) (*viewRun, error) {
 // loadPages reads a run's writes from its journal. A pending run may lack
 // pages (it stopped before writing them all, so it took no lock).
 func (s *Store) loadPages(ctx context.Context, r *viewRun) error {
-	const op = "dynstore.resolve run"
+	const op = "dynstore.ResolveRun"
 	pages := make([][]signal.ViewWrite, r.pages)
 	err := s.each(ctx, r.pages, func(ctx context.Context, n int) error {
 		out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.tables.Views),
@@ -648,7 +648,7 @@ type RunStats struct {
 // has ended released. It scans the whole views table, so it is for
 // operations (after an outage, before a rebuild), not for request paths.
 func (s *Store) ResolveRuns(ctx context.Context) (RunStats, error) {
-	const op = "dynstore.resolve runs"
+	const op = "dynstore.ResolveRuns"
 	var st RunStats
 	var locked []map[string]types.AttributeValue
 	err := s.scanViews(ctx, "#kind = :run OR attribute_exists(#lk)", map[string]string{"#kind": attrKind, "#lk": attrLock},

@@ -35,7 +35,7 @@ func checkpointPK(sub string, s signal.StreamID) string {
 // has the run completed first, so the documents are current when the
 // dispatcher reads them.
 func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
-	const op = "dynstore.load checkpoint"
+	const op = "dynstore.LoadCheckpoint"
 	if err := signal.ValidateCheckpoint(op, subscriber, id); err != nil {
 		return signal.Checkpoint{}, err
 	}
@@ -127,7 +127,7 @@ func (s *Store) checkpointPut(sub string, id signal.StreamID, from, to int64) *t
 
 // SaveCheckpoint implements signal.CheckpointStore with one conditional PutItem.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
-	const op = "dynstore.save checkpoint"
+	const op = "dynstore.SaveCheckpoint"
 	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 // RecordFailure implements signal.CheckpointStore with one conditional
 // UpdateItem, which creates the checkpoint at 0 when there is none.
 func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
-	const op = "dynstore.record failure"
+	const op = "dynstore.RecordFailure"
 	if err := signal.ValidateFailure(op, &f); err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 // table for checkpoints holding a failure: it reads the whole table, which
 // is fine for an operator's listing and nothing else.
 func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
-	const op = "dynstore.failures"
+	const op = "dynstore.Failures"
 	var out []signal.Failure
 	err := s.scanViews(ctx, "#kind = :cp AND attribute_exists(#fail)", map[string]string{"#kind": attrKind, "#fail": attrFailure},
 		map[string]types.AttributeValue{":cp": str(KindCheckpoint)}, func(item map[string]types.AttributeValue) error {
@@ -222,7 +222,7 @@ func (s *Store) scanViews(ctx context.Context, filter string, names map[string]s
 // A document locked by a run that is not complete reads as it was before
 // the run (read committed); one the run creates reads as missing.
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
-	const op = "dynstore.load view"
+	const op = "dynstore.LoadView"
 	if signal.ValidateViewKey(op, name, key) != nil {
 		return signal.View{}, signal.ViewNotFound(op, name, key)
 	}
@@ -254,7 +254,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 // PutItem at half the cost); a larger one, up to signal.MaxViewWrites, is
 // committed in steps that have the effect of one (viewrun.go).
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
-	const op = "dynstore.commit views"
+	const op = "dynstore.CommitViews"
 	size, err := signal.ValidateViewCommit(op, &c)
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func viewItem(w signal.ViewWrite) map[string]types.AttributeValue {
 // view's documents and the subscriber's checkpoints, deleted in batches of
 // 25. It reads the whole table, which is fine for a rebuild and nothing else.
 func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
-	const op = "dynstore.drop view"
+	const op = "dynstore.DropView"
 	var batch []types.WriteRequest
 	flush := func() error {
 		for len(batch) > 0 {

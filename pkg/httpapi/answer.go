@@ -83,7 +83,7 @@ func writeJSON(x *exchange, status int, b []byte) {
 func (h *Handler) reply(x *exchange, status int, v any, hdr ...string) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		h.fail(x, &signal.Error{Kind: signal.KindInternal, Op: "httpapi encode", Err: err})
+		h.fail(x, &signal.Error{Kind: signal.KindInternal, Op: "httpapi.ServeHTTP", Err: err})
 		return
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {

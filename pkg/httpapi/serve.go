@@ -56,7 +56,7 @@ func (h *Handler) dispatch(x *exchange, r *http.Request, preflight bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			x.catching = false
-			err := &signal.Error{Kind: signal.KindInternal, Op: "httpapi",
+			err := &signal.Error{Kind: signal.KindInternal, Op: "httpapi.ServeHTTP",
 				Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
 			if x.status != 0 {
 				x.err = err
@@ -112,7 +112,7 @@ func (h *Handler) noRoute(x *exchange, r *http.Request, allow []string) {
 		x.route = pageRoute
 		h.pages.ServeHTTP(x, r)
 	default:
-		h.fail(x, &signal.Error{Kind: signal.KindNotFound, Op: "httpapi",
+		h.fail(x, &signal.Error{Kind: signal.KindNotFound, Op: "httpapi.ServeHTTP",
 			Message: fmt.Sprintf("no route for %s %s", truncate(r.Method, maxMethodBytes), truncate(x.path, maxEchoBytes))})
 	}
 }

@@ -90,7 +90,7 @@ func (s *Store) Counts() Counts {
 // returns ErrInvalid for a commit that would leave a gap or start inside
 // another commit, which a DynamoDB store could not detect.
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
-	const op = "memstore.append"
+	const op = "memstore.Append"
 	s.counts.appends.Add(1)
 	if err := ctx.Err(); err != nil {
 		return &signal.Error{Kind: signal.KindUnavailable, Op: op, Err: err}
@@ -136,7 +136,7 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 	return func(yield func(signal.Commit, error) bool) {
 		s.counts.loads.Add(1)
 		if err := ctx.Err(); err != nil {
-			yield(signal.Commit{}, &signal.Error{Kind: signal.KindUnavailable, Op: "memstore.load", Err: err})
+			yield(signal.Commit{}, &signal.Error{Kind: signal.KindUnavailable, Op: "memstore.Load", Err: err})
 			return
 		}
 		s.mu.RLock()
@@ -163,7 +163,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 	snap, ok := s.snapshots[id]
 	s.mu.RUnlock()
 	if !ok {
-		return signal.Snapshot{}, signal.SnapshotNotFound("memstore.load snapshot", id)
+		return signal.Snapshot{}, signal.SnapshotNotFound("memstore.LoadSnapshot", id)
 	}
 	return snap, nil
 }
@@ -171,7 +171,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // SaveSnapshot implements signal.SnapshotStore.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 	s.counts.snapshotSaves.Add(1)
-	if err := signal.ValidateSnapshot("memstore.save snapshot", &snap); err != nil {
+	if err := signal.ValidateSnapshot("memstore.SaveSnapshot", &snap); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -187,7 +187,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 // LoadCheckpoint implements signal.CheckpointStore.
 func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
 	s.counts.checkpointLoads.Add(1)
-	if err := signal.ValidateCheckpoint("memstore.load checkpoint", subscriber, id); err != nil {
+	if err := signal.ValidateCheckpoint("memstore.LoadCheckpoint", subscriber, id); err != nil {
 		return signal.Checkpoint{}, err
 	}
 	s.mu.RLock()
@@ -202,7 +202,7 @@ func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal
 
 // SaveCheckpoint implements signal.CheckpointStore.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
-	const op = "memstore.save checkpoint"
+	const op = "memstore.SaveCheckpoint"
 	s.counts.checkpointSaves.Add(1)
 	if err := signal.ValidateCheckpointMove(op, subscriber, id, from, to); err != nil {
 		return err
@@ -219,7 +219,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 
 // RecordFailure implements signal.CheckpointStore.
 func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
-	const op = "memstore.record failure"
+	const op = "memstore.RecordFailure"
 	if err := signal.ValidateFailure(op, &f); err != nil {
 		return err
 	}
@@ -255,14 +255,14 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 	v, ok := s.views[viewKey{name, key}]
 	s.mu.RUnlock()
 	if !ok {
-		return signal.View{}, signal.ViewNotFound("memstore.load view", name, key)
+		return signal.View{}, signal.ViewNotFound("memstore.LoadView", name, key)
 	}
 	return v, nil
 }
 
 // CommitViews implements signal.ViewStore.
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
-	const op = "memstore.commit views"
+	const op = "memstore.CommitViews"
 	s.counts.viewCommits.Add(1)
 	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 
 // LoadSnapshot implements signal.SnapshotStore.
 func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
-	const op = "pgstore.load snapshot"
+	const op = "pgstore.LoadSnapshot"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return signal.Snapshot{}, err
 	}
@@ -47,7 +47,7 @@ func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Sn
 // other, each compared with the latest stored version, so an older
 // snapshot never replaces a newer one.
 func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
-	const op = "pgstore.save snapshot"
+	const op = "pgstore.SaveSnapshot"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
 
 // LoadCheckpoint implements signal.CheckpointStore.
 func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal.StreamID) (signal.Checkpoint, error) {
-	const op = "pgstore.load checkpoint"
+	const op = "pgstore.LoadCheckpoint"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return signal.Checkpoint{}, err
 	}
@@ -119,7 +119,7 @@ func checkpointStatement(subscriber string, id signal.StreamID, from, to int64) 
 
 // SaveCheckpoint implements signal.CheckpointStore in one statement.
 func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal.StreamID, from, to int64) error {
-	const op = "pgstore.save checkpoint"
+	const op = "pgstore.SaveCheckpoint"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ const (
 
 // RecordFailure implements signal.CheckpointStore in one statement.
 func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
-	const op = "pgstore.record failure"
+	const op = "pgstore.RecordFailure"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (s *Store) execOne(ctx context.Context, op string, id signal.StreamID, sql 
 
 // Failures implements signal.CheckpointStore.
 func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
-	const op = "pgstore.failures"
+	const op = "pgstore.Failures"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
 
 // LoadView implements signal.ViewStore.
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
-	const op = "pgstore.load view"
+	const op = "pgstore.LoadView"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return signal.View{}, err
 	}
@@ -246,7 +246,7 @@ const (
 // commits of different streams writing shared documents (sku-sales)
 // lock them in the same order and cannot deadlock.
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
-	const op = "pgstore.commit views"
+	const op = "pgstore.CommitViews"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func viewCommitResults(op string, br pgx.BatchResults, c signal.ViewCommit, writ
 
 // DropView implements signal.ViewStore: both deletes in one transaction.
 func (s *Store) DropView(ctx context.Context, name, subscriber string) error {
-	const op = "pgstore.drop view"
+	const op = "pgstore.DropView"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}

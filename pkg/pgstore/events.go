@@ -60,7 +60,7 @@ ORDER BY version DESC LIMIT 1`
 // returns ErrInvalid for a commit that would leave a gap or start inside
 // another commit, and for a schema version outside PostgreSQL's integer.
 func (s *Store) Append(ctx context.Context, c signal.Commit) error {
-	const op = "pgstore.append"
+	const op = "pgstore.Append"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ ORDER BY version LIMIT $4`
 // and yields nothing.
 func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
 	return func(yield func(signal.Commit, error) bool) {
-		const op = "pgstore.load"
+		const op = "pgstore.Load"
 		if err := s.checkOpen(op, ctx); err != nil {
 			yield(signal.Commit{}, err)
 			return
@@ -236,7 +236,7 @@ func scanCommit(row pgx.Row, c *signal.Commit, extra ...any) error {
 		return err
 	}
 	if len(names) != len(ids) || len(schemas) != len(ids) || len(payloads) != len(ids) || len(ids) == 0 {
-		return corrupt("pgstore.read", c.Stream, fmt.Errorf("commit at version %d has %d ids, %d names, %d schema versions and %d payloads",
+		return corrupt("pgstore.Read", c.Stream, fmt.Errorf("commit at version %d has %d ids, %d names, %d schema versions and %d payloads",
 			c.Version, len(ids), len(names), len(schemas), len(payloads)))
 	}
 	c.Time = at.UTC()

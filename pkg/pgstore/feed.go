@@ -69,7 +69,7 @@ ORDER BY xid LIMIT $2`
 // long-running write transaction elsewhere on the server holds the feed
 // back until it ends (the feed is then late, never missing a commit).
 func (s *Store) Changes(ctx context.Context, after uint64, limit int) ([]signal.Change, error) {
-	const op = "pgstore.changes"
+	const op = "pgstore.Changes"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (s *Store) readFeed(ctx context.Context, after uint64, limit int) ([]signal
 // commit is held back by an older transaction. After Close it returns
 // signal.ErrUnavailable; when ctx ends, ctx.Err().
 func (s *Store) WaitForChange(ctx context.Context, after uint64) error {
-	const op = "pgstore.wait for change"
+	const op = "pgstore.WaitForChange"
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func SchemaVersion() int {
 // table must be below the server's current one; see the package
 // documentation, "Restoring into another cluster".
 func (s *Store) Migrate(ctx context.Context) error {
-	const op = "pgstore.migrate"
+	const op = "pgstore.Migrate"
 	if err := s.checkOpen(op, ctx); err != nil {
 		return err
 	}
@@ -205,11 +205,11 @@ func checkEncoding(ctx context.Context, q querier) error {
 		return err
 	}
 	if enc != "UTF8" && enc != "SQL_ASCII" {
-		return signal.Errorf(signal.KindInternal, "pgstore.migrate",
+		return signal.Errorf(signal.KindInternal, "pgstore.Migrate",
 			"the database has encoding %s; pgstore needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)", enc)
 	}
 	if iso != "read committed" {
-		return signal.Errorf(signal.KindInternal, "pgstore.migrate",
+		return signal.Errorf(signal.KindInternal, "pgstore.Migrate",
 			"the sessions' default isolation level is %s; pgstore needs read committed (set default_transaction_isolation in the pool's RuntimeParams; Open does)", iso)
 	}
 	return nil
@@ -227,7 +227,7 @@ func (s *Store) checkXids(ctx context.Context) error {
 		return err
 	}
 	if has && maxXid >= cur {
-		return signal.Errorf(signal.KindInternal, "pgstore.migrate",
+		return signal.Errorf(signal.KindInternal, "pgstore.Migrate",
 			"signal.events holds transaction id %d, but this server is only at %d: the table was copied from another cluster; "+
 				"advance this cluster's transaction ids past it first (see the pgstore documentation)", maxXid, cur)
 	}

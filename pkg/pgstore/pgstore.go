@@ -72,7 +72,7 @@ type Store struct {
 // signal.ErrUnavailable when the server cannot be reached; the errors of
 // Migrate.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	const op = "pgstore.open"
+	const op = "pgstore.Open"
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		// The parser's message can quote the connection string, password
@@ -102,7 +102,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 // COMMITTED isolation level, PostgreSQL's default (Migrate checks).
 func New(pool *pgxpool.Pool) (*Store, error) {
 	if pool == nil {
-		return nil, signal.Errorf(signal.KindInvalid, "pgstore.new", "the pool is nil")
+		return nil, signal.Errorf(signal.KindInvalid, "pgstore.New", "the pool is nil")
 	}
 	return newStore(pool, false), nil
 }

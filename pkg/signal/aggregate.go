@@ -400,7 +400,7 @@ type holder[S any] struct {
 func (h *holder[S]) decide(c *commandDef, cmd any) ([]any, error) {
 	events, err := c.decide.(func(S, any) ([]any, error))(h.s, cmd)
 	if err != nil {
-		return nil, refusal("decide", err)
+		return nil, refusal("signal.Handle", err)
 	}
 	return events, nil
 }
@@ -416,7 +416,7 @@ func (h *holder[S]) evolveWith(def *eventDef, e any) {
 func (h *holder[S]) endEvent() (any, error) {
 	e, err := h.t.end(h.s)
 	if err != nil {
-		return nil, refusal("end", err)
+		return nil, refusal("signal.End", err)
 	}
 	return e, nil
 }

@@ -81,10 +81,10 @@ func (a Aggregates[S]) History(ctx context.Context, id string, after int64, limi
 
 func (a Aggregates[S]) check() error {
 	if a.svc == nil || a.t == nil {
-		return &Error{Kind: KindUnknownType, Op: "bind", Message: "Aggregates used without signal.Bind"}
+		return &Error{Kind: KindUnknownType, Op: "signal.Bind", Message: "Aggregates used without signal.Bind"}
 	}
 	if rt := a.svc.types[a.t.name]; rt == nil || rt.owner != any(a.t) {
-		return &Error{Kind: KindUnknownType, Op: "bind",
+		return &Error{Kind: KindUnknownType, Op: "signal.Bind",
 			Message: fmt.Sprintf("the Service does not hold this %s type", truncate(a.t.name, MaxNameBytes))}
 	}
 	return nil

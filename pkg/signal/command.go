@@ -41,7 +41,7 @@ func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...C
 	}
 	if o.commandID != "" {
 		if o.fingerprint, err = commandFingerprint(c.name, cmd); err != nil {
-			return Result{}, &Error{Kind: KindInvalid, Op: "handle", Stream: stream,
+			return Result{}, &Error{Kind: KindInvalid, Op: "signal.Handle", Stream: stream,
 				Message: fmt.Sprintf("the %s command cannot be encoded as JSON, which a command id needs to recognise a repeat", c.name), Err: err}
 		}
 	}
@@ -59,7 +59,7 @@ func (s *Service) HandleJSON(ctx context.Context, typ, id, command string, body 
 		return Result{}, unknownType(typ)
 	}
 	if c := t.reg.commands[command]; c != nil && c.internal {
-		return Result{}, &Error{Kind: KindForbidden, Op: "handle",
+		return Result{}, &Error{Kind: KindForbidden, Op: "signal.Handle",
 			Message: fmt.Sprintf("%s is an internal command of %s: only the service itself sends it", command, typ)}
 	}
 	cmd, err := t.reg.decodeCommand(command, body)
@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, typ, id string, cmd any, opts ...C
 		return Result{}, err
 	}
 	if t.hasGenesis && !c.genesis {
-		return Result{}, Errorf(KindInvalid, "create", "%s cannot create a %s", c.name, typ)
+		return Result{}, Errorf(KindInvalid, "signal.Create", "%s cannot create a %s", c.name, typ)
 	}
 	return s.Handle(ctx, typ, id, cmd, append(opts, func(o *commandOptions) { o.create = true })...)
 }
@@ -111,7 +111,7 @@ func (s *Service) End(ctx context.Context, typ, id string, opts ...CommandOption
 		return Result{}, err
 	}
 	if !t.canEnd {
-		return Result{}, Errorf(KindInvalid, "end", "%s aggregates cannot be ended from outside", typ)
+		return Result{}, Errorf(KindInvalid, "signal.End", "%s aggregates cannot be ended from outside", typ)
 	}
 	if o.commandID != "" {
 		o.fingerprint = endFingerprint

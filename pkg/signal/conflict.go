@@ -50,7 +50,7 @@ func (r *commandRun) conflicted(ctx context.Context, err error, ce *Conflict) (a
 	p := planConflict(r.attempt, s.maxRetries, ce.Existing, e.version)
 	if p.giveUp {
 		s.evict(e)
-		return false, &Error{Kind: KindConflict, Op: "handle", Stream: e.stream,
+		return false, &Error{Kind: KindConflict, Op: "signal.Handle", Stream: e.stream,
 			Message: fmt.Sprintf("%s %s changed concurrently %d times; try again", e.stream.Type, e.stream.ID, r.attempt+1), Err: err}
 	}
 	if p.fold {

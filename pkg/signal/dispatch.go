@@ -227,7 +227,7 @@ func (d *dispatcher) deliver(ctx context.Context, sub *subscription, stream Stre
 	for race := 0; ; race++ {
 		cp, err := d.checkpoints.LoadCheckpoint(ctx, name, stream)
 		if err != nil {
-			return &DispatchFailure{Stream: stream, Version: firstVersion(events, bad), Subscriber: name, Err: storeError("load checkpoint", stream, err)}
+			return &DispatchFailure{Stream: stream, Version: firstVersion(events, bad), Subscriber: name, Err: storeError("signal.Replay", stream, err)}
 		}
 		if cp.Failure != nil && cp.Failure.Parked && !replay {
 			return nil // parked: Service.Replay resumes it
@@ -248,7 +248,7 @@ func (d *dispatcher) deliver(ctx context.Context, sub *subscription, stream Stre
 			// fall out of step, so one gets through while the others wait.
 			wait := min(max(d.svc.backoff<<min(race, 6), 2*time.Since(started)), maxRaceWait)
 			if d.svc.jitter(ctx, wait) != nil {
-				return &DispatchFailure{Stream: stream, Version: done + 1, Subscriber: name, Err: unavailable("dispatch", stream, ctx.Err())}
+				return &DispatchFailure{Stream: stream, Version: done + 1, Subscriber: name, Err: unavailable("signal.Dispatch", stream, ctx.Err())}
 			}
 			continue
 		}
@@ -315,7 +315,7 @@ func (d *dispatcher) read(ctx context.Context, stream StreamID, after, upto int6
 	case bad != nil:
 		return nil, bad.err
 	case len(out) == 0 || out[len(out)-1].Version != upto || out[0].Version != after+1:
-		return nil, &Error{Kind: KindInternal, Op: "gap fill", Stream: stream,
+		return nil, &Error{Kind: KindInternal, Op: "signal.Dispatch", Stream: stream,
 			Message: fmt.Sprintf("the store does not hold versions %d to %d", after+1, upto)}
 	}
 	return out, nil
@@ -328,7 +328,7 @@ func (d *dispatcher) load(ctx context.Context, stream StreamID, after, upto int6
 	var out []Event
 	for c, err := range d.svc.store.Load(ctx, stream, max(0, after+1-MaxEventsPerCommit)) {
 		if err != nil {
-			return nil, nil, storeError("load", stream, err)
+			return nil, nil, storeError("signal.Load", stream, err)
 		}
 		if upto >= 0 && c.Version > upto {
 			break
@@ -381,7 +381,7 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 		err := p.apply(ctx, tx, ev)
 		if err == nil && tx.overLimits() {
 			if i == start {
-				err = &Error{Kind: KindTooLarge, Op: "project", Stream: stream,
+				err = &Error{Kind: KindTooLarge, Op: "signal.Dispatch", Stream: stream,
 					Message: fmt.Sprintf("projection %s: event %d of %s changes %d documents (%d bytes); one run may change at most %d documents and %d bytes",
 						p.Name, ev.Version, stream, tx.writes, tx.bytes, MaxViewWrites, MaxViewRunBytes)}
 			} else {
@@ -414,7 +414,7 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 
 func (d *dispatcher) commitViews(ctx context.Context, p *Projection, stream StreamID, from, to int64, tx *ViewTx) error {
 	if err := d.views.CommitViews(ctx, tx.commit(p.Name, stream, from, to)); err != nil {
-		return storeError("commit views", stream, err)
+		return storeError("signal.Dispatch", stream, err)
 	}
 	return nil
 }
@@ -432,7 +432,7 @@ func (d *dispatcher) advance(ctx context.Context, name string, stream StreamID, 
 	}
 	if done > cp {
 		if err := d.checkpoints.SaveCheckpoint(ctx, name, stream, cp, done); err != nil {
-			return cp, storeError("save checkpoint", stream, err)
+			return cp, storeError("signal.Dispatch", stream, err)
 		}
 	}
 	return done, failure

@@ -22,7 +22,7 @@ func EncodeCommit(t AggregateType, id string, version int64, events ...any) (Com
 		return Commit{}, err
 	}
 	if version < 1 || len(events) == 0 {
-		return Commit{}, Errorf(KindInvalid, "encode", "a commit needs a version of 1 or more and at least one event (version %d, %d events)", version, len(events))
+		return Commit{}, Errorf(KindInvalid, "signal.EncodeCommit", "a commit needs a version of 1 or more and at least one event (version %d, %d events)", version, len(events))
 	}
 	c := Commit{
 		Stream:    stream,
@@ -30,7 +30,7 @@ func EncodeCommit(t AggregateType, id string, version int64, events ...any) (Com
 		CommandID: NewID(),
 		Time:      time.Now().UTC().Truncate(time.Millisecond),
 	}
-	if err := encodeEvents("encode", rt.reg, &c, events); err != nil {
+	if err := encodeEvents("signal.EncodeCommit", rt.reg, &c, events); err != nil {
 		return Commit{}, err
 	}
 	return c, nil

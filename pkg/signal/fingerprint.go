@@ -63,7 +63,7 @@ func sameRequest(a, b string) bool { return a == "" || b == "" || a == b }
 // another request. The id is the client's own; it is quoted, and cut short
 // so the message stays readable.
 func keyReused(stream StreamID, id string) error {
-	return &Error{Kind: KindIdempotencyKeyReused, Op: "handle", Stream: stream,
+	return &Error{Kind: KindIdempotencyKeyReused, Op: "signal.Handle", Stream: stream,
 		Message: fmt.Sprintf("Idempotency-Key %q was already used for a different request to %s %s; send a new request with a new key",
 			truncate(id, 64), stream.Type, stream.ID)}
 }

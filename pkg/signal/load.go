@@ -20,7 +20,7 @@ func (s *Service) load(ctx context.Context, t *typeRuntime, e *entry) error {
 			}
 		case err == nil || errors.Is(err, ErrNotFound):
 		default:
-			return storeError("load snapshot", e.stream, err)
+			return storeError("signal.Load", e.stream, err)
 		}
 	}
 	return s.readAfter(ctx, t, e)
@@ -45,7 +45,7 @@ func (s *Service) catchUp(ctx context.Context, t *typeRuntime, e *entry) error {
 func (s *Service) readAfter(ctx context.Context, t *typeRuntime, e *entry) error {
 	for c, err := range s.store.Load(ctx, e.stream, e.version) {
 		if err != nil {
-			return storeError("load", e.stream, err)
+			return storeError("signal.Load", e.stream, err)
 		}
 		if err := s.applyLoaded(t, e, &c); err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *Service) applyDecided(ctx context.Context, t *typeRuntime, e *entry, c 
 // applyLoaded decodes and folds a commit read from the store.
 func (s *Service) applyLoaded(t *typeRuntime, e *entry, c *Commit) error {
 	if c.Version != e.version+1 {
-		return &Error{Kind: KindInternal, Op: "load", Stream: e.stream,
+		return &Error{Kind: KindInternal, Op: "signal.Load", Stream: e.stream,
 			Message: fmt.Sprintf("store returned version %d after %d", c.Version, e.version)}
 	}
 	for i := range c.Events {

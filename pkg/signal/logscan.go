@@ -44,11 +44,11 @@ func ScanChanges(ctx context.Context, feed ChangeFeed, fn func(ctx context.Conte
 	var after uint64
 	for {
 		if err := ctx.Err(); err != nil {
-			return storeError("scan changes", StreamID{}, err)
+			return storeError("signal.ScanChanges", StreamID{}, err)
 		}
 		changes, err := feed.Changes(ctx, after, scanPage)
 		if err != nil {
-			return storeError("scan changes", StreamID{}, err)
+			return storeError("signal.ScanChanges", StreamID{}, err)
 		}
 		if len(changes) == 0 {
 			return nil

@@ -39,7 +39,7 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 	for _, f := range [...]struct{ what, s string }{
 		{"command id", o.commandID}, {"correlation id", o.correlationID}, {"causation id", o.causationID},
 	} {
-		if err := checkRecordedID("handle", stream, f.what, f.s, false); err != nil {
+		if err := checkRecordedID("signal.Handle", stream, f.what, f.s, false); err != nil {
 			return Result{}, err
 		}
 	}
@@ -143,7 +143,7 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 	contended := r.contended()
 	if contended && r.attempt == 0 {
 		if err := r.yield(ctx); err != nil {
-			return Result{}, false, unavailable("handle", e.stream, err)
+			return Result{}, false, unavailable("signal.Handle", e.stream, err)
 		}
 	}
 	err = r.write(ctx, &commit, contended)
@@ -163,7 +163,7 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 	if errors.Is(err, ErrClosed) {
 		return Result{}, false, closedError(e.stream, err)
 	}
-	return Result{}, false, storeError("append", e.stream, err)
+	return Result{}, false, storeError("signal.Handle", e.stream, err)
 }
 
 // buildCommit encodes decided event values into a commit at version.
@@ -179,7 +179,7 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		// and a later read of the same events agree to the byte.
 		Time: s.now().UTC().Truncate(time.Millisecond),
 	}
-	if err := encodeEvents("handle", t.reg, &c, values); err != nil {
+	if err := encodeEvents("signal.Handle", t.reg, &c, values); err != nil {
 		return Commit{}, err
 	}
 	return c, nil

@@ -100,11 +100,11 @@ func transient(err error) bool {
 func (s *Service) Failures(ctx context.Context) ([]Failure, error) {
 	cs := s.dispatcher.checkpoints
 	if cs == nil {
-		return nil, Errorf(KindUnsupported, "failures", "this service keeps no checkpoints")
+		return nil, Errorf(KindUnsupported, "signal.Failures", "this service keeps no checkpoints")
 	}
 	out, err := cs.Failures(ctx)
 	if err != nil {
-		return nil, storeError("failures", StreamID{}, err)
+		return nil, storeError("signal.Failures", StreamID{}, err)
 	}
 	slices.SortFunc(out, func(a, b Failure) int {
 		return cmp.Or(cmp.Compare(a.Subscriber, b.Subscriber), cmp.Compare(a.Stream.Type, b.Stream.Type), cmp.Compare(a.Stream.ID, b.Stream.ID))
@@ -126,16 +126,16 @@ func (s *Service) Failures(ctx context.Context) ([]Failure, error) {
 //     recorded, parked, at the version it stopped.
 func (s *Service) Replay(ctx context.Context, subscriber string, stream StreamID) (Checkpoint, error) {
 	d := s.dispatcher
-	if err := ValidateStream("replay", stream); err != nil {
+	if err := ValidateStream("signal.Replay", stream); err != nil {
 		return Checkpoint{}, err
 	}
 	sub := d.subscriber(subscriber)
 	if sub == nil || !sub.subscribes(stream.Type) {
-		return Checkpoint{}, Errorf(KindNotFound, "replay", "no subscriber %q with a checkpoint follows %s aggregates", truncate(subscriber, MaxNameBytes), stream.Type)
+		return Checkpoint{}, Errorf(KindNotFound, "signal.Replay", "no subscriber %q with a checkpoint follows %s aggregates", truncate(subscriber, MaxNameBytes), stream.Type)
 	}
 	cp, err := d.checkpoints.LoadCheckpoint(ctx, subscriber, stream)
 	if err != nil {
-		return Checkpoint{}, storeError("load checkpoint", stream, err)
+		return Checkpoint{}, storeError("signal.Replay", stream, err)
 	}
 	events, bad, err := d.load(ctx, stream, cp.Version, -1)
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Service) Replay(ctx context.Context, subscriber string, stream StreamID
 		}
 	}
 	if cp, err = d.checkpoints.LoadCheckpoint(ctx, subscriber, stream); err != nil {
-		return cp, storeError("load checkpoint", stream, err)
+		return cp, storeError("signal.Replay", stream, err)
 	}
 	return cp, nil
 }

@@ -91,7 +91,7 @@ func (p *pool) acquire(ctx context.Context, stream StreamID, load func(*entry) e
 		select {
 		case <-e.ready:
 		case <-ctx.Done():
-			return nil, false, unavailable("pool", stream, ctx.Err())
+			return nil, false, unavailable("signal.Load", stream, ctx.Err())
 		}
 		if e.loadErr != nil {
 			return nil, false, e.loadErr

@@ -51,7 +51,7 @@ func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (
 		}
 	}
 	if e.version == 0 {
-		return AggregateState{}, &Error{Kind: KindNotFound, Op: "get", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
+		return AggregateState{}, &Error{Kind: KindNotFound, Op: "signal.Get", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
 	}
 	return AggregateState{Type: typ, ID: id, Version: e.version, State: e.h.state(), Closed: e.closed}, nil
 }
@@ -68,7 +68,7 @@ func (s *Service) At(ctx context.Context, typ, id string, version int64) (Aggreg
 		return AggregateState{}, err
 	}
 	if version < 1 {
-		return AggregateState{}, Errorf(KindInvalid, "at", "version must be 1 or more, not %d", version)
+		return AggregateState{}, Errorf(KindInvalid, "signal.At", "version must be 1 or more, not %d", version)
 	}
 	if e := s.pool.peek(stream); e != nil {
 		e.mu.Lock()
@@ -94,7 +94,7 @@ func (s *Service) replay(ctx context.Context, t *typeRuntime, stream StreamID, v
 	}
 	for c, err := range s.store.Load(ctx, stream, e.version) {
 		if err != nil {
-			return AggregateState{}, storeError("load", stream, err)
+			return AggregateState{}, storeError("signal.Load", stream, err)
 		}
 		if c.Version > version {
 			break
@@ -108,7 +108,7 @@ func (s *Service) replay(ctx context.Context, t *typeRuntime, stream StreamID, v
 		}
 	}
 	if e.version < version {
-		return AggregateState{}, &Error{Kind: KindNotFound, Op: "at", Stream: stream,
+		return AggregateState{}, &Error{Kind: KindNotFound, Op: "signal.At", Stream: stream,
 			Message: fmt.Sprintf("%s %s has no version %d (it is at %d)", stream.Type, stream.ID, version, e.version)}
 	}
 	return AggregateState{Type: stream.Type, ID: stream.ID, Version: e.version, State: e.h.state(), Closed: e.closed}, nil
@@ -133,7 +133,7 @@ func (s *Service) History(ctx context.Context, typ, id string, after int64, limi
 		return Page{}, err
 	}
 	if after < 0 {
-		return Page{}, Errorf(KindInvalid, "history", "after must be 0 or more, not %d", after)
+		return Page{}, Errorf(KindInvalid, "signal.History", "after must be 0 or more, not %d", after)
 	}
 	if limit <= 0 {
 		limit = 100
@@ -153,7 +153,7 @@ func (s *Service) History(ctx context.Context, typ, id string, after int64, limi
 		}
 	}
 	if !found && after == 0 {
-		return Page{}, &Error{Kind: KindNotFound, Op: "history", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
+		return Page{}, &Error{Kind: KindNotFound, Op: "signal.History", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
 	}
 	return page, nil
 }
@@ -163,7 +163,7 @@ func (s *Service) History(ctx context.Context, typ, id string, after int64, limi
 func (s *Service) historyFrom(ctx context.Context, stream StreamID, from, after int64, limit int) (page Page, found bool, err error) {
 	for c, err := range s.store.Load(ctx, stream, from) {
 		if err != nil {
-			return Page{}, false, storeError("load", stream, err)
+			return Page{}, false, storeError("signal.Load", stream, err)
 		}
 		found = true
 		if c.LastVersion() <= after {

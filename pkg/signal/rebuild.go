@@ -69,7 +69,7 @@ func (s *Service) Rebuild(ctx context.Context, projection string, views ...strin
 	}
 	for _, view := range views {
 		if err := d.views.DropView(ctx, view, projection); err != nil {
-			return Rebuilt{}, storeError("rebuild", StreamID{}, err)
+			return Rebuilt{}, storeError("signal.Rebuild", StreamID{}, err)
 		}
 	}
 	var n atomic.Int64
@@ -79,7 +79,7 @@ func (s *Service) Rebuild(ctx context.Context, projection string, views ...strin
 	})
 	var de *DispatchError
 	if err != nil && !errors.As(err, &de) {
-		err = storeError("rebuild", StreamID{}, err)
+		err = storeError("signal.Rebuild", StreamID{}, err)
 	}
 	if err != nil {
 		return Rebuilt{}, err
@@ -103,7 +103,7 @@ func (s *Service) Rebuild(ctx context.Context, projection string, views ...strin
 func (s *Service) rebuilder(projection string, views []string) (*dispatcher, LogScanner, error) {
 	sub := s.dispatcher.subscriber(projection)
 	if sub == nil || !isProjection(sub) {
-		return nil, nil, Errorf(KindNotFound, "rebuild", "no projection %q", truncate(projection, MaxNameBytes))
+		return nil, nil, Errorf(KindNotFound, "signal.Rebuild", "no projection %q", truncate(projection, MaxNameBytes))
 	}
 	for _, view := range views {
 		if err := ValidateName(view); err != nil {
@@ -115,7 +115,7 @@ func (s *Service) rebuilder(projection string, views []string) (*dispatcher, Log
 	all := s.dispatcher
 	scan, ok := s.store.(LogScanner)
 	if !ok {
-		return nil, nil, Errorf(KindUnsupported, "rebuild", "the store cannot read its whole log (signal.LogScanner)")
+		return nil, nil, Errorf(KindUnsupported, "signal.Rebuild", "the store cannot read its whole log (signal.LogScanner)")
 	}
 	d := &dispatcher{svc: s, concurrency: all.concurrency, subs: []*subscription{sub},
 		checkpoints: all.checkpoints, views: all.views, parkAfter: 1, onPark: all.onPark}
@@ -142,7 +142,7 @@ func (d *dispatcher) dispatchRetrying(ctx context.Context, commits []Commit) err
 		case <-time.After(wait):
 			wait *= 2
 		case <-ctx.Done():
-			return unavailable("rebuild", StreamID{}, ctx.Err())
+			return unavailable("signal.Rebuild", StreamID{}, ctx.Err())
 		}
 	}
 }

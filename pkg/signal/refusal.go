@@ -16,11 +16,11 @@ func stateRefusal(stream StreamID, version int64, closed bool, o *commandOptions
 	case closed:
 		return closedError(stream, nil)
 	case o.create && version > 0:
-		return &Error{Kind: KindExists, Op: "create", Stream: stream, Message: fmt.Sprintf("%s %s already exists", stream.Type, stream.ID)}
+		return &Error{Kind: KindExists, Op: "signal.Create", Stream: stream, Message: fmt.Sprintf("%s %s already exists", stream.Type, stream.ID)}
 	case version == 0 && !genesis && !o.create:
-		return &Error{Kind: KindNotFound, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", stream.Type, stream.ID)}
+		return &Error{Kind: KindNotFound, Op: "signal.Handle", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", stream.Type, stream.ID)}
 	case o.ifVersion >= 0 && version != o.ifVersion:
-		return &Error{Kind: KindPrecondition, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is at version %d, not %d", stream.Type, stream.ID, version, o.ifVersion)}
+		return &Error{Kind: KindPrecondition, Op: "signal.Handle", Stream: stream, Message: fmt.Sprintf("%s %s is at version %d, not %d", stream.Type, stream.ID, version, o.ifVersion)}
 	}
 	return nil
 }
@@ -28,7 +28,7 @@ func stateRefusal(stream StreamID, version int64, closed bool, o *commandOptions
 // closedError is the refusal of a command on an ended aggregate; err, if
 // not nil, is the store's word for it.
 func closedError(stream StreamID, err error) error {
-	return &Error{Kind: KindClosed, Op: "handle", Stream: stream, Message: fmt.Sprintf("%s %s is closed", stream.Type, stream.ID), Err: err}
+	return &Error{Kind: KindClosed, Op: "signal.Handle", Stream: stream, Message: fmt.Sprintf("%s %s is closed", stream.Type, stream.ID), Err: err}
 }
 
 // confirm settles a refusal (of stateRefusal, or the domain's ErrRejected)

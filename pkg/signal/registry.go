@@ -94,12 +94,12 @@ func newRegistry(typeName string, commands []commandDef, events []eventDef) (*re
 func (r *registry) encodeEvent(e any) (t *eventDef, data []byte, err error) {
 	t = r.eventsByGo[reflect.TypeOf(e)]
 	if t == nil {
-		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "encode",
+		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "signal.Encode",
 			Message: fmt.Sprintf("%s: event type %T is not registered", r.typeName, e)}
 	}
 	data, err = json.Marshal(e)
 	if err != nil {
-		return nil, nil, &Error{Kind: KindInternal, Op: "encode", Message: "cannot encode event " + t.name, Err: err}
+		return nil, nil, &Error{Kind: KindInternal, Op: "signal.Encode", Message: "cannot encode event " + t.name, Err: err}
 	}
 	return t, data, nil
 }
@@ -115,19 +115,19 @@ func (r *registry) decodeEvent(raw *RawEvent) (any, error) {
 func (r *registry) decodeEventDef(raw *RawEvent) (*eventDef, any, error) {
 	t := r.events[raw.Name]
 	if t == nil {
-		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "signal.Decode",
 			Message: fmt.Sprintf("%s: unknown event %q", r.typeName, raw.Name)}
 	}
 	data := raw.Data
 	if raw.SchemaVersion != t.version {
 		if raw.SchemaVersion < 1 || raw.SchemaVersion > t.version {
-			return nil, nil, &Error{Kind: KindUnknownEvent, Op: "decode",
+			return nil, nil, &Error{Kind: KindUnknownEvent, Op: "signal.Decode",
 				Message: fmt.Sprintf("%s: event %q has schema version %d, this build knows 1 to %d", r.typeName, raw.Name, raw.SchemaVersion, t.version)}
 		}
 		for v := raw.SchemaVersion; v < t.version; v++ {
 			up, err := upcast(t.upcasters[v], data)
 			if err != nil {
-				return nil, nil, &Error{Kind: KindInternal, Op: "upcast",
+				return nil, nil, &Error{Kind: KindInternal, Op: "signal.Upcast",
 					Message: fmt.Sprintf("%s: cannot upcast event %q from version %d", r.typeName, raw.Name, v), Err: err}
 			}
 			data = up
@@ -135,7 +135,7 @@ func (r *registry) decodeEventDef(raw *RawEvent) (*eventDef, any, error) {
 	}
 	e, err := t.decode(data)
 	if err != nil {
-		return nil, nil, &Error{Kind: KindInternal, Op: "decode",
+		return nil, nil, &Error{Kind: KindInternal, Op: "signal.Decode",
 			Message: fmt.Sprintf("%s: cannot decode event %q", r.typeName, raw.Name), Err: err}
 	}
 	return t, e, nil
@@ -161,14 +161,14 @@ func upcast(fn Upcaster, data []byte) (out json.RawMessage, err error) {
 func (r *registry) decodeCommand(name string, body []byte) (any, error) {
 	t := r.commands[name]
 	if t == nil {
-		return nil, &Error{Kind: KindUnknownCommand, Op: "decode",
+		return nil, &Error{Kind: KindUnknownCommand, Op: "signal.Decode",
 			Message: fmt.Sprintf("%s has no command %q", r.typeName, truncate(name, maxEchoBytes))}
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
 	malformed := func(problem string, err error) error {
-		return &Error{Kind: KindInvalid, Op: "decode",
+		return &Error{Kind: KindInvalid, Op: "signal.Decode",
 			Message: fmt.Sprintf("malformed %s command: %s", name, problem), Err: err}
 	}
 	strict := jsontext.Value(body).IsValid()
@@ -218,7 +218,7 @@ func strictProblem(body []byte) string {
 func (r *registry) command(cmd any) (*commandDef, error) {
 	t := r.commandsByGo[reflect.TypeOf(cmd)]
 	if t == nil {
-		return nil, &Error{Kind: KindUnknownCommand, Op: "handle",
+		return nil, &Error{Kind: KindUnknownCommand, Op: "signal.Handle",
 			Message: fmt.Sprintf("%s has no command of Go type %T", r.typeName, cmd)}
 	}
 	return t, nil

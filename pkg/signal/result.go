@@ -75,7 +75,7 @@ func (s *Service) duplicate(ctx context.Context, t *typeRuntime, e *entry, rc re
 	r := Result{Type: e.stream.Type, ID: e.stream.ID, Version: rc.last, Duplicate: true, Created: rc.first == 1}
 	for c, err := range s.store.Load(ctx, e.stream, rc.first-1) {
 		if err != nil {
-			return Result{}, storeError("load", e.stream, err)
+			return Result{}, storeError("signal.Load", e.stream, err)
 		}
 		if !sameRequest(c.Fingerprint, fp) {
 			return Result{}, keyReused(e.stream, rc.id)

@@ -69,7 +69,7 @@ func (s *Service) resolve(typ, id string) (*typeRuntime, StreamID, error) {
 }
 
 func unknownType(typ string) error {
-	return &Error{Kind: KindUnknownType, Op: "resolve", Message: fmt.Sprintf("unknown aggregate type %q", truncate(typ, MaxNameBytes))}
+	return &Error{Kind: KindUnknownType, Op: "signal.Resolve", Message: fmt.Sprintf("unknown aggregate type %q", truncate(typ, MaxNameBytes))}
 }
 
 // truncate cuts s to n bytes for quoting in a message, marking the cut.

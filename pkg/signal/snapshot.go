@@ -33,7 +33,7 @@ type snapshotCommand struct {
 // otherwise outcomes as Get.
 func (s *Service) Snapshot(ctx context.Context, typ, id string) error {
 	if s.snapshots == nil {
-		return Errorf(KindUnsupported, "snapshot", "this service keeps no snapshots")
+		return Errorf(KindUnsupported, "signal.Snapshot", "this service keeps no snapshots")
 	}
 	t, stream, err := s.resolve(typ, id)
 	if err != nil {
@@ -50,7 +50,7 @@ func (s *Service) Snapshot(ctx context.Context, typ, id string) error {
 		}
 	}
 	if e.version == 0 {
-		return &Error{Kind: KindNotFound, Op: "snapshot", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
+		return &Error{Kind: KindNotFound, Op: "signal.Snapshot", Stream: stream, Message: fmt.Sprintf("%s %s does not exist", typ, id)}
 	}
 	return s.writeSnapshot(ctx, t, e)
 }
@@ -69,7 +69,7 @@ func (s *Service) saveSnapshot(ctx context.Context, t *typeRuntime, e *entry) {
 func (s *Service) writeSnapshot(ctx context.Context, t *typeRuntime, e *entry) error {
 	state, err := e.h.encode()
 	if err != nil {
-		return &Error{Kind: KindInternal, Op: "snapshot", Stream: e.stream, Message: "cannot encode state", Err: err}
+		return &Error{Kind: KindInternal, Op: "signal.Snapshot", Stream: e.stream, Message: "cannot encode state", Err: err}
 	}
 	body := snapshotBody{State: state, Closed: e.closed}
 	for _, rc := range e.recent.ordered() {
@@ -77,15 +77,15 @@ func (s *Service) writeSnapshot(ctx context.Context, t *typeRuntime, e *entry) e
 	}
 	data, err := json.Marshal(body)
 	if err != nil {
-		return &Error{Kind: KindInternal, Op: "snapshot", Stream: e.stream, Err: err}
+		return &Error{Kind: KindInternal, Op: "signal.Snapshot", Stream: e.stream, Err: err}
 	}
 	if len(data) > MaxCommitBytes {
-		return &Error{Kind: KindTooLarge, Op: "snapshot", Stream: e.stream,
+		return &Error{Kind: KindTooLarge, Op: "signal.Snapshot", Stream: e.stream,
 			Message: fmt.Sprintf("snapshot of %d bytes exceeds %d", len(data), MaxCommitBytes)}
 	}
 	err = s.snapshots.SaveSnapshot(ctx, Snapshot{Stream: e.stream, Version: e.version, SchemaVersion: t.stateVersion, Data: data, Time: s.now().UTC()})
 	if err != nil {
-		return storeError("save snapshot", e.stream, err)
+		return storeError("signal.Snapshot", e.stream, err)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, err
 		return false, err
 	}
 	if err := json.Unmarshal(d.data, dst); err != nil {
-		return false, &Error{Kind: KindInternal, Op: "view get", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
+		return false, &Error{Kind: KindInternal, Op: "signal.ViewTx.Get", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
 	}
 	return true, nil
 }
@@ -64,10 +64,10 @@ func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, err
 func (tx *ViewTx) Put(ctx context.Context, name, key string, doc any) error {
 	data, err := json.Marshal(doc)
 	if err != nil {
-		return &Error{Kind: KindInternal, Op: "view put", Message: fmt.Sprintf("view %s/%s does not encode", name, key), Err: err}
+		return &Error{Kind: KindInternal, Op: "signal.ViewTx.Put", Message: fmt.Sprintf("view %s/%s does not encode", name, key), Err: err}
 	}
 	if len(data) > MaxCommitBytes {
-		return &Error{Kind: KindTooLarge, Op: "view put", Message: fmt.Sprintf("view %s/%s is %d bytes, more than %d", name, key, len(data), MaxCommitBytes)}
+		return &Error{Kind: KindTooLarge, Op: "signal.ViewTx.Put", Message: fmt.Sprintf("view %s/%s is %d bytes, more than %d", name, key, len(data), MaxCommitBytes)}
 	}
 	d, err := tx.read(ctx, name, key)
 	if err != nil {
@@ -139,7 +139,7 @@ func (tx *ViewTx) read(ctx context.Context, name, key string) (*txDoc, error) {
 		d.version, d.data = v.Version, v.Data
 	case KindOf(err) == KindNotFound:
 	default:
-		return nil, storeError("view get", StreamID{}, err)
+		return nil, storeError("signal.ViewTx.Get", StreamID{}, err)
 	}
 	tx.docs[k] = d
 	tx.order = append(tx.order, k)
@@ -172,14 +172,14 @@ func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	}
 	vs, ok := s.store.(ViewStore)
 	if !ok {
-		return View{}, Errorf(KindUnsupported, "view", "this service keeps no views")
+		return View{}, Errorf(KindUnsupported, "signal.View", "this service keeps no views")
 	}
 	v, err := vs.LoadView(ctx, name, key)
 	if err != nil {
 		if KindOf(err) == KindNotFound {
-			return View{}, Errorf(KindNotFound, "view", "no document %q in view %q", key, name)
+			return View{}, Errorf(KindNotFound, "signal.View", "no document %q in view %q", key, name)
 		}
-		return View{}, storeError("view", StreamID{}, err)
+		return View{}, storeError("signal.View", StreamID{}, err)
 	}
 	return v, nil
 }
@@ -193,7 +193,7 @@ func LoadView[T any](ctx context.Context, s *Service, name, key string) (T, int6
 		return doc, 0, err
 	}
 	if err := json.Unmarshal(v.Data, &doc); err != nil {
-		return doc, 0, &Error{Kind: KindInternal, Op: "view", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
+		return doc, 0, &Error{Kind: KindInternal, Op: "signal.View", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
 	}
 	return doc, v.Version, nil
 }
