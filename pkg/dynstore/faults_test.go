@@ -6,26 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/faultclient"
 	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
-
-// faultClient is a DynamoDB client as a container builds it
-// (ClientOptions), pointed at the fault proxy, with test timings.
-func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dynamodb.Client {
-	return dynamodb.NewFromConfig(motoserver.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
-		// Here, not in the aws.Config: the config's own endpoint
-		// setting would win over aws.Config.BaseEndpoint.
-		o.BaseEndpoint = aws.String(p.URL())
-		o.Retryer = faultproxy.Retryer(attempts)
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
-	})
-}
 
 // TestFaultDeadlineAfterWrite: the command's context ends while DynamoDB
 // has applied its PutItem but not yet answered (a Lambda or client
@@ -41,7 +27,7 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	svcs := tabContainers(t, 2, func() API { return faultClient(t, proxy, nil, 5) }, st.tables)
+	svcs := tabContainers(t, 2, func() API { return faultclient.DynamoDB(t, proxy, 5, ClientOptions(nil)) }, st.tables)
 	add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
 	for _, svc := range svcs { // both containers have the tab pooled at version 1
 		if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {

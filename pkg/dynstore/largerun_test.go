@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/faultclient"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -127,7 +128,7 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	}
 	var svcs []*signal.Service
 	for range containers {
-		s, err := New(faultClient(t, proxy, NewMeter(), 5), st.tables)
+		s, err := New(faultclient.DynamoDB(t, proxy, 5, ClientOptions(NewMeter())), st.tables)
 		if err != nil {
 			t.Fatal(err)
 		}
