@@ -47,41 +47,41 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The write landed (the proxy forwarded it before holding the answer).
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var n int
-		for _, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 1) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d commits after version 1, want the one whose answer was lost", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForCommitsAfter(t, st, "c", 1, 1)
 	for i, svc := range []*signal.Service{svcs[1], svcs[0]} {
 		r, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
 		if err != nil || !r.Duplicate || r.Version != 2 {
 			t.Fatalf("retry %d: %+v %v, want the duplicate at version 2", i, r, err)
 		}
 	}
-	var versions []int64
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		versions = append(versions, c.Version)
-	}
-	if fmt.Sprint(versions) != "[1 2]" {
+	if versions := tabVersions(t, st, "c"); fmt.Sprint(versions) != "[1 2]" {
 		t.Fatalf("versions %v, want [1 2]", versions)
 	}
 	if st := proxy.Stats(); st.Faults[faultproxy.SlowResponse] != 1 {
 		t.Fatalf("proxy: %v", st)
+	}
+}
+
+// waitForCommitsAfter waits up to 5 s for tab id to hold want commits
+// after version from, read directly, and fails t if it does not.
+func waitForCommitsAfter(t *testing.T, st *testStore, id string, from int64, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		for _, err := range st.Load(t.Context(), signal.StreamID{Type: "tab", ID: id}, from) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d commits after version %d, want the one whose answer was lost", n, from)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
