@@ -28,12 +28,45 @@ func TestContainersOnOneTab(t *testing.T) {
 	if _, _, err := signal.Bind(svcs[0], tab.Type).Handle(ctx, "shared", add("tap-0", 1)); err != nil {
 		t.Fatal(err)
 	}
+	accepted, refused := raceOnSharedTab(t, svcs, workers, perWorker)
+	if len(accepted)+len(refused) != containers*workers*perWorker {
+		t.Fatalf("%d outcomes", len(accepted)+len(refused))
+	}
+	last := checkSharedLog(t, st, accepted, refused)
+	if int64(len(accepted)+1) != last {
+		t.Fatalf("%d accepted + 1 genesis, but the tab is at version %d", len(accepted), last)
+	}
+	// A cold load (the fold of the log) equals every container's fresh state.
+	want, v, err := signal.Bind(newService(t, st.Store), tab.Type).Get(ctx, "shared")
+	if err != nil || v != last {
+		t.Fatal(v, err)
+	}
+	var conflicts int64
+	for _, svc := range svcs {
+		got, _, err := signal.Bind(svc, tab.Type).Get(ctx, "shared", signal.Fresh())
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
+		}
+		conflicts += svc.Stats().Conflicts
+	}
+	if conflicts == 0 {
+		t.Fatal("no conflicts: the containers did not race")
+	}
+	t.Logf("%d accepted, %d refused, %d conflicts, %d DynamoDB calls", len(accepted), len(refused), conflicts, st.meter.Total().Calls)
+}
+
+// raceOnSharedTab runs workers goroutines per container, each sending
+// perWorker commands to tab "shared" (adds, and every third a cancel,
+// sometimes of an item absent: refused), and returns the version of each
+// accepted command by id and the ids refused. Any other error fails t.
+func raceOnSharedTab(t *testing.T, svcs []*signal.Service, workers, perWorker int) (accepted map[string]int64, refused map[string]bool) {
 	type outcome struct {
 		id       string
 		accepted bool
 		version  int64
 	}
-	outcomes := make(chan outcome, containers*workers*perWorker)
+	ctx := t.Context()
+	outcomes := make(chan outcome, len(svcs)*workers*perWorker)
 	var wg sync.WaitGroup
 	for c, svc := range svcs {
 		for w := range workers {
@@ -60,9 +93,7 @@ func TestContainersOnOneTab(t *testing.T) {
 	}
 	wg.Wait()
 	close(outcomes)
-
-	accepted := map[string]int64{}
-	refused := map[string]bool{}
+	accepted, refused = map[string]int64{}, map[string]bool{}
 	for o := range outcomes {
 		if o.accepted {
 			accepted[o.id] = o.version
@@ -70,12 +101,16 @@ func TestContainersOnOneTab(t *testing.T) {
 			refused[o.id] = true
 		}
 	}
-	if len(accepted)+len(refused) != containers*workers*perWorker {
-		t.Fatalf("%d outcomes", len(accepted)+len(refused))
-	}
+	return accepted, refused
+}
+
+// checkSharedLog reads tab "shared" directly and checks that versions are
+// contiguous, no command is stored twice, every accepted command is
+// stored at its version and no refused one at all. It returns the tab's
+// last version.
+func checkSharedLog(t *testing.T, st *testStore, accepted map[string]int64, refused map[string]bool) (last int64) {
 	seen := map[string]int64{}
-	var last int64
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "shared"}, 0) {
+	for c, err := range st.Load(t.Context(), signal.StreamID{Type: "tab", ID: "shared"}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,24 +133,5 @@ func TestContainersOnOneTab(t *testing.T) {
 			t.Fatalf("refused command %s is in the log", id)
 		}
 	}
-	if int64(len(accepted)+1) != last {
-		t.Fatalf("%d accepted + 1 genesis, but the tab is at version %d", len(accepted), last)
-	}
-	// A cold load (the fold of the log) equals every container's fresh state.
-	want, v, err := signal.Bind(newService(t, st.Store), tab.Type).Get(ctx, "shared")
-	if err != nil || v != last {
-		t.Fatal(v, err)
-	}
-	var conflicts int64
-	for _, svc := range svcs {
-		got, _, err := signal.Bind(svc, tab.Type).Get(ctx, "shared", signal.Fresh())
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("container state %v, fold %v (%v)", got, want, err)
-		}
-		conflicts += svc.Stats().Conflicts
-	}
-	if conflicts == 0 {
-		t.Fatal("no conflicts: the containers did not race")
-	}
-	t.Logf("%d accepted, %d refused, %d conflicts, %d DynamoDB calls", len(accepted), len(refused), conflicts, st.meter.Total().Calls)
+	return last
 }

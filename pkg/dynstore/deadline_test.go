@@ -93,64 +93,81 @@ func tabVersions(t *testing.T, st *testStore, id string) []int64 {
 func TestFaultDeadlineDuringBackoff(t *testing.T) {
 	for _, warm := range []bool{true, false} {
 		name := map[bool]string{true: "warm", false: "cold"}[warm]
-		t.Run(name, func(t *testing.T) {
-			ctx := t.Context()
-			st := newTestStore(t)
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer proxy.Close()
-			svcs := tabContainers(t, 2, func() API { return slowClient(t, proxy) }, st.tables)
-			add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
-			// svcs[0] has the tab pooled at version 1; svcs[1] has not
-			// seen it (a cold container) unless warm.
-			for i, svc := range svcs {
-				if i == 1 && !warm {
-					break
-				}
-				if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := proxy.SetRates(faultproxy.Rates{Throttle: 1}); err != nil {
-				t.Fatal(err)
-			}
-			short, cancel := context.WithTimeout(ctx, backoffDeadline)
-			start := time.Now()
-			_, err = svcs[1].Handle(short, "tab", "c", add, signal.WithCommandID("k1"))
-			took := time.Since(start)
-			cancel()
-			stats := proxy.Stats()
-			if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
-				t.Fatal(err)
-			}
-			checkBackoffError(t, "the command", err, took)
-			// One attempt, throttled, then the wait the deadline cut short.
-			if stats.Faults[faultproxy.Throttle] != 1 || stats.TotalFaults() != 1 {
-				t.Errorf("proxy: %v, want exactly one throttled attempt", stats)
-			}
-			// Warm, the append waits; cold, the load's first read (the snapshot's GetItem).
-			if op := map[bool]string{true: "PutItem", false: "GetItem"}[warm]; stats.ByOperation[op] != 1 {
-				t.Errorf("proxy: faults by operation %v, want the %s", stats.ByOperation, op)
-			}
-			if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1]" {
-				t.Fatalf("versions %v after the failed command, want [1]", v)
-			}
-			// The retry, on the same container: applied, once.
-			r, err := svcs[1].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
-			if err != nil || r.Duplicate || r.Version != 2 {
-				t.Fatalf("retry: %+v %v, want version 2, not a duplicate", r, err)
-			}
-			// Again, on the other container (pooled at version 1): the original answer.
-			r, err = svcs[0].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
-			if err != nil || !r.Duplicate || r.Version != 2 {
-				t.Fatalf("second retry: %+v %v, want the duplicate at version 2", r, err)
-			}
-			if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1 2]" {
-				t.Fatalf("versions %v, want [1 2]", v)
-			}
-		})
+		t.Run(name, func(t *testing.T) { deadlineDuringBackoff(t, warm) })
+	}
+}
+
+// deadlineDuringBackoff is one case of TestFaultDeadlineDuringBackoff:
+// the command runs on svcs[1], which has the tab pooled when warm.
+func deadlineDuringBackoff(t *testing.T, warm bool) {
+	ctx := t.Context()
+	st := newTestStore(t)
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	svcs := tabContainers(t, 2, func() API { return slowClient(t, proxy) }, st.tables)
+	add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
+	// svcs[0] has the tab pooled at version 1; svcs[1] has not
+	// seen it (a cold container) unless warm.
+	for i, svc := range svcs {
+		if i == 1 && !warm {
+			break
+		}
+		if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := proxy.SetRates(faultproxy.Rates{Throttle: 1}); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, backoffDeadline)
+	start := time.Now()
+	_, err = svcs[1].Handle(short, "tab", "c", add, signal.WithCommandID("k1"))
+	took := time.Since(start)
+	cancel()
+	stats := proxy.Stats()
+	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
+		t.Fatal(err)
+	}
+	checkBackoffError(t, "the command", err, took)
+	checkOneThrottle(t, stats)
+	// Warm, the append waits; cold, the load's first read (the snapshot's GetItem).
+	if op := map[bool]string{true: "PutItem", false: "GetItem"}[warm]; stats.ByOperation[op] != 1 {
+		t.Errorf("proxy: faults by operation %v, want the %s", stats.ByOperation, op)
+	}
+	if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1]" {
+		t.Fatalf("versions %v after the failed command, want [1]", v)
+	}
+	checkRetriedOnce(t, st, svcs, add)
+}
+
+// checkOneThrottle checks that the proxy faulted exactly one request, a
+// throttle: one attempt, then the wait the deadline cut short.
+func checkOneThrottle(t *testing.T, stats faultproxy.Stats) {
+	t.Helper()
+	if stats.Faults[faultproxy.Throttle] != 1 || stats.TotalFaults() != 1 {
+		t.Errorf("proxy: %v, want exactly one throttled attempt", stats)
+	}
+}
+
+// checkRetriedOnce retries command k1 (add on tab c) on svcs[1], where it
+// failed: applied at version 2; then on svcs[0] (pooled at version 1): the
+// original answer, as a duplicate; the tab then holds versions 1 and 2.
+func checkRetriedOnce(t *testing.T, st *testStore, svcs []*signal.Service, add tab.OrderItem) {
+	t.Helper()
+	ctx := t.Context()
+	r, err := svcs[1].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
+	if err != nil || r.Duplicate || r.Version != 2 {
+		t.Fatalf("retry: %+v %v, want version 2, not a duplicate", r, err)
+	}
+	r, err = svcs[0].Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
+	if err != nil || !r.Duplicate || r.Version != 2 {
+		t.Fatalf("second retry: %+v %v, want the duplicate at version 2", r, err)
+	}
+	if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1 2]" {
+		t.Fatalf("versions %v, want [1 2]", v)
 	}
 }
 
@@ -173,108 +190,128 @@ func TestFaultDispatchDeadlineDuringBackoff(t *testing.T) {
 		{"every-request", nil},
 		{"view-commit", []string{"TransactWriteItems", "PutItem", "UpdateItem"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := t.Context()
-			st := newTestStore(t)
-			writer, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, cmd := range []any{
-				tab.OrderItem{Item: "tap-0", Quantity: 2, Price: 100},
-				tab.OrderItem{Item: "tap-1", Quantity: 1, Price: 101},
-				tab.Pay{},
-			} {
-				if _, err := writer.Handle(ctx, "tab", "d", cmd); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var commits []signal.Commit
-			for c, err := range st.Load(ctx, signal.StreamID{Type: tab.TypeName, ID: "d"}, 0) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				commits = append(commits, c)
-			}
+		t.Run(tc.name, func(t *testing.T) { dispatchDeadlineDuringBackoff(t, tc.ops) })
+	}
+}
 
-			proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t),
-				Rates: faultproxy.Rates{Throttle: 1}, Operations: tc.ops})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer proxy.Close()
-			s, err := New(slowClient(t, proxy), st.tables)
-			if err != nil {
-				t.Fatal(err)
-			}
-			projector, err := signal.New(signal.Config{Store: s, Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			short, cancel := context.WithTimeout(ctx, backoffDeadline)
-			start := time.Now()
-			err = projector.Dispatch(short, commits)
-			took := time.Since(start)
-			cancel()
-			stats := proxy.Stats()
-			if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
-				t.Fatal(err)
-			}
-			var de *signal.DispatchError
-			if !errors.As(err, &de) || len(de.Failures) != 1 {
-				t.Fatalf("dispatch: %v, want a *DispatchError for the one stream", err)
-			}
-			f := de.Failures[0]
-			if f.Stream.ID != "d" || f.Version != 1 {
-				t.Errorf("failure %+v, want tab d from version 1", f)
-			}
-			checkBackoffError(t, "the dispatch", f.Err, took)
-			if stats.Faults[faultproxy.Throttle] != 1 || stats.TotalFaults() != 1 {
-				t.Errorf("proxy: %v, want exactly one throttled attempt", stats)
-			}
-			if n := itemCount(t, st, st.tables.Views); n != 0 {
-				t.Errorf("the views table holds %d items after the failed dispatch, want none", n)
-			}
+// dispatchDeadlineDuringBackoff is one case of
+// TestFaultDispatchDeadlineDuringBackoff, with ops throttled (nil: every
+// request).
+func dispatchDeadlineDuringBackoff(t *testing.T, ops []string) {
+	ctx := t.Context()
+	st := newTestStore(t)
+	commits := paidTabCommits(t, st, "d")
+	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: faultproxy.Seed(t),
+		Rates: faultproxy.Rates{Throttle: 1}, Operations: ops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	s, err := New(slowClient(t, proxy), st.tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	projector, err := signal.New(signal.Config{Store: s, Types: tab.Types(), Subscribers: tab.Subscribers(), DispatchConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, backoffDeadline)
+	start := time.Now()
+	err = projector.Dispatch(short, commits)
+	took := time.Since(start)
+	cancel()
+	stats := proxy.Stats()
+	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
+		t.Fatal(err)
+	}
+	var de *signal.DispatchError
+	if !errors.As(err, &de) || len(de.Failures) != 1 {
+		t.Fatalf("dispatch: %v, want a *DispatchError for the one stream", err)
+	}
+	f := de.Failures[0]
+	if f.Stream.ID != "d" || f.Version != 1 {
+		t.Errorf("failure %+v, want tab d from version 1", f)
+	}
+	checkBackoffError(t, "the dispatch", f.Err, took)
+	checkOneThrottle(t, stats)
+	if n := itemCount(t, st, st.tables.Views); n != 0 {
+		t.Errorf("the views table holds %d items after the failed dispatch, want none", n)
+	}
 
-			// Delivered again without faults, twice: the views, once.
-			for range 2 {
-				if err := projector.Dispatch(ctx, commits); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range commits {
-				if err := ref.Store().Append(ctx, c); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := ref.Dispatch(ctx, commits); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range [][2]string{{tab.TabSummaryView, "d"}, {tab.ItemSalesView, "tap-0"}, {tab.ItemSalesView, "tap-1"}} {
-				want, werr := ref.View(ctx, v[0], v[1])
-				got, gerr := projector.View(ctx, v[0], v[1])
-				if werr != nil || gerr != nil || !jsonEqual(got.Data, want.Data) {
-					t.Errorf("%s/%s: %s (%v), reference %s (%v)", v[0], v[1], got.Data, gerr, want.Data, werr)
-				}
-			}
-			var receipts int
-			for _, err := range st.Load(ctx, signal.StreamID{Type: tab.ReceiptTypeName, ID: "d"}, 0) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				receipts++
-			}
-			if receipts != 1 {
-				t.Errorf("receipt d has %d commits, want 1", receipts)
-			}
-			if fs, err := projector.Failures(ctx); err != nil || len(fs) != 0 {
-				t.Errorf("failures %+v %v, want none", fs, err)
-			}
-		})
+	// Delivered again without faults, twice: the views, once.
+	for range 2 {
+		if err := projector.Dispatch(ctx, commits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkProjectedOnce(t, st, projector, commits)
+}
+
+// paidTabCommits writes a tab of two items, paid, directly, and returns
+// its commits.
+func paidTabCommits(t *testing.T, st *testStore, id string) []signal.Commit {
+	t.Helper()
+	ctx := t.Context()
+	writer, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []any{
+		tab.OrderItem{Item: "tap-0", Quantity: 2, Price: 100},
+		tab.OrderItem{Item: "tap-1", Quantity: 1, Price: 101},
+		tab.Pay{},
+	} {
+		if _, err := writer.Handle(ctx, "tab", id, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var commits []signal.Commit
+	for c, err := range st.Load(ctx, signal.StreamID{Type: tab.TypeName, ID: id}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits = append(commits, c)
+	}
+	return commits
+}
+
+// checkProjectedOnce checks the projector's views of tab d's commits
+// against a reference built in memory, that one receipt was issued, and
+// that no failure is recorded.
+func checkProjectedOnce(t *testing.T, st *testStore, projector *signal.Service, commits []signal.Commit) {
+	t.Helper()
+	ctx := t.Context()
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commits {
+		if err := ref.Store().Append(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ref.Dispatch(ctx, commits); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][2]string{{tab.TabSummaryView, "d"}, {tab.ItemSalesView, "tap-0"}, {tab.ItemSalesView, "tap-1"}} {
+		want, werr := ref.View(ctx, v[0], v[1])
+		got, gerr := projector.View(ctx, v[0], v[1])
+		if werr != nil || gerr != nil || !jsonEqual(got.Data, want.Data) {
+			t.Errorf("%s/%s: %s (%v), reference %s (%v)", v[0], v[1], got.Data, gerr, want.Data, werr)
+		}
+	}
+	var receipts int
+	for _, err := range st.Load(ctx, signal.StreamID{Type: tab.ReceiptTypeName, ID: "d"}, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts++
+	}
+	if receipts != 1 {
+		t.Errorf("receipt d has %d commits, want 1", receipts)
+	}
+	if fs, err := projector.Failures(ctx); err != nil || len(fs) != 0 {
+		t.Errorf("failures %+v %v, want none", fs, err)
 	}
 }
 

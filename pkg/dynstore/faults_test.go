@@ -6,26 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/faultclient"
 	"github.com/signalforgo/signal/pkg/dynstore/internal/tab"
 	"github.com/signalforgo/signal/pkg/signal"
 )
-
-// faultClient is a DynamoDB client as a container builds it
-// (ClientOptions), pointed at the fault proxy, with test timings.
-func faultClient(t *testing.T, p *faultproxy.Proxy, m *Meter, attempts int) *dynamodb.Client {
-	return dynamodb.NewFromConfig(motoserver.Config(t), ClientOptions(m), func(o *dynamodb.Options) {
-		// Here, not in the aws.Config: the config's own endpoint
-		// setting would win over aws.Config.BaseEndpoint.
-		o.BaseEndpoint = aws.String(p.URL())
-		o.Retryer = faultproxy.Retryer(attempts)
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(5 * time.Second)
-	})
-}
 
 // TestFaultDeadlineAfterWrite: the command's context ends while DynamoDB
 // has applied its PutItem but not yet answered (a Lambda or client
@@ -41,7 +27,7 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	svcs := tabContainers(t, 2, func() API { return faultClient(t, proxy, nil, 5) }, st.tables)
+	svcs := tabContainers(t, 2, func() API { return faultclient.DynamoDB(t, proxy, 5, ClientOptions(nil)) }, st.tables)
 	add := tab.OrderItem{Item: "tap-0", Quantity: 1, Price: 100}
 	for _, svc := range svcs { // both containers have the tab pooled at version 1
 		if _, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("genesis")); err != nil {
@@ -61,41 +47,41 @@ func TestFaultDeadlineAfterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The write landed (the proxy forwarded it before holding the answer).
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var n int
-		for _, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 1) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d commits after version 1, want the one whose answer was lost", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForCommitsAfter(t, st, "c", 1, 1)
 	for i, svc := range []*signal.Service{svcs[1], svcs[0]} {
 		r, err := svc.Handle(ctx, "tab", "c", add, signal.WithCommandID("k1"))
 		if err != nil || !r.Duplicate || r.Version != 2 {
 			t.Fatalf("retry %d: %+v %v, want the duplicate at version 2", i, r, err)
 		}
 	}
-	var versions []int64
-	for c, err := range st.Load(ctx, signal.StreamID{Type: "tab", ID: "c"}, 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		versions = append(versions, c.Version)
-	}
-	if fmt.Sprint(versions) != "[1 2]" {
+	if versions := tabVersions(t, st, "c"); fmt.Sprint(versions) != "[1 2]" {
 		t.Fatalf("versions %v, want [1 2]", versions)
 	}
 	if st := proxy.Stats(); st.Faults[faultproxy.SlowResponse] != 1 {
 		t.Fatalf("proxy: %v", st)
+	}
+}
+
+// waitForCommitsAfter waits up to 5 s for tab id to hold want commits
+// after version from, read directly, and fails t if it does not.
+func waitForCommitsAfter(t *testing.T, st *testStore, id string, from int64, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		for _, err := range st.Load(t.Context(), signal.StreamID{Type: "tab", ID: id}, from) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d commits after version %d, want the one whose answer was lost", n, from)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

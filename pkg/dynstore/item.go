@@ -1,6 +1,7 @@
 package dynstore
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -183,32 +184,36 @@ func DecodeCommit(item map[string]types.AttributeValue) (signal.Commit, error) {
 	}
 	c.Events = make([]signal.RawEvent, len(l.Value))
 	for i, av := range l.Value {
-		m, ok := av.(*types.AttributeValueMemberM)
-		if !ok {
-			return fail("event %d is not a map", i)
-		}
-		e := &c.Events[i]
-		var okID, okName bool
-		e.ID, okID = getS(m.Value, attrEventID)
-		e.Name, okName = getS(m.Value, attrName)
-		sv, err := getN(m.Value, attrSchema)
-		if !okID || !okName || err != nil {
-			return fail("event %d lacks id, name or schema version", i)
-		}
-		e.SchemaVersion = int(sv)
-		switch d := m.Value[attrData].(type) {
-		case *types.AttributeValueMemberS:
-			e.Data = []byte(d.Value)
-		case *types.AttributeValueMemberB:
-			e.Data = d.Value
-		default:
-			return fail("event %d has no data", i)
+		if c.Events[i], err = decodeEvent(av); err != nil {
+			return fail("event %d %v", i, err)
 		}
 	}
 	if c.LastVersion() != last {
 		return fail("last is %d but %d events start at %d", last, len(c.Events), c.Version)
 	}
 	return c, nil
+}
+
+// decodeEvent decodes one element of a commit item's events list. Its
+// errors complete "event <i> ...": what the element lacks.
+func decodeEvent(av types.AttributeValue) (signal.RawEvent, error) {
+	m, ok := av.(*types.AttributeValueMemberM)
+	if !ok {
+		return signal.RawEvent{}, errors.New("is not a map")
+	}
+	var e signal.RawEvent
+	var okID, okName bool
+	e.ID, okID = getS(m.Value, attrEventID)
+	e.Name, okName = getS(m.Value, attrName)
+	sv, err := getN(m.Value, attrSchema)
+	if !okID || !okName || err != nil {
+		return signal.RawEvent{}, errors.New("lacks id, name or schema version")
+	}
+	e.SchemaVersion = int(sv)
+	if e.Data, ok = getBytes(m.Value, attrData); !ok {
+		return signal.RawEvent{}, errors.New("has no data")
+	}
+	return e, nil
 }
 
 func orBad(err error, v int64) any {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/signalforgo/signal/internal/faultproxy"
 	"github.com/signalforgo/signal/pkg/dynstore/dynamotest/motoserver"
+	"github.com/signalforgo/signal/pkg/dynstore/internal/faultclient"
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
 )
@@ -86,23 +87,7 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	st := newTestStore(t)
 	seed := faultproxy.Seed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
-
-	// The batches: written first, without faults.
-	writer, err := signal.New(signal.Config{Store: st.Store, Types: []signal.AggregateType{ledgerType}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for b := range batches {
-		n := 101 + rng.IntN(10)
-		p := post{Amount: int64(1 + rng.IntN(50))}
-		for _, i := range rng.Perm(accounts)[:n] {
-			p.Accounts = append(p.Accounts, fmt.Sprint("acct-", i))
-		}
-		id := fmt.Sprint("b", b%streams) // some streams get two batches: runs of two events
-		if _, err := writer.Handle(ctx, "batch", id, p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeLedgerBatches(ctx, t, st, rng, accounts, batches, streams)
 	commits := loadAllCommits(t, st, streams)
 
 	proxy, err := faultproxy.New(faultproxy.Config{Upstream: motoserver.Endpoint(t), Seed: seed,
@@ -111,66 +96,10 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	// Crashes: the first run to reach each step stops there.
-	var crashes atomic.Int64
-	var crashMu sync.Mutex
-	crashesAt := map[string]int{}
-	crash := func(step string) error {
-		crashMu.Lock()
-		defer crashMu.Unlock()
-		if crashesAt[step] >= 1 {
-			return nil
-		}
-		crashesAt[step]++
-		crashes.Add(1)
-		return signal.Errorf(signal.KindUnavailable, "test", "crashed after %s", step)
-	}
-	var svcs []*signal.Service
-	for range containers {
-		s, err := New(faultClient(t, proxy, NewMeter(), 5), st.tables)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.runLease = 300 * time.Millisecond
-		s.runHook = crash
-		svc, err := signal.New(signal.Config{Store: s, Types: []signal.AggregateType{ledgerType},
-			Subscribers: []signal.Subscriber{balancesProjection()}, ParkAfter: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svcs = append(svcs, svc)
-	}
-
+	crashes := &stepCrashes{at: map[string]int{}}
+	svcs := ledgerProjectors(t, proxy, st, containers, crashes.crash)
 	var redeliveries atomic.Int64
-	deliver := func(c int, svc *signal.Service, batch []signal.Commit) {
-		for ctx.Err() == nil {
-			err := svc.Dispatch(ctx, batch)
-			if err == nil {
-				return
-			}
-			var de *signal.DispatchError
-			if !errors.As(err, &de) {
-				t.Errorf("container %d: %v", c, err)
-				return
-			}
-			redeliveries.Add(1)
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	// Each container its own streams, then every container all of them.
-	for _, all := range []bool{false, true} {
-		var wg sync.WaitGroup
-		for c, svc := range svcs {
-			var batch []signal.Commit
-			for _, cm := range commits {
-				if all || int(cm.Stream.ID[1]-'0')%containers == c {
-					batch = append(batch, cm)
-				}
-			}
-			wg.Go(func() { deliver(c, svc, batch) })
-		}
-		wg.Wait()
-	}
+	deliverOwnThenAll(ctx, t, svcs, commits, &redeliveries)
 	if ctx.Err() != nil {
 		t.Fatalf("the projectors did not finish: %d redeliveries, %s", redeliveries.Load(), proxy.Stats())
 	}
@@ -188,8 +117,125 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	if err := clean.Dispatch(ctx, commits); err != nil {
 		t.Fatal(err)
 	}
+	checkBalancesRebuilt(ctx, t, clean, commits, accounts)
+	before, resolved := checkRunsResolved(ctx, t, st)
+	if fs, err := clean.Failures(ctx); err != nil || len(fs) != 0 {
+		t.Errorf("failures: %+v, %v", fs, err)
+	}
+	if stats.Faults[faultproxy.DropResponse] == 0 || len(crashes.at) != 5 {
+		t.Errorf("the test injected too little: crashes %v, %s", crashes.at, stats)
+	}
+	t.Logf("%d crashes, %d redeliveries, left by crashes %+v, resolved %+v; %s", crashes.n.Load(), redeliveries.Load(), before, resolved, stats)
+}
 
-	// The reference: the same log rebuilt in memory.
+// writeLedgerBatches writes the batches, directly and without faults:
+// each posts a random amount to 101 to 110 of the accounts, on streams
+// b0..b(streams-1) (some streams get two batches: runs of two events).
+func writeLedgerBatches(ctx context.Context, t *testing.T, st *testStore, rng *rand.Rand, accounts, batches, streams int) {
+	t.Helper()
+	writer, err := signal.New(signal.Config{Store: st.Store, Types: []signal.AggregateType{ledgerType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range batches {
+		n := 101 + rng.IntN(10)
+		p := post{Amount: int64(1 + rng.IntN(50))}
+		for _, i := range rng.Perm(accounts)[:n] {
+			p.Accounts = append(p.Accounts, fmt.Sprint("acct-", i))
+		}
+		id := fmt.Sprint("b", b%streams)
+		if _, err := writer.Handle(ctx, "batch", id, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stepCrashes cuts runs short as a crash would: the first run to reach
+// each step stops there.
+type stepCrashes struct {
+	mu sync.Mutex
+	at map[string]int // crashes per step
+	n  atomic.Int64
+}
+
+// crash is a Store's runHook: ErrUnavailable the first time step is
+// reached, nil after.
+func (c *stepCrashes) crash(step string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at[step] >= 1 {
+		return nil
+	}
+	c.at[step]++
+	c.n.Add(1)
+	return signal.Errorf(signal.KindUnavailable, "test", "crashed after %s", step)
+}
+
+// ledgerProjectors returns n projector containers of the balances
+// projection, each on its own client through the proxy, with a short run
+// lease, runHook crash and no parking.
+func ledgerProjectors(t *testing.T, proxy *faultproxy.Proxy, st *testStore, n int, crash func(string) error) []*signal.Service {
+	t.Helper()
+	var svcs []*signal.Service
+	for range n {
+		s, err := New(faultclient.DynamoDB(t, proxy, 5, ClientOptions(NewMeter())), st.tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.runLease = 300 * time.Millisecond
+		s.runHook = crash
+		svc, err := signal.New(signal.Config{Store: s, Types: []signal.AggregateType{ledgerType},
+			Subscribers: []signal.Subscriber{balancesProjection()}, ParkAfter: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, svc)
+	}
+	return svcs
+}
+
+// deliverOwnThenAll delivers commits to every container at once, each
+// its own streams (b<i> goes to container i mod the containers), then
+// every container all of them.
+func deliverOwnThenAll(ctx context.Context, t *testing.T, svcs []*signal.Service, commits []signal.Commit, redeliveries *atomic.Int64) {
+	for _, all := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for c, svc := range svcs {
+			var batch []signal.Commit
+			for _, cm := range commits {
+				if all || int(cm.Stream.ID[1]-'0')%len(svcs) == c {
+					batch = append(batch, cm)
+				}
+			}
+			wg.Go(func() { redeliverUntilDone(ctx, t, c, svc, batch, redeliveries) })
+		}
+		wg.Wait()
+	}
+}
+
+// redeliverUntilDone dispatches batch on container c's svc until it
+// succeeds or ctx ends, as Lambda redelivers, counting redeliveries. An
+// error other than a *DispatchError fails t.
+func redeliverUntilDone(ctx context.Context, t *testing.T, c int, svc *signal.Service, batch []signal.Commit, redeliveries *atomic.Int64) {
+	for ctx.Err() == nil {
+		err := svc.Dispatch(ctx, batch)
+		if err == nil {
+			return
+		}
+		var de *signal.DispatchError
+		if !errors.As(err, &de) {
+			t.Errorf("container %d: %v", c, err)
+			return
+		}
+		redeliveries.Add(1)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkBalancesRebuilt checks every account's balance as projected
+// against the reference: the same log rebuilt in memory.
+func checkBalancesRebuilt(ctx context.Context, t *testing.T, projected *signal.Service, commits []signal.Commit, accounts int) {
+	t.Helper()
 	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: []signal.AggregateType{ledgerType}, Subscribers: []signal.Subscriber{balancesProjection()}})
 	if err != nil {
 		t.Fatal(err)
@@ -206,14 +252,19 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	for i := range accounts {
 		key := fmt.Sprint("acct-", i)
 		want, _, werr := signal.LoadView[balance](ctx, ref, "balance", key)
-		got, _, gerr := signal.LoadView[balance](ctx, clean, "balance", key)
+		got, _, gerr := signal.LoadView[balance](ctx, projected, "balance", key)
 		if want != got || (werr == nil) != (gerr == nil) {
 			t.Errorf("balance/%s = %+v (%v), rebuilt from the log %+v (%v)", key, got, gerr, want, werr)
 		}
 	}
-	// What crashes left where nobody came by: committed runs are all
-	// complete (the marks saw to it); pending ones are aborted once their
-	// lease is over, and then nothing is left locked.
+}
+
+// checkRunsResolved checks what crashes left where nobody came by:
+// committed runs are all complete (the marks saw to it); pending ones are
+// aborted once their lease is over, and then nothing is left locked. It
+// returns the leftovers before ResolveRuns and what it resolved.
+func checkRunsResolved(ctx context.Context, t *testing.T, st *testStore) (runLeftovers, RunStats) {
+	t.Helper()
 	before := scanRunLeftovers(t, st)
 	if before.committed != 0 || before.marks != 0 {
 		t.Errorf("committed runs left after a clean delivery: %+v", before)
@@ -228,13 +279,7 @@ func TestLargeRunsUnderFaults(t *testing.T) {
 	if leftovers.locks != 0 || leftovers.committed != 0 || leftovers.pending != 0 || leftovers.marks != 0 {
 		t.Errorf("left behind after ResolveRuns (%+v): %+v", resolved, leftovers)
 	}
-	if fs, err := clean.Failures(ctx); err != nil || len(fs) != 0 {
-		t.Errorf("failures: %+v, %v", fs, err)
-	}
-	if stats.Faults[faultproxy.DropResponse] == 0 || len(crashesAt) != 5 {
-		t.Errorf("the test injected too little: crashes %v, %s", crashesAt, stats)
-	}
-	t.Logf("%d crashes, %d redeliveries, left by crashes %+v, resolved %+v; %s", crashes.Load(), redeliveries.Load(), before, resolved, stats)
+	return before, resolved
 }
 
 // loadAllCommits reads the commits of batch streams b0..b(n-1).

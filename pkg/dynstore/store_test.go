@@ -51,6 +51,30 @@ func (r *tokenRecorder) TransactWriteItems(ctx context.Context, in *dynamodb.Tra
 	return r.API.TransactWriteItems(ctx, in, opts...)
 }
 
+// last is the token of the latest transaction.
+func (r *tokenRecorder) last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tokens[len(r.tokens)-1]
+}
+
+// checkToken checks a ClientRequestToken DynamoDB accepts (1 to 36
+// printable ASCII characters), the event id itself exactly when kept.
+func checkToken(t *testing.T, token, id string, kept bool) {
+	t.Helper()
+	if len(token) < 1 || len(token) > 36 {
+		t.Errorf("ClientRequestToken %q has %d characters; DynamoDB takes 1 to 36", token, len(token))
+	}
+	for _, b := range []byte(token) {
+		if b < 0x21 || b > 0x7e {
+			t.Errorf("ClientRequestToken %q holds byte %#x", token, b)
+		}
+	}
+	if (token == id) != kept {
+		t.Errorf("ClientRequestToken %q for event id %q: kept = %v, want %v", token, id, token == id, kept)
+	}
+}
+
 // TestFinalCommitToken: a final commit's transaction carries a
 // ClientRequestToken DynamoDB accepts (1 to 36 characters), whatever its
 // first event id, which may be up to signal.MaxIDBytes of any Unicode.
@@ -88,20 +112,8 @@ func TestFinalCommitToken(t *testing.T) {
 			if err := st.Append(t.Context(), c); err != nil {
 				t.Fatalf("Append of a final commit whose event id is %s: %v", tc.name, err)
 			}
-			rec.mu.Lock()
-			token := rec.tokens[len(rec.tokens)-1]
-			rec.mu.Unlock()
-			if len(token) < 1 || len(token) > 36 {
-				t.Errorf("ClientRequestToken %q has %d characters; DynamoDB takes 1 to 36", token, len(token))
-			}
-			for _, b := range []byte(token) {
-				if b < 0x21 || b > 0x7e {
-					t.Errorf("ClientRequestToken %q holds byte %#x", token, b)
-				}
-			}
-			if (token == tc.id) != tc.kept {
-				t.Errorf("ClientRequestToken %q for event id %q: kept = %v, want %v", token, tc.id, token == tc.id, tc.kept)
-			}
+			token := rec.last()
+			checkToken(t, token, tc.id, tc.kept)
 			if other, dup := seen[token]; dup {
 				t.Errorf("event ids %q and %q share the token %q", other, tc.id, token)
 			}

@@ -301,8 +301,30 @@ func (p *Poller) parentFinished(s *shardState) bool {
 	return !ok || parent.finished
 }
 
-// refresh lists the stream's shards (every page) and adds the new ones.
+// refresh lists the stream's shards (every page), adds the new ones,
+// forgets the trimmed ones and orders the rest parents first.
 func (p *Poller) refresh(ctx context.Context) error {
+	listed, err := p.describeShards(ctx)
+	if err != nil {
+		return err
+	}
+	seen, ids := p.addShards(listed)
+	p.forgetTrimmed(seen)
+	// Shards kept though no longer listed (unfinished) stay in the order.
+	for _, s := range p.order {
+		if _, ok := p.shards[s.id]; ok && !seen[s.id] {
+			ids = append(ids, s.id)
+		}
+	}
+	p.placeInOrder(ids)
+	p.listed, p.needRefresh = true, false
+	p.refreshAt = time.Now().Add(shardRefreshInterval)
+	return nil
+}
+
+// describeShards returns every page of the stream's shard list, or the
+// DescribeStream failure as awsError words it.
+func (p *Poller) describeShards(ctx context.Context) ([]streamtypes.Shard, error) {
 	var listed []streamtypes.Shard
 	var start *string
 	for {
@@ -310,23 +332,29 @@ func (p *Poller) refresh(ctx context.Context) error {
 			StreamArn: aws.String(p.cfg.StreamARN), ExclusiveStartShardId: start,
 		})
 		if err != nil {
-			return p.awsError(ctx, "describe stream", err)
+			return nil, p.awsError(ctx, "describe stream", err)
 		}
 		if out.StreamDescription == nil {
-			break
+			return listed, nil
 		}
 		listed = append(listed, out.StreamDescription.Shards...)
 		next := out.StreamDescription.LastEvaluatedShardId
 		// A server repeating a page would otherwise keep this loop going.
 		if next == nil || (start != nil && *next == *start) {
-			break
+			return listed, nil
 		}
 		start = next
 	}
+}
+
+// addShards adds the listed shards the poller does not know yet, each
+// starting from its saved position, or per cfg.Start on the first
+// listing, or else from its beginning. It returns the listed ids, as a
+// set and in listing order without duplicates or empty ids.
+func (p *Poller) addShards(listed []streamtypes.Shard) (seen map[string]bool, ids []string) {
 	first := !p.listed
 	latest := first && len(p.cfg.Positions) == 0 && p.cfg.Start == StartLatest
-	seen := make(map[string]bool, len(listed))
-	var ids []string
+	seen = make(map[string]bool, len(listed))
 	for _, sh := range listed {
 		id := aws.ToString(sh.ShardId)
 		if id == "" || seen[id] {
@@ -351,9 +379,13 @@ func (p *Poller) refresh(ctx context.Context) error {
 		}
 		p.shards[id] = s
 	}
-	// A finished shard no longer listed has been trimmed away; forgetting
-	// it keeps the state bounded. An unfinished one stays: reading it tells
-	// whether it is gone.
+	return seen, ids
+}
+
+// forgetTrimmed drops the finished shards no longer listed: they have
+// been trimmed away, and forgetting them keeps the state bounded. An
+// unfinished one stays: reading it tells whether it is gone.
+func (p *Poller) forgetTrimmed(seen map[string]bool) {
 	for id, s := range p.shards {
 		if !seen[id] && s.finished {
 			delete(p.shards, id)
@@ -362,11 +394,11 @@ func (p *Poller) refresh(ctx context.Context) error {
 			p.posMu.Unlock()
 		}
 	}
-	for _, s := range p.order {
-		if _, ok := p.shards[s.id]; ok && !seen[s.id] {
-			ids = append(ids, s.id)
-		}
-	}
+}
+
+// placeInOrder rebuilds p.order from ids: each known shard once, after
+// its parent when the parent is known.
+func (p *Poller) placeInOrder(ids []string) {
 	p.order = p.order[:0]
 	placed := map[string]bool{}
 	var place func(id string)
@@ -382,9 +414,6 @@ func (p *Poller) refresh(ctx context.Context) error {
 	for _, id := range ids {
 		place(id)
 	}
-	p.listed, p.needRefresh = true, false
-	p.refreshAt = time.Now().Add(shardRefreshInterval)
-	return nil
 }
 
 // readShard delivers what one shard holds now. fatal marks a malformed record.

@@ -485,28 +485,8 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 // TestPollerShardLineage reads a split stream: a child shard only after its
 // parent, whatever order DescribeStream lists them in.
 func TestPollerShardLineage(t *testing.T) {
-	x, y, z, w := signal.StreamID{Type: "c", ID: "x"}, signal.StreamID{Type: "c", ID: "y"}, signal.StreamID{Type: "c", ID: "z"}, signal.StreamID{Type: "c", ID: "w"}
-	s0 := &fakeShard{id: "s0", closed: true}
-	s1 := &fakeShard{id: "s1", parent: "s0", closed: true}
-	s2 := &fakeShard{id: "s2", parent: "s0", closed: true}
-	s3 := &fakeShard{id: "s3", parent: "s1"}
-	r := &fakeShard{id: "r", parent: "trimmed-away"} // its parent is no longer listed
-	f := &fakeStreams{t: t, pageSize: 2, drained: map[string]bool{}}
-	f.add(s0, pollCommit(x, 1, 0), pollCommit(y, 1, 2), pollCommit(x, 2, 4))
-	f.add(s1, pollCommit(x, 3, 6), pollCommit(y, 2, 8))
-	f.add(s2, pollCommit(z, 1, 10))
-	f.add(s3, pollCommit(x, 4, 12))
-	f.add(r, pollCommit(w, 1, 14))
-	// Children before parents, over three DescribeStream pages.
-	f.shards = []*fakeShard{s3, s2, r, s1, s0}
-	parentOf := map[string]string{"s1": "s0", "s2": "s0", "s3": "s1"}
-	shardOf := map[string]string{}
-	for _, s := range f.shards {
-		for _, rec := range s.records {
-			shardOf[*rec.Dynamodb.SequenceNumber] = s.id
-		}
-	}
-
+	f := splitStream(t)
+	x := signal.StreamID{Type: "c", ID: "x"}
 	p := NewPoller(f, PollerConfig{StreamARN: "arn:fake", BatchSize: 1, Logger: pollerLogger(t)})
 	var got []signal.Commit
 	boom := errors.New("boom")
@@ -530,26 +510,7 @@ func TestPollerShardLineage(t *testing.T) {
 	if err != nil || n != 3 || len(got) != len(f.commits) {
 		t.Fatalf("second pass: %d (%d delivered in all), %v; want 3 (%d)", n, len(got), err, len(f.commits))
 	}
-	seqOf := map[string]string{} // command id -> sequence number
-	for seq, c := range f.commits {
-		seqOf[c.CommandID] = seq
-	}
-	seen := map[string]bool{}
-	last := map[string]int{} // shard -> index in got of its last commit
-	for i, c := range got {
-		seq := seqOf[c.CommandID]
-		if seen[seq] || !reflect.DeepEqual(c, f.commits[seq]) {
-			t.Fatalf("delivered %+v: a repeat, or not a written commit", c)
-		}
-		seen[seq] = true
-		last[shardOf[seq]] = i
-	}
-	for i, c := range got {
-		shard := shardOf[seqOf[c.CommandID]]
-		if parent := parentOf[shard]; parent != "" && i < last[parent] {
-			t.Fatalf("commit %s of shard %s delivered before its parent %s ended", c.CommandID, shard, parent)
-		}
-	}
+	checkLineageOrder(t, f, got)
 	wantPos := map[string]ShardPosition{
 		"s0": {SequenceNumber: "00003", Finished: true},
 		"s1": {SequenceNumber: "00005", Finished: true},
@@ -570,6 +531,63 @@ func TestPollerShardLineage(t *testing.T) {
 	slices.Sort(f.iterLog)
 	if want := []string{"r AFTER_SEQUENCE_NUMBER 00008", "s3 AFTER_SEQUENCE_NUMBER 00007"}; !reflect.DeepEqual(f.iterLog, want) {
 		t.Fatalf("resumed iterators %q, want %q", f.iterLog, want)
+	}
+}
+
+// lineageParents is the shard tree of splitStream: s0 split into s1 and
+// s2, s1 rolled over into s3 (r's parent is not listed).
+var lineageParents = map[string]string{"s1": "s0", "s2": "s0", "s3": "s1"}
+
+// splitStream is a fake stream after a split, listed children before
+// parents over three DescribeStream pages: closed s0 (x1, y1, x2), its
+// closed children s1 (x3, y2) and s2 (z1), s1's open child s3 (x4), and
+// open r (w1) whose parent was trimmed away.
+func splitStream(t *testing.T) *fakeStreams {
+	x, y, z, w := signal.StreamID{Type: "c", ID: "x"}, signal.StreamID{Type: "c", ID: "y"}, signal.StreamID{Type: "c", ID: "z"}, signal.StreamID{Type: "c", ID: "w"}
+	s0 := &fakeShard{id: "s0", closed: true}
+	s1 := &fakeShard{id: "s1", parent: "s0", closed: true}
+	s2 := &fakeShard{id: "s2", parent: "s0", closed: true}
+	s3 := &fakeShard{id: "s3", parent: "s1"}
+	r := &fakeShard{id: "r", parent: "trimmed-away"} // its parent is no longer listed
+	f := &fakeStreams{t: t, pageSize: 2, drained: map[string]bool{}}
+	f.add(s0, pollCommit(x, 1, 0), pollCommit(y, 1, 2), pollCommit(x, 2, 4))
+	f.add(s1, pollCommit(x, 3, 6), pollCommit(y, 2, 8))
+	f.add(s2, pollCommit(z, 1, 10))
+	f.add(s3, pollCommit(x, 4, 12))
+	f.add(r, pollCommit(w, 1, 14))
+	f.shards = []*fakeShard{s3, s2, r, s1, s0}
+	return f
+}
+
+// checkLineageOrder checks that got holds each of f's commits once, as
+// written, and none of a shard before its parent's last one.
+func checkLineageOrder(t *testing.T, f *fakeStreams, got []signal.Commit) {
+	t.Helper()
+	shardOf := map[string]string{} // sequence number -> shard
+	for _, s := range f.shards {
+		for _, rec := range s.records {
+			shardOf[*rec.Dynamodb.SequenceNumber] = s.id
+		}
+	}
+	seqOf := map[string]string{} // command id -> sequence number
+	for seq, c := range f.commits {
+		seqOf[c.CommandID] = seq
+	}
+	seen := map[string]bool{}
+	last := map[string]int{} // shard -> index in got of its last commit
+	for i, c := range got {
+		seq := seqOf[c.CommandID]
+		if seen[seq] || !reflect.DeepEqual(c, f.commits[seq]) {
+			t.Fatalf("delivered %+v: a repeat, or not a written commit", c)
+		}
+		seen[seq] = true
+		last[shardOf[seq]] = i
+	}
+	for i, c := range got {
+		shard := shardOf[seqOf[c.CommandID]]
+		if parent := lineageParents[shard]; parent != "" && i < last[parent] {
+			t.Fatalf("commit %s of shard %s delivered before its parent %s ended", c.CommandID, shard, parent)
+		}
 	}
 }
 

@@ -65,58 +65,15 @@ func viewDump(t *testing.T, svc *signal.Service) string {
 // views and issues the receipts exactly as in-process dispatch does.
 // Redelivering everything, and everything reversed, changes nothing.
 func TestStreamDrivenProjection(t *testing.T) {
-	ctx := t.Context()
-	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers(), InlineDispatch: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tabSession(t, ref)
-	want := viewDump(t, ref)
-	if strings.Count(want, "not_found") > 0 || !strings.Contains(want, `"payments":`) || !strings.Contains(want, "receipt/tab-0 v1") {
-		t.Fatalf("the reference session should fill every view and issue receipts:\n%s", want)
-	}
-
+	want := referenceDump(t)
 	st := newTestStore(t)
 	svc, err := signal.New(signal.Config{Store: st.Store, Types: tab.Types(), Subscribers: tab.Subscribers()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tabSession(t, svc)
-	var written []signal.Commit
-	for _, typ := range []string{"tab"} {
-		for i := range 6 {
-			for c, err := range st.Load(ctx, signal.StreamID{Type: typ, ID: fmt.Sprint("tab-", i)}, 0) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				written = append(written, c)
-			}
-		}
-	}
-
-	arn, err := StreamARN(ctx, st.client, st.tables.Events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	poller := NewPoller(dynamodbstreams.NewFromConfig(motoserver.Config(t)), PollerConfig{StreamARN: arn})
-	var delivered []signal.Commit
-	drain := func() {
-		// The policy's receipts are new commits: poll until nothing new comes.
-		for idle := 0; idle < 2; {
-			n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {
-				delivered = append(delivered, batch...)
-				return svc.Dispatch(ctx, batch)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				idle++
-			}
-		}
-	}
-	drain()
-
+	written := loadTabs(t, st)
+	delivered := projectFromStream(t, st, svc)
 	seen := map[string]bool{}
 	for _, c := range delivered {
 		seen[fmt.Sprint(c.Stream, c.Version, c.CommandID)] = true
@@ -129,12 +86,73 @@ func TestStreamDrivenProjection(t *testing.T) {
 	if got := viewDump(t, svc); got != want {
 		t.Fatalf("stream-built views differ from in-process ones:\n got:\n%s\nwant:\n%s", got, want)
 	}
+	checkRedeliveryWritesNothing(t, st, svc, delivered, want)
+	checkGapFill(t, st, svc, delivered, want)
+}
 
+// referenceDump is the views of the tab session dispatched in process
+// (memstore, inline), checked to fill every view and issue receipts.
+func referenceDump(t *testing.T) string {
+	ref, err := signal.New(signal.Config{Store: memstore.New(), Types: tab.Types(), Subscribers: tab.Subscribers(), InlineDispatch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tabSession(t, ref)
+	want := viewDump(t, ref)
+	if strings.Count(want, "not_found") > 0 || !strings.Contains(want, `"payments":`) || !strings.Contains(want, "receipt/tab-0 v1") {
+		t.Fatalf("the reference session should fill every view and issue receipts:\n%s", want)
+	}
+	return want
+}
+
+// loadTabs reads the commits of tabs tab-0 .. tab-5 directly.
+func loadTabs(t *testing.T, st *testStore) []signal.Commit {
+	var written []signal.Commit
+	for i := range 6 {
+		for c, err := range st.Load(t.Context(), signal.StreamID{Type: "tab", ID: fmt.Sprint("tab-", i)}, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			written = append(written, c)
+		}
+	}
+	return written
+}
+
+// projectFromStream polls st's stream from its beginning into
+// svc.Dispatch until two polls in a row find nothing (the policy's
+// receipts are new commits), and returns every commit delivered.
+func projectFromStream(t *testing.T, st *testStore, svc *signal.Service) []signal.Commit {
+	ctx := t.Context()
+	arn, err := StreamARN(ctx, st.client, st.tables.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poller := NewPoller(dynamodbstreams.NewFromConfig(motoserver.Config(t)), PollerConfig{StreamARN: arn})
+	var delivered []signal.Commit
+	for idle := 0; idle < 2; {
+		n, err := poller.Poll(ctx, func(ctx context.Context, batch []signal.Commit) error {
+			delivered = append(delivered, batch...)
+			return svc.Dispatch(ctx, batch)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			idle++
+		}
+	}
+	return delivered
+}
+
+// checkRedeliveryWritesNothing redelivers everything twice, then
+// reversed: the views stay want, and no view is written.
+func checkRedeliveryWritesNothing(t *testing.T, st *testStore, svc *signal.Service, delivered []signal.Commit, want string) {
 	before := st.meter.Stats()["TransactWriteItems"].Calls
 	reversed := slices.Clone(delivered)
 	slices.Reverse(reversed)
 	for _, batch := range [][]signal.Commit{delivered, delivered, reversed} {
-		if err := svc.Dispatch(ctx, batch); err != nil {
+		if err := svc.Dispatch(t.Context(), batch); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,9 +162,13 @@ func TestStreamDrivenProjection(t *testing.T) {
 	if after := st.meter.Stats()["TransactWriteItems"].Calls; after != before {
 		t.Fatalf("redelivered duplicates wrote views %d times", after-before)
 	}
+}
 
-	// Gap fill from the table: a fresh projector that only sees each
-	// aggregate's last commit rebuilds the same views from the table.
+// checkGapFill drops the projections' views and dispatches only each
+// aggregate's last commit: the projector fills the gaps from the table
+// and rebuilds want.
+func checkGapFill(t *testing.T, st *testStore, svc *signal.Service, delivered []signal.Commit, want string) {
+	ctx := t.Context()
 	for _, name := range []struct{ view, sub string }{{tab.TabSummaryView, tab.TabSummaryView}, {tab.ItemSalesView, tab.ItemSalesView}} {
 		if err := st.DropView(ctx, name.view, name.sub); err != nil {
 			t.Fatal(err)

@@ -211,25 +211,11 @@ func fromStreamImage(img map[string]streamtypes.AttributeValue) (map[string]type
 
 var errNilValue = errors.New("missing attribute value")
 
-// fromStreamValue converts one value. The union members are pointers, so
-// each case checks for a typed nil before reading it.
+// fromStreamValue converts one value: lists and maps element by element,
+// scalars and sets by fromStreamScalar. The union members are pointers,
+// so each case checks for a typed nil before reading it.
 func fromStreamValue(v streamtypes.AttributeValue) (types.AttributeValue, error) {
 	switch v := v.(type) {
-	case *streamtypes.AttributeValueMemberB:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberB{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberBS:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberBS{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberBOOL:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberBOOL{Value: v.Value}, nil
 	case *streamtypes.AttributeValueMemberL:
 		if v == nil {
 			return nil, errNilValue
@@ -252,31 +238,6 @@ func fromStreamValue(v streamtypes.AttributeValue) (types.AttributeValue, error)
 			return nil, err
 		}
 		return &types.AttributeValueMemberM{Value: m}, nil
-	case *streamtypes.AttributeValueMemberN:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberN{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberNS:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberNS{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberNULL:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberNULL{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberS:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberS{Value: v.Value}, nil
-	case *streamtypes.AttributeValueMemberSS:
-		if v == nil {
-			return nil, errNilValue
-		}
-		return &types.AttributeValueMemberSS{Value: v.Value}, nil
 	case *streamtypes.UnknownUnionMember:
 		if v == nil {
 			return nil, errNilValue
@@ -285,5 +246,47 @@ func fromStreamValue(v streamtypes.AttributeValue) (types.AttributeValue, error)
 	case nil:
 		return nil, errNilValue
 	}
-	return nil, fmt.Errorf("unsupported attribute value %T", v)
+	return fromStreamScalar(v)
+}
+
+// fromStreamScalar converts a scalar or set value (a copy of the same
+// member); a typed nil is errNilValue, any other type unsupported.
+func fromStreamScalar(v streamtypes.AttributeValue) (types.AttributeValue, error) {
+	switch v := v.(type) {
+	case *streamtypes.AttributeValueMemberB:
+		if v != nil {
+			return &types.AttributeValueMemberB{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberBS:
+		if v != nil {
+			return &types.AttributeValueMemberBS{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberBOOL:
+		if v != nil {
+			return &types.AttributeValueMemberBOOL{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberN:
+		if v != nil {
+			return &types.AttributeValueMemberN{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberNS:
+		if v != nil {
+			return &types.AttributeValueMemberNS{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberNULL:
+		if v != nil {
+			return &types.AttributeValueMemberNULL{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberS:
+		if v != nil {
+			return &types.AttributeValueMemberS{Value: v.Value}, nil
+		}
+	case *streamtypes.AttributeValueMemberSS:
+		if v != nil {
+			return &types.AttributeValueMemberSS{Value: v.Value}, nil
+		}
+	default:
+		return nil, fmt.Errorf("unsupported attribute value %T", v)
+	}
+	return nil, errNilValue
 }

@@ -325,14 +325,7 @@ func TestDecodeRecordMalformed(t *testing.T) {
 			f(item[attrEvents].(*types.AttributeValueMemberL).Value[i].(*types.AttributeValueMemberM).Value)
 		}
 	}
-	cases := []struct {
-		name      string
-		eventName string
-		seq       string
-		mutate    func(map[string]types.AttributeValue)
-		what      string
-		stream    bool // the error names the item's stream
-	}{
+	cases := []malformedRecord{
 		{name: "missing pk", mutate: del(attrPK), what: "pk"},
 		{name: "pk without separator", mutate: set(attrPK, str("cart")), what: "pk is not"},
 		{name: "missing sk", mutate: del(attrSK), what: "sk", stream: true},
@@ -356,25 +349,42 @@ func TestDecodeRecordMalformed(t *testing.T) {
 	}
 	for _, d := range recordDecoders {
 		for _, tc := range cases {
-			t.Run(d.name+"/"+tc.name, func(t *testing.T) {
-				item := commitItem(&good)
-				if tc.mutate != nil {
-					tc.mutate(item)
-				}
-				eventName, seq := cmp.Or(tc.eventName, "INSERT"), cmp.Or(tc.seq, "4421584500000000017450439091")
-				if seq == "-" {
-					seq = ""
-				}
-				got, ok, err := d.decode(t, "ev-77", eventName, seq, item)
-				if ok || !reflect.DeepEqual(got, signal.Commit{}) {
-					t.Fatalf("got (%+v, %v), want a zero commit, false", got, ok)
-				}
-				se := wantRecordError(t, err, "ev-77", seq, tc.what)
-				if wantStream := tc.stream; wantStream != (se.Stream == good.Stream) {
-					t.Fatalf("error stream %v, want the item's stream: %v", se.Stream, wantStream)
-				}
-			})
+			t.Run(d.name+"/"+tc.name, func(t *testing.T) { tc.check(t, good, d.decode) })
 		}
+	}
+}
+
+// malformedRecord is a case of TestDecodeRecordMalformed: a good commit's
+// item changed by mutate, or a record with another event name or
+// sequence number ("-": none), and what its error must say.
+type malformedRecord struct {
+	name      string
+	eventName string
+	seq       string
+	mutate    func(map[string]types.AttributeValue)
+	what      string
+	stream    bool // the error names the item's stream
+}
+
+// check decodes the malformed record of good with decode: no commit,
+// the error wantRecordError describes, naming good's stream when
+// tc.stream.
+func (tc malformedRecord) check(t *testing.T, good signal.Commit, decode func(t testing.TB, id, eventName, seq string, img map[string]types.AttributeValue) (signal.Commit, bool, error)) {
+	item := commitItem(&good)
+	if tc.mutate != nil {
+		tc.mutate(item)
+	}
+	eventName, seq := cmp.Or(tc.eventName, "INSERT"), cmp.Or(tc.seq, "4421584500000000017450439091")
+	if seq == "-" {
+		seq = ""
+	}
+	got, ok, err := decode(t, "ev-77", eventName, seq, item)
+	if ok || !reflect.DeepEqual(got, signal.Commit{}) {
+		t.Fatalf("got (%+v, %v), want a zero commit, false", got, ok)
+	}
+	se := wantRecordError(t, err, "ev-77", seq, tc.what)
+	if wantStream := tc.stream; wantStream != (se.Stream == good.Stream) {
+		t.Fatalf("error stream %v, want the item's stream: %v", se.Stream, wantStream)
 	}
 }
 
@@ -591,43 +601,49 @@ func FuzzDecodeLambdaRecord(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r events.DynamoDBEventRecord
-		if !unmarshalLambdaRecord(data, &r) {
-			return
+	f.Fuzz(checkLambdaRecordDecode)
+}
+
+// checkLambdaRecordDecode decodes data as a Lambda record, when it is
+// one: an error is a record error and not ok; not a commit is a zero
+// commit; a commit is possible, decodes the same through the Streams
+// path, and decodes again from its own item.
+func checkLambdaRecordDecode(t *testing.T, data []byte) {
+	var r events.DynamoDBEventRecord
+	if !unmarshalLambdaRecord(data, &r) {
+		return
+	}
+	c, ok, err := DecodeLambdaRecord(r)
+	if err != nil {
+		if ok {
+			t.Fatal("ok with an error")
 		}
-		c, ok, err := DecodeLambdaRecord(r)
-		if err != nil {
-			if ok {
-				t.Fatal("ok with an error")
-			}
-			wantRecordError(t, err, r.EventID, r.Change.SequenceNumber, "")
-			return
+		wantRecordError(t, err, r.EventID, r.Change.SequenceNumber, "")
+		return
+	}
+	if !ok {
+		if !reflect.DeepEqual(c, signal.Commit{}) {
+			t.Fatalf("not a commit, yet %+v", c)
 		}
-		if !ok {
-			if !reflect.DeepEqual(c, signal.Commit{}) {
-				t.Fatalf("not a commit, yet %+v", c)
-			}
-			return
-		}
-		if c.Version < 1 || len(c.Events) == 0 {
-			t.Fatalf("decoded an impossible commit %+v", c)
-		}
-		// The Streams path must agree: same item, other shape.
-		item, err := fromLambdaImage(r.Change.NewImage)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c2, ok2, err2 := DecodeStreamRecord(streamRecord(r.EventID, r.EventName, r.Change.SequenceNumber, item))
-		if err2 != nil || !ok2 || !sameCommit(c, c2) {
-			t.Fatalf("streams path: (%+v, %v, %v), lambda path %+v", c2, ok2, err2, c)
-		}
-		// Encoding the decoded commit again gives it back.
-		c3, err := dynstore.DecodeCommit(commitItem(&c))
-		if err != nil || !sameCommit(c, c3) {
-			t.Fatalf("re-encoded: (%+v, %v), want %+v", c3, err, c)
-		}
-	})
+		return
+	}
+	if c.Version < 1 || len(c.Events) == 0 {
+		t.Fatalf("decoded an impossible commit %+v", c)
+	}
+	// The Streams path must agree: same item, other shape.
+	item, err := fromLambdaImage(r.Change.NewImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, ok2, err2 := DecodeStreamRecord(streamRecord(r.EventID, r.EventName, r.Change.SequenceNumber, item))
+	if err2 != nil || !ok2 || !sameCommit(c, c2) {
+		t.Fatalf("streams path: (%+v, %v, %v), lambda path %+v", c2, ok2, err2, c)
+	}
+	// Encoding the decoded commit again gives it back.
+	c3, err := dynstore.DecodeCommit(commitItem(&c))
+	if err != nil || !sameCommit(c, c3) {
+		t.Fatalf("re-encoded: (%+v, %v), want %+v", c3, err, c)
+	}
 }
 
 // streamEnv is a fresh pair of tables in moto_server, with clients for

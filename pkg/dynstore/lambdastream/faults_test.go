@@ -321,26 +321,9 @@ func TestProjectorUnderFaults(t *testing.T) {
 	env := newStreamEnv(t, ctx)
 	runSession(t, env.writer, nil)
 	want := referenceViews(t, nil)
-	read := func() []events.DynamoDBEventRecord { return env.read(t, ctx) }
-	first := read()
-	decodedFirst := dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: first})
-
-	// The chosen event: the first event of tab-1's third commit (a commit
-	// with records of its aggregate before and after it in the stream).
-	var chosenID, chosenSeq string
-	var chosenStream signal.StreamID
-	var chosenVersion int64
-	for _, d := range decodedFirst {
-		if d.Err != nil {
-			t.Fatal(d.Err)
-		}
-		if d.IsCommit && d.Commit.Stream.ID == "tab-1" && d.Commit.Version == 3 {
-			chosenID, chosenSeq, chosenStream, chosenVersion = d.Commit.Events[0].ID, d.SequenceNumber, d.Commit.Stream, d.Commit.Version
-		}
-	}
-	if chosenID == "" {
-		t.Fatalf("no commit at version 3 of tab-1 among %d records", len(first))
-	}
+	first := env.read(t, ctx)
+	r := &flakyRun{t: t, ctx: ctx, reader: env.reader, flakySeen: map[string]int64{}}
+	r.choose(first)
 
 	// The projector, through the proxy.
 	seed := faultproxy.Seed(t)
@@ -354,155 +337,239 @@ func TestProjectorUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	projStore := env.faultyStore(t, proxy, 3, 5*time.Second)
-	const flakyTimes = 3
-	var flakyFailed int
-	flakySeen := map[string]int64{} // aggregate -> highest version handled
-	flaky := &signal.Observer{Name: "flaky", Types: []string{tab.TypeName}, On: []signal.ObserverHandler{signal.ObserveAll(func(_ context.Context, ev signal.Event) error {
-		k := ev.AggregateType + "#" + ev.AggregateID
-		if ev.Version > flakySeen[k]+1 {
-			t.Errorf("flaky subscriber: %s version %d after %d (a jump)", k, ev.Version, flakySeen[k])
-		}
-		if ev.ID == chosenID && flakyFailed < flakyTimes {
-			flakyFailed++
-			return errors.New("flaky: injected failure")
-		}
-		flakySeen[k] = max(flakySeen[k], ev.Version)
-		return nil
-	})}}
-	// One stream at a time: moto_server's rollback of a failed transaction
-	// would otherwise lose concurrent view writes.
-	projector, err := signal.New(signal.Config{Store: projStore, Types: tab.Types(),
-		Subscribers: append(tab.Subscribers(), flaky), DispatchConcurrency: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &failureLog{}
-	handler := New(Config{Service: projector, Logger: slog.New(logs)})
-	reader := env.reader
-
-	summaryVersion := func(id string) int64 {
-		v, err := reader.View(ctx, tab.TabSummaryView, id)
-		var doc tab.TabSummary
-		if err == nil && json.Unmarshal(v.Data, &doc) == nil {
-			return doc.Version
-		}
-		return 0
-	}
-	var invocations, reported, chosenReports int
-	deliver := func(batch []events.DynamoDBEventRecord) {
-		for attempt := 0; len(batch) > 0; attempt++ {
-			if attempt > 50 || ctx.Err() != nil {
-				t.Fatalf("the batch from %s did not converge", batch[0].Change.SequenceNumber)
-			}
-			invocations++
-			seenBefore := maps.Clone(flakySeen)
-			failedBefore := flakyFailed
-			summaryBefore := map[string]int64{}
-			for i := range 5 {
-				id := fmt.Sprint("tab-", i)
-				summaryBefore[id] = summaryVersion(id)
-			}
-			resp, err := handler.Handle(ctx, events.DynamoDBEvent{Records: batch})
-			injected := flakyFailed > failedBefore
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(resp.BatchItemFailures) == 0 {
-				logs.take()
-				return
-			}
-			decoded := dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch})
-			index := map[string]int{}
-			for i, d := range decoded {
-				index[d.SequenceNumber] = i
-			}
-			earliest := len(batch)
-			reportedSeqs := map[string]bool{}
-			for _, f := range resp.BatchItemFailures {
-				reported++
-				i, in := index[f.ItemIdentifier]
-				if !in {
-					t.Fatalf("reported %s, not a record of the batch", f.ItemIdentifier)
-				}
-				reportedSeqs[f.ItemIdentifier] = true
-				earliest = min(earliest, i)
-			}
-			// Each logged failure: its reported record is the earliest of
-			// its aggregate in the batch ending at or after the version.
-			for _, lf := range logs.take() {
-				want := ""
-				for _, d := range decoded {
-					if d.IsCommit && d.Commit.Stream.String() == lf.aggregate && d.Commit.LastVersion() >= lf.version {
-						want = d.SequenceNumber
-						break
-					}
-				}
-				if want == "" {
-					continue // the failure was in commits read to fill a gap
-				}
-				if !reportedSeqs[want] {
-					t.Errorf("%s failed at version %d (%s): %s not reported (reported %v)", lf.aggregate, lf.version, lf.subscriber, want, resp.BatchItemFailures)
-				}
-				if lf.subscriber == "flaky" && lf.aggregate == chosenStream.String() && lf.version == chosenVersion {
-					chosenReports++
-					if want != chosenSeq {
-						t.Errorf("flaky failure reported as %s, want %s (the chosen event's record)", want, chosenSeq)
-					}
-				}
-				// The injected failure stops the flaky subscriber at the
-				// chosen event: it handled nothing of the aggregate past it.
-				// (Other failures of a Handler, a checkpoint save, may
-				// come after it handled the whole batch: at least once.)
-				if injected && lf.subscriber == "flaky" && lf.aggregate == chosenStream.String() && lf.version == chosenVersion &&
-					flakySeen[lf.aggregate] > max(chosenVersion-1, seenBefore[lf.aggregate]) {
-					t.Errorf("flaky subscriber at %s version %d (%d before the invocation), past its injected failure at %d", lf.aggregate, flakySeen[lf.aggregate], seenBefore[lf.aggregate], lf.version)
-				}
-				// A projection commits its documents with its checkpoint:
-				// after a failure at V the tab-summary reflects nothing
-				// past V-1 it did not reflect before the invocation (V
-				// may be lower than what it had reached: a failed
-				// checkpoint read reports the batch's first event).
-				if lf.subscriber == tab.TabSummaryView {
-					id := lf.aggregate[len("tab#"):]
-					if after := summaryVersion(id); after > max(lf.version-1, summaryBefore[id]) {
-						t.Errorf("tab-summary of %s at version %d (%d before the invocation), past its reported failure at %d", id, after, summaryBefore[id], lf.version)
-					}
-				}
-			}
-			for seq := range reportedSeqs {
-				// No record of the same aggregate before it in the batch at or after the failure.
-				d := decoded[index[seq]]
-				for _, e := range decoded[:index[seq]] {
-					if e.IsCommit && d.IsCommit && e.Commit.Stream == d.Commit.Stream && e.Commit.Version >= d.Commit.Version {
-						t.Errorf("reported %s (%s v%d) but %s (v%d) comes before it", seq, d.Commit.Stream, d.Commit.Version, e.SequenceNumber, e.Commit.Version)
-					}
-				}
-			}
-			batch = batch[earliest:]
-		}
-	}
-	const batchSize = 10
-	for recs := first; len(recs) > 0; recs = read() {
+	r.newHandler(env.faultyStore(t, proxy, 3, 5*time.Second))
+	for recs := first; len(recs) > 0; recs = env.read(t, ctx) {
 		for i := 0; i < len(recs); i += batchSize {
-			deliver(recs[i:min(i+batchSize, len(recs))])
+			r.deliver(recs[i:min(i+batchSize, len(recs))])
 		}
 	}
 	// A failure of the chosen event is reported under the flaky
 	// subscriber's name unless another subscriber failed earlier on tab-1
 	// in the same run (the dispatcher reports a stream's first failure).
-	if flakyFailed != flakyTimes || chosenReports == 0 {
-		t.Errorf("the flaky subscriber failed %d times, reported %d times; want %d and at least 1", flakyFailed, chosenReports, flakyTimes)
+	if r.flakyFailed != flakyTimes || r.chosenReports == 0 {
+		t.Errorf("the flaky subscriber failed %d times, reported %d times; want %d and at least 1", r.flakyFailed, r.chosenReports, flakyTimes)
 	}
 	pstats := proxy.Stats()
 	if err := proxy.SetRates(faultproxy.Rates{}); err != nil {
 		t.Fatal(err)
 	}
-	compareViews(t, sessionViews(t, reader), want)
+	compareViews(t, sessionViews(t, env.reader), want)
 	for i := range 3 {
-		if _, err := reader.Get(ctx, "receipt", fmt.Sprint("tab-", i)); err != nil {
+		if _, err := env.reader.Get(ctx, "receipt", fmt.Sprint("tab-", i)); err != nil {
 			t.Errorf("receipt tab-%d: %v", i, err)
 		}
 	}
-	t.Logf("%d commit records, %d invocations, seed %d: %d reported failures, the chosen event reported %d times; proxy %v; %v", len(first), invocations, seed, reported, chosenReports, pstats, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d commit records, %d invocations, seed %d: %d reported failures, the chosen event reported %d times; proxy %v; %v", len(first), r.invocations, seed, r.reported, r.chosenReports, pstats, time.Since(start).Round(time.Millisecond))
+}
+
+// flakyTimes is how many times the flaky subscriber fails on the chosen event.
+const flakyTimes = 3
+
+// flakyRun is TestProjectorUnderFaults' projector: the session's
+// subscribers plus a flaky one failing on a chosen event, and what its
+// invocations reported.
+type flakyRun struct {
+	t      *testing.T
+	ctx    context.Context
+	reader *signal.Service // reads views directly
+
+	// The chosen event: the first event of tab-1's third commit.
+	chosenID, chosenSeq string
+	chosenStream        signal.StreamID
+	chosenVersion       int64
+
+	// The flaky subscriber's failures so far and, per aggregate, the
+	// highest version it handled.
+	flakyFailed int
+	flakySeen   map[string]int64
+
+	handler *Handler
+	logs    *failureLog
+
+	invocations, reported, chosenReports int
+}
+
+// choose picks the chosen event among the session's records: the first
+// event of tab-1's third commit (a commit with records of its aggregate
+// before and after it in the stream).
+func (r *flakyRun) choose(records []events.DynamoDBEventRecord) {
+	for _, d := range dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: records}) {
+		if d.Err != nil {
+			r.t.Fatal(d.Err)
+		}
+		if d.IsCommit && d.Commit.Stream.ID == "tab-1" && d.Commit.Version == 3 {
+			r.chosenID, r.chosenSeq, r.chosenStream, r.chosenVersion = d.Commit.Events[0].ID, d.SequenceNumber, d.Commit.Stream, d.Commit.Version
+		}
+	}
+	if r.chosenID == "" {
+		r.t.Fatalf("no commit at version 3 of tab-1 among %d records", len(records))
+	}
+}
+
+// newHandler builds the projector on store, with the flaky subscriber,
+// and its Lambda handler logging failures to r.logs.
+func (r *flakyRun) newHandler(store *dynstore.Store) {
+	flaky := &signal.Observer{Name: "flaky", Types: []string{tab.TypeName}, On: []signal.ObserverHandler{signal.ObserveAll(r.flakyHandle)}}
+	// One stream at a time: moto_server's rollback of a failed transaction
+	// would otherwise lose concurrent view writes.
+	projector, err := signal.New(signal.Config{Store: store, Types: tab.Types(),
+		Subscribers: append(tab.Subscribers(), flaky), DispatchConcurrency: 1})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.logs = &failureLog{}
+	r.handler = New(Config{Service: projector, Logger: slog.New(r.logs)})
+}
+
+// flakyHandle is the flaky subscriber: it fails on the chosen event its
+// first flakyTimes times, and checks that versions never jump.
+func (r *flakyRun) flakyHandle(_ context.Context, ev signal.Event) error {
+	k := ev.AggregateType + "#" + ev.AggregateID
+	if ev.Version > r.flakySeen[k]+1 {
+		r.t.Errorf("flaky subscriber: %s version %d after %d (a jump)", k, ev.Version, r.flakySeen[k])
+	}
+	if ev.ID == r.chosenID && r.flakyFailed < flakyTimes {
+		r.flakyFailed++
+		return errors.New("flaky: injected failure")
+	}
+	r.flakySeen[k] = max(r.flakySeen[k], ev.Version)
+	return nil
+}
+
+// summaryVersion is the version of tab id's summary document, 0 when
+// there is none (or it does not decode).
+func (r *flakyRun) summaryVersion(id string) int64 {
+	v, err := r.reader.View(r.ctx, tab.TabSummaryView, id)
+	var doc tab.TabSummary
+	if err == nil && json.Unmarshal(v.Data, &doc) == nil {
+		return doc.Version
+	}
+	return 0
+}
+
+// deliver invokes the handler with batch, redelivering it from the
+// earliest reported record, as Lambda does, until an invocation reports
+// nothing; more than 50 invocations fail the test.
+func (r *flakyRun) deliver(batch []events.DynamoDBEventRecord) {
+	for attempt := 0; len(batch) > 0; attempt++ {
+		if attempt > 50 || r.ctx.Err() != nil {
+			r.t.Fatalf("the batch from %s did not converge", batch[0].Change.SequenceNumber)
+		}
+		batch = r.invokeOnce(batch)
+	}
+}
+
+// flakyInvocation is one invocation of the handler: the state before it,
+// its batch decoded and what it reported.
+type flakyInvocation struct {
+	seenBefore    map[string]int64 // flakySeen before
+	summaryBefore map[string]int64 // the tabs' summary versions before
+	injected      bool             // the flaky subscriber failed in it
+	decoded       []dynstream.DecodedRecord
+	index         map[string]int // sequence number -> position in the batch
+	reportedSeqs  map[string]bool
+	failures      []events.DynamoDBBatchItemFailure
+}
+
+// invokeOnce runs one invocation, checks what it reported, and returns
+// what Lambda redelivers: the batch from the earliest reported record,
+// or nothing.
+func (r *flakyRun) invokeOnce(batch []events.DynamoDBEventRecord) []events.DynamoDBEventRecord {
+	r.invocations++
+	inv := flakyInvocation{seenBefore: maps.Clone(r.flakySeen), summaryBefore: map[string]int64{}}
+	failedBefore := r.flakyFailed
+	for i := range 5 {
+		id := fmt.Sprint("tab-", i)
+		inv.summaryBefore[id] = r.summaryVersion(id)
+	}
+	resp, err := r.handler.Handle(r.ctx, events.DynamoDBEvent{Records: batch})
+	inv.injected = r.flakyFailed > failedBefore
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) == 0 {
+		r.logs.take()
+		return nil
+	}
+	inv.failures = resp.BatchItemFailures
+	inv.decoded = dynstream.DecodeLambdaEvent(events.DynamoDBEvent{Records: batch})
+	inv.index = map[string]int{}
+	for i, d := range inv.decoded {
+		inv.index[d.SequenceNumber] = i
+	}
+	earliest := len(batch)
+	inv.reportedSeqs = map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		r.reported++
+		i, in := inv.index[f.ItemIdentifier]
+		if !in {
+			r.t.Fatalf("reported %s, not a record of the batch", f.ItemIdentifier)
+		}
+		inv.reportedSeqs[f.ItemIdentifier] = true
+		earliest = min(earliest, i)
+	}
+	for _, lf := range r.logs.take() {
+		r.checkLoggedFailure(&inv, lf)
+	}
+	r.checkEarliestReported(&inv)
+	return batch[earliest:]
+}
+
+// checkLoggedFailure checks one failure the adapter logged: its reported
+// record is the earliest of its aggregate in the batch ending at or after
+// the version; the flaky subscriber's injected failure is the chosen
+// event's record and stops it there; the tab-summary moves past no
+// reported failure.
+func (r *flakyRun) checkLoggedFailure(inv *flakyInvocation, lf loggedFailure) {
+	t := r.t
+	want := ""
+	for _, d := range inv.decoded {
+		if d.IsCommit && d.Commit.Stream.String() == lf.aggregate && d.Commit.LastVersion() >= lf.version {
+			want = d.SequenceNumber
+			break
+		}
+	}
+	if want == "" {
+		return // the failure was in commits read to fill a gap
+	}
+	if !inv.reportedSeqs[want] {
+		t.Errorf("%s failed at version %d (%s): %s not reported (reported %v)", lf.aggregate, lf.version, lf.subscriber, want, inv.failures)
+	}
+	chosen := lf.subscriber == "flaky" && lf.aggregate == r.chosenStream.String() && lf.version == r.chosenVersion
+	if chosen {
+		r.chosenReports++
+		if want != r.chosenSeq {
+			t.Errorf("flaky failure reported as %s, want %s (the chosen event's record)", want, r.chosenSeq)
+		}
+	}
+	// The injected failure stops the flaky subscriber at the chosen
+	// event: it handled nothing of the aggregate past it. (Other failures
+	// of a Handler, a checkpoint save, may come after it handled the
+	// whole batch: at least once.)
+	if inv.injected && chosen && r.flakySeen[lf.aggregate] > max(r.chosenVersion-1, inv.seenBefore[lf.aggregate]) {
+		t.Errorf("flaky subscriber at %s version %d (%d before the invocation), past its injected failure at %d", lf.aggregate, r.flakySeen[lf.aggregate], inv.seenBefore[lf.aggregate], lf.version)
+	}
+	// A projection commits its documents with its checkpoint: after a
+	// failure at V the tab-summary reflects nothing past V-1 it did not
+	// reflect before the invocation (V may be lower than what it had
+	// reached: a failed checkpoint read reports the batch's first event).
+	if lf.subscriber == tab.TabSummaryView {
+		id := lf.aggregate[len("tab#"):]
+		if after := r.summaryVersion(id); after > max(lf.version-1, inv.summaryBefore[id]) {
+			t.Errorf("tab-summary of %s at version %d (%d before the invocation), past its reported failure at %d", id, after, inv.summaryBefore[id], lf.version)
+		}
+	}
+}
+
+// checkEarliestReported checks that no reported record has a record of
+// the same aggregate before it in the batch at or after its version.
+func (r *flakyRun) checkEarliestReported(inv *flakyInvocation) {
+	for seq := range inv.reportedSeqs {
+		d := inv.decoded[inv.index[seq]]
+		for _, e := range inv.decoded[:inv.index[seq]] {
+			if e.IsCommit && d.IsCommit && e.Commit.Stream == d.Commit.Stream && e.Commit.Version >= d.Commit.Version {
+				r.t.Errorf("reported %s (%s v%d) but %s (v%d) comes before it", seq, d.Commit.Stream, d.Commit.Version, e.SequenceNumber, e.Commit.Version)
+			}
+		}
+	}
 }

@@ -45,24 +45,8 @@ func TestPoisonParkedAndNoticeSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A test domain of its own: notes, followed by a projection and a
-	// checkpointed observer.
-	type note struct{}
-	type noted struct{}
-	noteType := signal.MustDefine(signal.Spec[note]{Name: "note",
-		Commands: []signal.CommandSpec[note]{signal.Decide("Note", func(note, note) ([]any, error) { return []any{noted{}}, nil }, signal.Genesis)},
-		Events:   []signal.EventSpec[note]{signal.Evolve("Noted", func(s note, _ noted) note { return s })}})
-	subs := []signal.Subscriber{
-		&signal.Projection{Name: "note-index", On: []signal.ProjectionHandler{signal.ProjectAll(func(context.Context, *signal.ViewTx, signal.Event) error { return nil })}},
-		&signal.Observer{Name: "note-mailer", On: []signal.ObserverHandler{signal.ObserveAll(func(context.Context, signal.Event) error { return nil })}},
-	}
 	st := memstore.New()
-	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{noteType}, Subscribers: subs,
-		OnPark: ParkedNotifier(client, aws.ToString(q.QueueUrl), nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := New(Config{Service: svc})
+	h := New(Config{Service: newNoteService(t, st, ParkedNotifier(client, aws.ToString(q.QueueUrl), nil))})
 	poison := signal.Commit{Stream: signal.StreamID{Type: "note", ID: "poison"}, Version: 1, CommandID: "p", Time: time.Now().UTC(),
 		Events: []signal.RawEvent{{ID: "e", Name: "NoteTeleported", SchemaVersion: 1, Data: []byte(`{}`)}}}
 	if err := st.Append(ctx, poison); err != nil {
@@ -82,7 +66,33 @@ func TestPoisonParkedAndNoticeSent(t *testing.T) {
 			t.Fatalf("delivery %d: failures %+v, want %d", attempt, resp.BatchItemFailures, want)
 		}
 	}
-	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10})
+	checkParkedNotices(t, client, q.QueueUrl)
+}
+
+// newNoteService is a Service on st for a test domain of its own: notes,
+// followed by a projection and a checkpointed observer, with onPark.
+func newNoteService(t *testing.T, st signal.Store, onPark func(context.Context, signal.Failure)) *signal.Service {
+	type note struct{}
+	type noted struct{}
+	noteType := signal.MustDefine(signal.Spec[note]{Name: "note",
+		Commands: []signal.CommandSpec[note]{signal.Decide("Note", func(note, note) ([]any, error) { return []any{noted{}}, nil }, signal.Genesis)},
+		Events:   []signal.EventSpec[note]{signal.Evolve("Noted", func(s note, _ noted) note { return s })}})
+	subs := []signal.Subscriber{
+		&signal.Projection{Name: "note-index", On: []signal.ProjectionHandler{signal.ProjectAll(func(context.Context, *signal.ViewTx, signal.Event) error { return nil })}},
+		&signal.Observer{Name: "note-mailer", On: []signal.ObserverHandler{signal.ObserveAll(func(context.Context, signal.Event) error { return nil })}},
+	}
+	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{noteType}, Subscribers: subs, OnPark: onPark})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// checkParkedNotices checks that the queue holds one parked notice per
+// subscriber of the note domain, each naming the poison's stream,
+// version, attempts and error.
+func checkParkedNotices(t *testing.T, client *sqs.Client, queueURL *string) {
+	out, err := client.ReceiveMessage(t.Context(), &sqs.ReceiveMessageInput{QueueUrl: queueURL, MaxNumberOfMessages: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
