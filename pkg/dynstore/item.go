@@ -146,7 +146,7 @@ func ItemKind(item map[string]types.AttributeValue) string {
 func DecodeCommit(item map[string]types.AttributeValue) (signal.Commit, error) {
 	pk, _ := getS(item, attrPK)
 	fail := func(format string, args ...any) (signal.Commit, error) {
-		return signal.Commit{}, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.decode",
+		return signal.Commit{}, &signal.Error{Kind: signal.KindInternal, Op: "dynstore.Decode",
 			Message: fmt.Sprintf("malformed commit item %q: %s", pk, fmt.Sprintf(format, args...))}
 	}
 	if k := ItemKind(item); k != KindCommit {

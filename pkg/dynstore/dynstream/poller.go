@@ -18,7 +18,7 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-const opPoll = "dynstream.poll"
+const opPoll = "dynstream.Poll"
 
 // StreamsAPI is the part of the DynamoDB Streams client a Poller uses;
 // *dynamodbstreams.Client satisfies it.
@@ -592,7 +592,7 @@ type DescribeTableAPI interface {
 // table does not exist, KindInvalid when it has no enabled stream, and
 // otherwise the AWS failure (KindUnavailable when retrying may help).
 func StreamARN(ctx context.Context, client DescribeTableAPI, table string) (string, error) {
-	const op = "dynstream.stream_arn"
+	const op = "dynstream.StreamARN"
 	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	var nf *types.ResourceNotFoundException
 	switch {

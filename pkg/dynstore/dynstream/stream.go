@@ -26,7 +26,7 @@ const (
 	eventRemove = "REMOVE"
 )
 
-const opStream = "dynstream.decode"
+const opStream = "dynstream.Decode"
 
 // DecodedRecord is the outcome of decoding one stream record of a batch.
 // Exactly one of three holds: IsCommit (Commit is set), Err != nil (the
