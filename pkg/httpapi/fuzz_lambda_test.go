@@ -72,12 +72,7 @@ func checkLambdaAnswer(t *testing.T, h *Handler, payload []byte, mustBeHTTP bool
 		}
 		return
 	}
-	var resp struct {
-		StatusCode      int               `json:"statusCode"`
-		Headers         map[string]string `json:"headers"`
-		Body            string            `json:"body"`
-		IsBase64Encoded bool              `json:"isBase64Encoded"`
-	}
+	var resp lambdaResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("payload %s: response %s is not JSON: %v", payload, out, err)
 	}

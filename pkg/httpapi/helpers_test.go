@@ -259,12 +259,7 @@ func doLambda(payload func(call) []byte) func(testing.TB, *Handler, call) reply 
 		if err != nil {
 			t.Fatalf("Lambda returned an error: %v", err)
 		}
-		var resp struct {
-			StatusCode      int               `json:"statusCode"`
-			Headers         map[string]string `json:"headers"`
-			Body            string            `json:"body"`
-			IsBase64Encoded bool              `json:"isBase64Encoded"`
-		}
+		var resp lambdaResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
 			t.Fatalf("Lambda response %s: %v", out, err)
 		}
@@ -495,4 +490,13 @@ func checkError(t testing.TB, r reply, status int, code string) {
 
 func addItem(sku string, qty, price int) string {
 	return fmt.Sprintf(`{"sku":%q,"quantity":%d,"price":%d}`, sku, qty, price)
+}
+
+// lambdaResponse is the JSON of the API Gateway proxy response the
+// Lambda adapters answer with.
+type lambdaResponse struct {
+	StatusCode      int               `json:"statusCode"`
+	Headers         map[string]string `json:"headers"`
+	Body            string            `json:"body"`
+	IsBase64Encoded bool              `json:"isBase64Encoded"`
 }
