@@ -25,6 +25,7 @@ func (e *methodError) Error() string {
 // for a method the path does not serve, and otherwise by signal.Kind:
 //
 //	KindInvalid, KindUnknownCommand   400
+//	KindUnauthenticated               401
 //	KindForbidden                     403
 //	KindNotFound, KindUnknownType     404
 //	KindConflict, KindExists          409
@@ -47,6 +48,8 @@ func StatusOf(err error) int {
 	switch signal.KindOf(err) {
 	case signal.KindInvalid, signal.KindUnknownCommand:
 		return http.StatusBadRequest
+	case signal.KindUnauthenticated:
+		return http.StatusUnauthorized
 	case signal.KindForbidden:
 		return http.StatusForbidden
 	case signal.KindNotFound, signal.KindUnknownType:

@@ -19,6 +19,10 @@ type App struct {
 	// command and query functions do not run them; the projector, the
 	// local runtime and tests do.
 	Subscribers []Subscriber
+	// Authorize is the app's authorization rule: who may send which
+	// command, read which aggregate, history and view (Authorizer). Nil
+	// allows every caller the gateway let through.
+	Authorize Authorizer
 }
 
 // Validate checks what the App itself must hold: a valid name and at
@@ -40,7 +44,7 @@ func (a *App) Validate() error {
 // and its subscribers when withSubscribers is set. Set the other fields
 // (Logger, InlineDispatch, Pool...) on the result.
 func (a *App) Config(store Store, withSubscribers bool) Config {
-	cfg := Config{Store: store, Types: a.Types}
+	cfg := Config{Store: store, Types: a.Types, Authorize: a.Authorize}
 	if withSubscribers {
 		cfg.Subscribers = a.Subscribers
 	}

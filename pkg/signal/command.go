@@ -14,8 +14,12 @@ import (
 //     Result.Duplicate when the command id was already handled for the
 //     same request (see WithCommandID).
 //   - ErrUnknownType, ErrUnknownCommand, ErrInvalid (bad id, command id,
-//     correlation or causation id, or a command given a command id that
-//     JSON cannot encode): nothing read or written.
+//     correlation or causation id, a principal's Subject no store can
+//     record as the Actor, or a command given a command id that JSON
+//     cannot encode): nothing read or written.
+//   - ErrUnauthenticated, ErrForbidden: the Service's Authorize rule
+//     refused the principal of ctx (it runs before a repeated command id
+//     is answered); nothing written.
 //   - ErrIdempotencyKeyReused: the command id was already used on the
 //     aggregate for a different request; nothing written.
 //   - ErrNotFound: the aggregate does not exist and Genesis does not

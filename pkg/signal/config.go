@@ -17,6 +17,11 @@ type Config struct {
 	// Dispatch is fed commits (the stream projector, the change feed of
 	// `signal dev`) and, with InlineDispatch, right after each command.
 	Subscribers []Subscriber
+	// Authorize, if set, decides every command, state read, history page
+	// and view read for the principal of its context (Authorizer). Nil
+	// allows everything: for Go code and tests; a deployed service sets
+	// it (App.Authorize) or trusts the gateway's authorizer alone.
+	Authorize Authorizer
 	// InlineDispatch runs the subscribers synchronously after each
 	// successful command, in the caller's goroutine. Their failures are
 	// logged, not returned: the command is committed either way, and the
@@ -75,6 +80,7 @@ func New(cfg Config) (*Service, error) {
 		window:     cmp.Or(cfg.IdempotencyWindow, 64),
 		log:        cmp.Or(cfg.Logger, slog.Default()),
 		now:        cfg.Now,
+		authorizer: cfg.Authorize,
 	}
 	s.snapshots, _ = cfg.Store.(SnapshotStore)
 	if s.now == nil {

@@ -438,8 +438,11 @@ func (d *dispatcher) advance(ctx context.Context, name string, stream StreamID, 
 	return done, failure
 }
 
-// react sends a policy's commands with deterministic command ids.
+// react sends a policy's commands with deterministic command ids, as the
+// policy's principal (PolicyPrincipal): the App's rule sees, and each
+// commit records, the policy as the actor.
 func (d *dispatcher) react(ctx context.Context, p *Policy, ev Event) error {
+	ctx = WithPrincipal(ctx, PolicyPrincipal(p.Name))
 	sends, err := p.React(ctx, ev)
 	if err != nil {
 		return err

@@ -53,14 +53,19 @@ const (
 	// written. Send the new request with a new id; the original request
 	// with its id still replays the original outcome.
 	KindIdempotencyKeyReused
-	// KindForbidden: the caller may not do this: an internal command sent
-	// from outside the process (HTTP). Nothing was read or written.
+	// KindForbidden: the caller may not do this: the App's Authorize rule
+	// refused it, or it is an internal command sent from outside the
+	// process (HTTP). Nothing was written.
 	KindForbidden
 	// KindUnsupported: the service is not configured for this: its store
 	// lacks the ability the operation needs (views, snapshots,
 	// checkpoints). Not the caller's fault; retrying cannot succeed until
 	// the deployment changes. Nothing was read or written.
 	KindUnsupported
+	// KindUnauthenticated: the operation needs a caller (a Principal) and
+	// the request carried none: the App's Authorize rule said so. Send it
+	// again with credentials. Nothing was read or written.
+	KindUnauthenticated
 )
 
 var kindCodes = [...]string{
@@ -82,6 +87,7 @@ var kindCodes = [...]string{
 	KindIdempotencyKeyReused: "idempotency_key_reused",
 	KindForbidden:            "forbidden",
 	KindUnsupported:          "unsupported",
+	KindUnauthenticated:      "unauthenticated",
 }
 
 // String returns the stable, snake_case code of the kind, used in API error bodies.
@@ -160,6 +166,7 @@ var (
 	ErrIdempotencyKeyReused = sentinel(KindIdempotencyKeyReused)
 	ErrForbidden            = sentinel(KindForbidden)
 	ErrUnsupported          = sentinel(KindUnsupported)
+	ErrUnauthenticated      = sentinel(KindUnauthenticated)
 )
 
 // sentinels holds the sentinel of each kind, by Kind.

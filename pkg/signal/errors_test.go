@@ -58,7 +58,7 @@ func TestErrorMatching(t *testing.T) {
 	if !errors.Is(lookalike, signal.ErrNotFound) || errors.Is(specific, lookalike) {
 		t.Fatal("a look-alike of a sentinel matches only itself")
 	}
-	for k := signal.KindNone; k <= signal.KindUnsupported; k++ {
+	for k := signal.KindNone; k <= signal.KindUnauthenticated; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "kind(") {
 			t.Fatalf("kind %d has no code", k)
 		}

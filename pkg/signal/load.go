@@ -16,7 +16,7 @@ func (s *Service) load(ctx context.Context, t *typeRuntime, e *entry) error {
 		case err == nil && snap.SchemaVersion == t.stateVersion:
 			if derr := s.restore(e, &snap); derr != nil {
 				s.log.WarnContext(ctx, "signal: ignoring unreadable snapshot", "stream", e.stream.String(), "version", snap.Version, "error", derr)
-				e.h, e.version, e.closed, e.recent = t.newHolder(e.stream.ID), 0, false, recentCommands{}
+				e.h, e.version, e.closed, e.owner, e.recent = t.newHolder(e.stream.ID), 0, false, "", recentCommands{}
 			}
 		case err == nil || errors.Is(err, ErrNotFound):
 		default:
@@ -89,6 +89,9 @@ func (s *Service) applyLoaded(t *typeRuntime, e *entry, c *Commit) error {
 // committed moves the entry to the end of c: version, recent command ids,
 // closure.
 func (s *Service) committed(e *entry, c *Commit) {
+	if c.Version == 1 {
+		e.owner = c.Actor
+	}
 	e.version = c.LastVersion()
 	e.recent.add(s.window, c.CommandID, c.Fingerprint, c.Version, e.version)
 	if c.Final {

@@ -36,14 +36,17 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 	// Caller-chosen ids are held to the rules every store applies
 	// (ValidateCommit), here, before any I/O: a store would refuse them
 	// only after the aggregate was loaded and decided.
+	actor := actorOf(PrincipalFrom(ctx))
 	for _, f := range [...]struct{ what, s string }{
 		{"command id", o.commandID}, {"correlation id", o.correlationID}, {"causation id", o.causationID},
+		{"actor", actor},
 	} {
 		if err := checkRecordedID("signal.Handle", stream, f.what, f.s, false); err != nil {
 			return Result{}, err
 		}
 	}
 	r := commandRun{s: s, t: t, o: *o, def: def, cmd: cmd}
+	r.o.actor = actor
 	if r.o.commandID == "" {
 		// Every command has an id before its first attempt, so a retry
 		// inside this call recognises its own write if an earlier
@@ -87,6 +90,12 @@ func (r *commandRun) locked(ctx context.Context) (Result, error) {
 // refusal on pooled state caught up, or a lost race folded the winner):
 // the command is to be decided once more.
 func (r *commandRun) once(ctx context.Context) (res Result, again bool, err error) {
+	if err := r.authorize(ctx); err != nil {
+		if KindOf(err) == KindForbidden {
+			again, err = r.confirm(ctx, err)
+		}
+		return Result{}, again, err
+	}
 	if rc, ok := r.e.recent.find(r.o.commandID); ok {
 		res, err := r.repeat(ctx, rc)
 		return res, false, err
@@ -107,6 +116,25 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		return r.s.result(r.e, nil, nil, false), false, nil
 	}
 	return r.append(ctx, values)
+}
+
+// authorize asks the Service's rule whether the run's principal may send
+// its command to the aggregate as it is now. A refusal resting on a
+// pooled state is confirmed like any other (confirm): the rule may
+// depend on the state (its owner, say), which may be stale.
+func (r *commandRun) authorize(ctx context.Context) error {
+	if r.s.authorizer == nil {
+		return nil
+	}
+	kind := EndAction
+	if r.def != nil {
+		kind = CommandAction
+	}
+	a := aggregateAction(kind, r.e)
+	if r.def != nil {
+		a.Command = r.def.name
+	}
+	return r.s.authorize(ctx, &a)
 }
 
 // decide runs the command's handler on the state, or the End rule.
@@ -175,6 +203,7 @@ func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o 
 		Fingerprint:   o.fingerprint,
 		CorrelationID: o.correlationID,
 		CausationID:   o.causationID,
+		Actor:         o.actor,
 		// Milliseconds: what every store keeps, so the answer to a command
 		// and a later read of the same events agree to the byte.
 		Time: s.now().UTC().Truncate(time.Millisecond),

@@ -10,6 +10,8 @@ type commandOptions struct {
 	fingerprint string
 	ifVersion   int64 // -1: none
 	create      bool
+	// actor is the Subject of the run's principal (Commit.Actor).
+	actor string
 }
 
 // newCommandOptions applies opts. The options live on the heap only when

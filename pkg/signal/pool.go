@@ -36,7 +36,9 @@ type entry struct {
 	h       stateHolder
 	version int64
 	closed  bool
-	recent  recentCommands
+	// owner is the Actor of the first commit (Action.Owner).
+	owner  string
+	recent recentCommands
 	// contendedUntil (unix nanos) is set after a conflict; until then
 	// appends are jittered. 0 when the aggregate never conflicted here.
 	contendedUntil int64

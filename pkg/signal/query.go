@@ -28,7 +28,8 @@ func Fresh() ReadOption { return func(o *readOptions) { o.fresh = true } }
 // Get returns the current state of an aggregate, from the pool when it is
 // warm. Without Fresh, the state may lag commits made by other processes.
 //
-// Outcomes: ErrUnknownType, ErrInvalid (bad id), ErrNotFound (no events
+// Outcomes: ErrUnknownType, ErrInvalid (bad id), ErrUnauthenticated or
+// ErrForbidden (the Authorize rule refused), ErrNotFound (no events
 // yet), ErrUnknownEvent (the log holds an event this build does not
 // know), ErrUnavailable/ErrInternal (the store failed).
 func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (AggregateState, error) {
@@ -47,6 +48,12 @@ func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (
 	defer e.mu.Unlock()
 	if (o.fresh || e.version == 0) && !fresh {
 		if err := s.catchUp(ctx, t, e); err != nil {
+			return AggregateState{}, err
+		}
+	}
+	if s.authorizer != nil {
+		a := aggregateAction(ReadAction, e)
+		if err := s.authorize(ctx, &a); err != nil {
 			return AggregateState{}, err
 		}
 	}
@@ -69,6 +76,9 @@ func (s *Service) At(ctx context.Context, typ, id string, version int64) (Aggreg
 	}
 	if version < 1 {
 		return AggregateState{}, Errorf(KindInvalid, "signal.At", "version must be 1 or more, not %d", version)
+	}
+	if err := s.authorizeRead(ctx, ReadAction, t, stream); err != nil {
+		return AggregateState{}, err
 	}
 	if e := s.pool.peek(stream); e != nil {
 		e.mu.Lock()
@@ -125,15 +135,19 @@ type Page struct {
 // History returns up to limit events of an aggregate with versions
 // greater than after, oldest first. limit <= 0 means 100; it is capped at 1000.
 //
-// Outcomes: ErrInvalid (after < 0, bad id), ErrNotFound (the aggregate
+// Outcomes: ErrInvalid (after < 0, bad id), ErrUnauthenticated or
+// ErrForbidden (the Authorize rule refused), ErrNotFound (the aggregate
 // has no events at all), ErrUnknownEvent, ErrUnavailable/ErrInternal.
 func (s *Service) History(ctx context.Context, typ, id string, after int64, limit int) (Page, error) {
-	_, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(typ, id)
 	if err != nil {
 		return Page{}, err
 	}
 	if after < 0 {
 		return Page{}, Errorf(KindInvalid, "signal.History", "after must be 0 or more, not %d", after)
+	}
+	if err := s.authorizeRead(ctx, HistoryAction, t, stream); err != nil {
+		return Page{}, err
 	}
 	if limit <= 0 {
 		limit = 100

@@ -40,7 +40,12 @@ type Commit struct {
 	Fingerprint   string
 	CorrelationID string
 	CausationID   string
-	Time          time.Time
+	// Actor is who the command was handled for: the Subject of its
+	// Principal ("policy:<name>" for a policy's commands), "" when it had
+	// none. The audit trail; the Actor of a stream's first commit is the
+	// aggregate's owner (Action.Owner). Stores keep it byte for byte.
+	Actor string
+	Time  time.Time
 	// Final marks a commit holding a terminal event: the stream is closed
 	// and every later Append fails with ErrClosed.
 	Final  bool
@@ -54,7 +59,7 @@ func (c *Commit) LastVersion() int64 { return c.Version + int64(len(c.Events)) -
 // Size is the number of bytes the commit's strings and payloads take, the
 // figure compared with MaxCommitBytes.
 func (c *Commit) Size() int {
-	n := len(c.Stream.Type) + len(c.Stream.ID) + len(c.CommandID) + len(c.Fingerprint) + len(c.CorrelationID) + len(c.CausationID) + 64
+	n := len(c.Stream.Type) + len(c.Stream.ID) + len(c.CommandID) + len(c.Fingerprint) + len(c.CorrelationID) + len(c.CausationID) + len(c.Actor) + 64
 	for i := range c.Events {
 		e := &c.Events[i]
 		n += len(e.ID) + len(e.Name) + len(e.Data) + 16
@@ -83,6 +88,8 @@ type Event struct {
 	CommandID     string    `json:"commandId"`
 	CorrelationID string    `json:"correlationId,omitempty"`
 	CausationID   string    `json:"causationId,omitempty"`
+	// Actor is the commit's Actor: who the command was handled for.
+	Actor string `json:"actor,omitempty"`
 	// Data is the payload as the user's Go type (a value of a type
 	// registered with Evolve), upcast to the current schema version.
 	Data any `json:"data"`
@@ -243,6 +250,7 @@ func ValidateCommit(op string, c *Commit) error {
 		{"fingerprint", c.Fingerprint, false},
 		{"correlation id", c.CorrelationID, false},
 		{"causation id", c.CausationID, false},
+		{"actor", c.Actor, false},
 	} {
 		if err := checkRecordedID(op, c.Stream, f.what, f.s, f.required); err != nil {
 			return err

@@ -46,6 +46,7 @@ func recorded(c *Commit, i int, v any) Event {
 		CommandID:     c.CommandID,
 		CorrelationID: c.CorrelationID,
 		CausationID:   c.CausationID,
+		Actor:         c.Actor,
 		Data:          v,
 	}
 }

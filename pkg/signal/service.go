@@ -22,6 +22,7 @@ type Service struct {
 	window     int
 	log        *slog.Logger
 	now        func() time.Time
+	authorizer Authorizer
 	// counts holds the command loop's counters; the pool keeps its own.
 	counts loopCounts
 }

@@ -8,11 +8,13 @@ import (
 
 // snapshotBody is the encoded form of a snapshot: the state, plus what the
 // Service must know beyond it to behave as if it had read every event:
-// whether the aggregate is closed and its latest command ids with their
-// requests' fingerprints.
+// whether the aggregate is closed, its owner (the Actor of its first
+// commit, which a restored aggregate does not read) and its latest
+// command ids with their requests' fingerprints.
 type snapshotBody struct {
 	State  json.RawMessage `json:"state"`
 	Closed bool            `json:"closed,omitempty"`
+	Owner  string          `json:"owner,omitempty"`
 	// Recent holds the command id, fingerprint, first and last version of
 	// the latest commits.
 	Recent []snapshotCommand `json:"recent,omitempty"`
@@ -71,7 +73,7 @@ func (s *Service) writeSnapshot(ctx context.Context, t *typeRuntime, e *entry) e
 	if err != nil {
 		return &Error{Kind: KindInternal, Op: "signal.Snapshot", Stream: e.stream, Message: "cannot encode state", Err: err}
 	}
-	body := snapshotBody{State: state, Closed: e.closed}
+	body := snapshotBody{State: state, Closed: e.closed, Owner: e.owner}
 	for _, rc := range e.recent.ordered() {
 		body.Recent = append(body.Recent, snapshotCommand{rc.id, rc.fingerprint, rc.first, rc.last})
 	}
@@ -99,7 +101,7 @@ func (s *Service) restore(e *entry, snap *Snapshot) error {
 	if err := e.h.decode(body.State); err != nil {
 		return err
 	}
-	e.version, e.closed = snap.Version, body.Closed
+	e.version, e.closed, e.owner = snap.Version, body.Closed, body.Owner
 	e.recent = recentCommands{}
 	for _, rc := range body.Recent {
 		e.recent.add(s.window, rc.ID, rc.Fingerprint, rc.First, rc.Last)

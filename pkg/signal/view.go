@@ -161,8 +161,9 @@ func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) Vie
 }
 
 // View returns a projection document. ErrInvalid for a bad name or key,
-// ErrUnsupported when the store keeps no views (a ViewStore), ErrNotFound
-// when the document does not exist; a store failure otherwise.
+// ErrUnsupported when the store keeps no views (a ViewStore),
+// ErrUnauthenticated or ErrForbidden when the Authorize rule refuses,
+// ErrNotFound when the document does not exist; a store failure otherwise.
 func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	if err := ValidateName(name); err != nil {
 		return View{}, err
@@ -173,6 +174,9 @@ func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	vs, ok := s.store.(ViewStore)
 	if !ok {
 		return View{}, Errorf(KindUnsupported, "signal.View", "this service keeps no views")
+	}
+	if err := s.authorize(ctx, &Action{Kind: ViewAction, View: name, Key: key}); err != nil {
+		return View{}, err
 	}
 	v, err := vs.LoadView(ctx, name, key)
 	if err != nil {
