@@ -72,8 +72,12 @@ func startDev(t testing.TB) *devServer {
 	d := &devServer{out: &syncbuf.Buffer{}}
 	var errOut syncbuf.Buffer
 	done := make(chan int, 1)
+	// The directory before the Cleanup below, so that it is removed after
+	// dev stopped (cleanups run last first): made inside the goroutine, it
+	// was sometimes removed under the running projector.
+	dir := t.TempDir()
 	go func() {
-		done <- run(ctx, []string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, d.out, &errOut)
+		done <- run(ctx, []string{"dev", "-addr", "127.0.0.1:0", "-data", dir}, d.out, &errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()

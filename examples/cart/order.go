@@ -26,6 +26,9 @@ type Order struct {
 	Total int64 `json:"total"`
 	// Status is "" before the order is opened, then OrderStatusOpen.
 	Status string `json:"status"`
+	// Customer is the subject who bought the cart (its owner), who alone
+	// reads the order (Authorize); "" for a cart bought without one.
+	Customer string `json:"customer,omitempty"`
 }
 
 // OpenOrder opens an order for the lines of a purchased cart; it creates
@@ -34,12 +37,15 @@ type Order struct {
 type OpenOrder struct {
 	Lines []Line `json:"lines"`
 	Total int64  `json:"total"`
+	// Customer is the cart's buyer: the actor of its purchase.
+	Customer string `json:"customer,omitempty"`
 }
 
 // OrderOpened records an opened order. Total is in cents.
 type OrderOpened struct {
-	Lines []Line `json:"lines"`
-	Total int64  `json:"total"`
+	Lines    []Line `json:"lines"`
+	Total    int64  `json:"total"`
+	Customer string `json:"customer,omitempty"`
 }
 
 // Order errors, shown to API clients like the cart's.
@@ -88,11 +94,11 @@ func openOrder(s Order, c OpenOrder) ([]any, error) {
 	if total != c.Total {
 		return nil, ErrTotalMismatch
 	}
-	return []any{OrderOpened{Lines: slices.Clone(c.Lines), Total: c.Total}}, nil
+	return []any{OrderOpened{Lines: slices.Clone(c.Lines), Total: c.Total, Customer: c.Customer}}, nil
 }
 
 // orderOpened copies the event's lines, so the state shares no slice with
 // the event values handed to subscribers.
 func orderOpened(s Order, e OrderOpened) Order {
-	return Order{CartID: s.CartID, Lines: slices.Clone(e.Lines), Total: e.Total, Status: OrderStatusOpen}
+	return Order{CartID: s.CartID, Lines: slices.Clone(e.Lines), Total: e.Total, Status: OrderStatusOpen, Customer: e.Customer}
 }

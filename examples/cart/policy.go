@@ -12,7 +12,7 @@ const OpenOrderPolicyName = "open-order"
 
 // OpenOrderPolicy returns a new policy that opens an order when a purchase
 // completes: OpenOrder to the order with the cart's id, so a cart has at
-// most one order. A redelivered event sends the same command id and is
+// most one order, for the purchase's actor (the cart's owner). A redelivered event sends the same command id and is
 // recognised as a duplicate; OpenOrder is internal, so no HTTP client can
 // open the order first.
 func OpenOrderPolicy() *signal.Policy {
@@ -24,6 +24,6 @@ func OpenOrderPolicy() *signal.Policy {
 
 func openOrderOnPurchase(_ context.Context, ev signal.Event, e PurchaseCompleted) ([]signal.Send, error) {
 	return []signal.Send{
-		OrderType.To(ev.AggregateID, OpenOrder{Lines: slices.Clone(e.Lines), Total: e.Total}),
+		OrderType.To(ev.AggregateID, OpenOrder{Lines: slices.Clone(e.Lines), Total: e.Total, Customer: ev.Actor}),
 	}, nil
 }

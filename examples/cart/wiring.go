@@ -5,11 +5,11 @@ import "github.com/signalforgo/signal/pkg/signal"
 // Name is the example service's name.
 const Name = "cart"
 
-// App describes the example service: the cart and order types and the
-// domain's subscribers. Hand it to the Lambda wiring, the CLI kit, the
-// console and tests.
+// App describes the example service: the cart and order types, the
+// domain's subscribers and its authorization rule. Hand it to the Lambda
+// wiring, the CLI kit, the console and tests.
 func App() *signal.App {
-	return &signal.App{Name: Name, Types: Types(), Subscribers: Subscribers()}
+	return &signal.App{Name: Name, Types: Types(), Subscribers: Subscribers(), Authorize: Authorize}
 }
 
 // Types returns the aggregate types of the domain, cart and order, for
