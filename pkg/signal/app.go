@@ -23,6 +23,10 @@ type App struct {
 	// command, read which aggregate, history and view (Authorizer). Nil
 	// allows every caller the gateway let through.
 	Authorize Authorizer
+	// Tenancy keeps each tenant's aggregates and views apart (see
+	// Config.Tenancy); the transports then take each caller's tenant from
+	// the claim they are configured with.
+	Tenancy bool
 }
 
 // Validate checks what the App itself must hold: a valid name and at
@@ -44,7 +48,7 @@ func (a *App) Validate() error {
 // and its subscribers when withSubscribers is set. Set the other fields
 // (Logger, InlineDispatch, Pool...) on the result.
 func (a *App) Config(store Store, withSubscribers bool) Config {
-	cfg := Config{Store: store, Types: a.Types, Authorize: a.Authorize}
+	cfg := Config{Store: store, Types: a.Types, Authorize: a.Authorize, Tenancy: a.Tenancy}
 	if withSubscribers {
 		cfg.Subscribers = a.Subscribers
 	}

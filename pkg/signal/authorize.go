@@ -51,6 +51,9 @@ func (k ActionKind) String() string {
 // of its target.
 type Action struct {
 	Kind ActionKind
+	// Tenant is the tenant acted in, when the Service has Tenancy: the
+	// principal's own (the Service never lets a principal act in another).
+	Tenant string
 	// Type and ID name the aggregate; empty for a ViewAction.
 	Type, ID string
 	// Command is the command's name, for a CommandAction.
@@ -142,12 +145,12 @@ func (s *Service) currentAction(ctx context.Context, kind ActionKind, t *typeRun
 			return Action{}, err
 		}
 	}
-	return aggregateAction(kind, e), nil
+	return s.aggregateAction(kind, e), nil
 }
 
 // ownerOf reads an aggregate's owner for Action.OwnerOf.
 func (s *Service) ownerOf(ctx context.Context, typ, id string) (string, error) {
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return "", err
 	}
@@ -163,8 +166,9 @@ func (s *Service) ownerOf(ctx context.Context, typ, id string) (string, error) {
 
 // aggregateAction is the Action of kind on the aggregate of e, which the
 // caller holds locked.
-func aggregateAction(kind ActionKind, e *entry) Action {
-	a := Action{Kind: kind, Type: e.stream.Type, ID: e.stream.ID, Version: e.version, Owner: e.owner}
+func (s *Service) aggregateAction(kind ActionKind, e *entry) Action {
+	tenant, id := s.unscope(e.stream.ID)
+	a := Action{Kind: kind, Tenant: tenant, Type: e.stream.Type, ID: id, Version: e.version, Owner: e.owner}
 	if e.version > 0 {
 		a.State = e.h.state()
 	}

@@ -35,7 +35,7 @@ import (
 //     same command id.
 func (s *Service) Handle(ctx context.Context, typ, id string, cmd any, opts ...CommandOption) (Result, error) {
 	o := newCommandOptions(opts)
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -89,7 +89,7 @@ func (s *Service) DecodeCommand(typ, command string, body []byte) (any, error) {
 // ErrInvalid). ErrExists when the aggregate already exists; otherwise
 // outcomes as Handle.
 func (s *Service) Create(ctx context.Context, typ, id string, cmd any, opts ...CommandOption) (Result, error) {
-	t, _, err := s.resolve(typ, id)
+	t, _, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) Create(ctx context.Context, typ, id string, cmd any, opts ...C
 // outcomes as Handle.
 func (s *Service) End(ctx context.Context, typ, id string, opts ...CommandOption) (Result, error) {
 	o := newCommandOptions(opts)
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return Result{}, err
 	}

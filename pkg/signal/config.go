@@ -22,6 +22,17 @@ type Config struct {
 	// allows everything: for Go code and tests; a deployed service sets
 	// it (App.Authorize) or trusts the gateway's authorizer alone.
 	Authorize Authorizer
+	// Tenancy keeps each tenant's aggregates and views apart: every
+	// command, read, history page and view read acts in the tenant of its
+	// context's Principal (Principal.Tenant; ErrUnauthenticated without a
+	// principal, ErrForbidden without a tenant), and the store keeps
+	// tenant "acme"'s aggregate "c1" as "acme|c1" (TenantSeparator), the
+	// same for view keys. Subscribers see the caller's ids with
+	// Event.Tenant; a projection's documents and a policy's commands stay
+	// in the tenant of the event. Ids and keys may not contain the
+	// separator. Replay, Rebuild and Failures are operator paths and name
+	// stored streams.
+	Tenancy bool
 	// InlineDispatch runs the subscribers synchronously after each
 	// successful command, in the caller's goroutine. Their failures are
 	// logged, not returned: the command is committed either way, and the
@@ -81,6 +92,7 @@ func New(cfg Config) (*Service, error) {
 		log:        cmp.Or(cfg.Logger, slog.Default()),
 		now:        cfg.Now,
 		authorizer: cfg.Authorize,
+		tenancy:    cfg.Tenancy,
 	}
 	s.snapshots, _ = cfg.Store.(SnapshotStore)
 	if s.now == nil {

@@ -373,7 +373,7 @@ func (d *dispatcher) run(ctx context.Context, sub *subscription, stream StreamID
 // last version committed.
 func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID, cp int64, events []Event) (int64, error) {
 	done := cp
-	tx := newViewTx(d.views)
+	tx := newViewTx(d.views, d.tenantOf(stream))
 	start := 0 // the first event in tx
 	for i := 0; i < len(events); i++ {
 		ev := events[i]
@@ -389,7 +389,7 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 				if err := d.commitViews(ctx, p, stream, done, events[i-1].Version, tx); err != nil {
 					return done, err
 				}
-				done, tx, start = events[i-1].Version, newViewTx(d.views), i
+				done, tx, start = events[i-1].Version, newViewTx(d.views, d.tenantOf(stream)), i
 				i-- // apply the event again, into the next run
 				continue
 			}
@@ -438,11 +438,20 @@ func (d *dispatcher) advance(ctx context.Context, name string, stream StreamID, 
 	return done, failure
 }
 
+// tenantOf is the tenant of a stored stream under Tenancy, "" otherwise:
+// the namespace of the views its projections write.
+func (d *dispatcher) tenantOf(stream StreamID) string {
+	tenant, _ := d.svc.unscope(stream.ID)
+	return tenant
+}
+
 // react sends a policy's commands with deterministic command ids, as the
 // policy's principal (PolicyPrincipal): the App's rule sees, and each
 // commit records, the policy as the actor.
 func (d *dispatcher) react(ctx context.Context, p *Policy, ev Event) error {
-	ctx = WithPrincipal(ctx, PolicyPrincipal(p.Name))
+	pp := PolicyPrincipal(p.Name)
+	pp.Tenant = ev.Tenant // its commands stay in the event's tenant
+	ctx = WithPrincipal(ctx, pp)
 	sends, err := p.React(ctx, ev)
 	if err != nil {
 		return err

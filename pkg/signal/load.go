@@ -9,14 +9,14 @@ import (
 // load fills a new pool entry: from the latest snapshot when the type
 // takes snapshots and one of the current schema exists, then the commits after it.
 func (s *Service) load(ctx context.Context, t *typeRuntime, e *entry) error {
-	e.h = t.newHolder(e.stream.ID)
+	e.h = t.newHolder(s.localID(e.stream.ID))
 	if t.snapshotEvery > 0 && s.snapshots != nil {
 		snap, err := s.snapshots.LoadSnapshot(ctx, e.stream)
 		switch {
 		case err == nil && snap.SchemaVersion == t.stateVersion:
 			if derr := s.restore(e, &snap); derr != nil {
 				s.log.WarnContext(ctx, "signal: ignoring unreadable snapshot", "stream", e.stream.String(), "version", snap.Version, "error", derr)
-				e.h, e.version, e.closed, e.owner, e.recent = t.newHolder(e.stream.ID), 0, false, "", recentCommands{}
+				e.h, e.version, e.closed, e.owner, e.recent = t.newHolder(s.localID(e.stream.ID)), 0, false, "", recentCommands{}
 			}
 		case err == nil || errors.Is(err, ErrNotFound):
 		default:

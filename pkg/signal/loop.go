@@ -130,7 +130,7 @@ func (r *commandRun) authorize(ctx context.Context) error {
 	if r.def != nil {
 		kind = CommandAction
 	}
-	a := aggregateAction(kind, r.e)
+	a := r.s.aggregateAction(kind, r.e)
 	if r.def != nil {
 		a.Command = r.def.name
 	}

@@ -37,7 +37,7 @@ func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (
 	for _, opt := range opts {
 		opt(&o)
 	}
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return AggregateState{}, err
 	}
@@ -52,7 +52,7 @@ func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (
 		}
 	}
 	if s.authorizer != nil {
-		a := aggregateAction(ReadAction, e)
+		a := s.aggregateAction(ReadAction, e)
 		if err := s.authorize(ctx, &a); err != nil {
 			return AggregateState{}, err
 		}
@@ -70,7 +70,7 @@ func (s *Service) Get(ctx context.Context, typ, id string, opts ...ReadOption) (
 // Outcomes: ErrInvalid (version < 1, bad id), ErrNotFound (the aggregate
 // has fewer events than version), otherwise as Get.
 func (s *Service) At(ctx context.Context, typ, id string, version int64) (AggregateState, error) {
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return AggregateState{}, err
 	}
@@ -94,11 +94,11 @@ func (s *Service) At(ctx context.Context, typ, id string, version int64) (Aggreg
 
 // replay folds a stream up to version into a fresh, unpooled state.
 func (s *Service) replay(ctx context.Context, t *typeRuntime, stream StreamID, version int64) (AggregateState, error) {
-	e := &entry{stream: stream, h: t.newHolder(stream.ID)}
+	e := &entry{stream: stream, h: t.newHolder(s.localID(stream.ID))}
 	if t.snapshotEvery > 0 && s.snapshots != nil {
 		if snap, err := s.snapshots.LoadSnapshot(ctx, stream); err == nil && snap.SchemaVersion == t.stateVersion && snap.Version <= version {
 			if s.restore(e, &snap) != nil {
-				e = &entry{stream: stream, h: t.newHolder(stream.ID)}
+				e = &entry{stream: stream, h: t.newHolder(s.localID(stream.ID))}
 			}
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Service) replay(ctx context.Context, t *typeRuntime, stream StreamID, v
 		return AggregateState{}, &Error{Kind: KindNotFound, Op: "signal.At", Stream: stream,
 			Message: fmt.Sprintf("%s %s has no version %d (it is at %d)", stream.Type, stream.ID, version, e.version)}
 	}
-	return AggregateState{Type: stream.Type, ID: stream.ID, Version: e.version, State: e.h.state(), Closed: e.closed}, nil
+	return AggregateState{Type: stream.Type, ID: s.localID(stream.ID), Version: e.version, State: e.h.state(), Closed: e.closed}, nil
 }
 
 // Page is one page of an aggregate's history.
@@ -139,7 +139,7 @@ type Page struct {
 // ErrForbidden (the Authorize rule refused), ErrNotFound (the aggregate
 // has no events at all), ErrUnknownEvent, ErrUnavailable/ErrInternal.
 func (s *Service) History(ctx context.Context, typ, id string, after int64, limit int) (Page, error) {
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return Page{}, err
 	}

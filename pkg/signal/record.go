@@ -78,6 +78,9 @@ type RawEvent struct {
 // Event is a recorded event as subscribers and history readers see it:
 // the decoded payload with its metadata.
 type Event struct {
+	// Tenant is the tenant of the aggregate when the Service has Tenancy
+	// ("" otherwise); AggregateID is then the id within it.
+	Tenant        string    `json:"tenant,omitempty"`
 	AggregateType string    `json:"aggregateType"`
 	AggregateID   string    `json:"aggregateId"`
 	Version       int64     `json:"version"`

@@ -22,22 +22,25 @@ type Result struct {
 // result describes the aggregate after a command: with the events of c
 // (whose decoded values are values) when it appended one.
 func (s *Service) result(e *entry, c *Commit, values []any, created bool) Result {
-	r := Result{Type: e.stream.Type, ID: e.stream.ID, Version: e.version, State: e.h.state(), Created: created}
+	r := Result{Type: e.stream.Type, ID: s.localID(e.stream.ID), Version: e.version, State: e.h.state(), Created: created}
 	if c != nil {
 		r.Events = make([]Event, len(values))
 		for i, v := range values {
-			r.Events[i] = recorded(c, i, v)
+			r.Events[i] = s.recorded(c, i, v)
 		}
 	}
 	return r
 }
 
-// recorded builds the i-th event of c with its decoded value.
-func recorded(c *Commit, i int, v any) Event {
+// recorded builds the i-th event of c with its decoded value, naming its
+// aggregate by the caller's id and tenant (unscope).
+func (s *Service) recorded(c *Commit, i int, v any) Event {
 	raw := &c.Events[i]
+	tenant, id := s.unscope(c.Stream.ID)
 	return Event{
+		Tenant:        tenant,
 		AggregateType: c.Stream.Type,
-		AggregateID:   c.Stream.ID,
+		AggregateID:   id,
 		Version:       c.Version + int64(i),
 		Name:          raw.Name,
 		SchemaVersion: raw.SchemaVersion,
@@ -63,7 +66,7 @@ func (s *Service) decodeCommit(c *Commit) ([]Event, error) {
 		if err != nil {
 			return nil, withStream(err, c.Stream)
 		}
-		out[i] = recorded(c, i, v)
+		out[i] = s.recorded(c, i, v)
 	}
 	return out, nil
 }
@@ -73,7 +76,7 @@ func (s *Service) decodeCommit(c *Commit) ([]Event, error) {
 // commit's fingerprint against the request's (fp), which the window may
 // not have known (a snapshot of a build before fingerprints).
 func (s *Service) duplicate(ctx context.Context, t *typeRuntime, e *entry, rc recentCommand, fp string) (Result, error) {
-	r := Result{Type: e.stream.Type, ID: e.stream.ID, Version: rc.last, Duplicate: true, Created: rc.first == 1}
+	r := Result{Type: e.stream.Type, ID: s.localID(e.stream.ID), Version: rc.last, Duplicate: true, Created: rc.first == 1}
 	for c, err := range s.store.Load(ctx, e.stream, rc.first-1) {
 		if err != nil {
 			return Result{}, storeError("signal.Load", e.stream, err)

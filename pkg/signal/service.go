@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,6 +24,7 @@ type Service struct {
 	log        *slog.Logger
 	now        func() time.Time
 	authorizer Authorizer
+	tenancy    bool
 	// counts holds the command loop's counters; the pool keeps its own.
 	counts loopCounts
 }
@@ -58,7 +60,7 @@ func (s *Service) Types() []string {
 
 // resolve finds the runtime of typ and checks id: ErrUnknownType or
 // ErrInvalid, before anything is read.
-func (s *Service) resolve(typ, id string) (*typeRuntime, StreamID, error) {
+func (s *Service) resolve(ctx context.Context, typ, id string) (*typeRuntime, StreamID, error) {
 	t, ok := s.types[typ]
 	if !ok {
 		return nil, StreamID{}, unknownType(typ)
@@ -66,7 +68,14 @@ func (s *Service) resolve(typ, id string) (*typeRuntime, StreamID, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, StreamID{}, err
 	}
-	return t, StreamID{typ, id}, nil
+	stored, err := s.scope(ctx, id)
+	if err != nil {
+		return nil, StreamID{}, err
+	}
+	if err := ValidateID(stored); err != nil {
+		return nil, StreamID{}, err
+	}
+	return t, StreamID{typ, stored}, nil
 }
 
 func unknownType(typ string) error {

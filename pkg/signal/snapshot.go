@@ -37,7 +37,7 @@ func (s *Service) Snapshot(ctx context.Context, typ, id string) error {
 	if s.snapshots == nil {
 		return Errorf(KindUnsupported, "signal.Snapshot", "this service keeps no snapshots")
 	}
-	t, stream, err := s.resolve(typ, id)
+	t, stream, err := s.resolve(ctx, typ, id)
 	if err != nil {
 		return err
 	}

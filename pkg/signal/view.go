@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // ViewTx collects a projection's document reads and writes for one run of
@@ -12,8 +13,11 @@ import (
 // conditioned on the version the document had when it was read.
 type ViewTx struct {
 	store ViewStore
-	docs  map[viewKey]*txDoc
-	order []viewKey
+	// tenant scopes every key, under Tenancy: the tenant of the stream
+	// being projected; "" otherwise.
+	tenant string
+	docs   map[viewKey]*txDoc
+	order  []viewKey
 	// writes and bytes count the changed documents and their sizes,
 	// checked against MaxViewWrites and MaxViewRunBytes after each event.
 	writes, bytes int
@@ -39,14 +43,31 @@ type undoEntry struct {
 
 type txCounts struct{ writes, bytes int }
 
-func newViewTx(store ViewStore) *ViewTx {
-	return &ViewTx{store: store, docs: map[viewKey]*txDoc{}}
+func newViewTx(store ViewStore, tenant string) *ViewTx {
+	return &ViewTx{store: store, tenant: tenant, docs: map[viewKey]*txDoc{}}
+}
+
+// scope is the stored key of a projection's key: in the tenant of the
+// stream projected, under Tenancy (ErrInvalid for a key holding
+// TenantSeparator then).
+func (tx *ViewTx) scope(key string) (string, error) {
+	if tx.tenant == "" {
+		return key, nil
+	}
+	if strings.Contains(key, TenantSeparator) {
+		return "", Errorf(KindInvalid, "signal.ViewTx", "view key %q contains %q, which keys may not contain when tenancy is on", truncate(key, 64), TenantSeparator)
+	}
+	return scoped(tx.tenant, key), nil
 }
 
 // Get decodes the document (name, key) into dst and reports whether it
 // exists. Errors: ErrInvalid for a bad name or key, store failures, or a
 // document that does not decode into dst.
 func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, error) {
+	key, err := tx.scope(key)
+	if err != nil {
+		return false, err
+	}
 	d, err := tx.read(ctx, name, key)
 	if err != nil || d.data == nil {
 		return false, err
@@ -62,6 +83,10 @@ func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, err
 // conditioned on its version. ErrTooLarge for a document over
 // MaxCommitBytes.
 func (tx *ViewTx) Put(ctx context.Context, name, key string, doc any) error {
+	key, err := tx.scope(key)
+	if err != nil {
+		return err
+	}
 	data, err := json.Marshal(doc)
 	if err != nil {
 		return &Error{Kind: KindInternal, Op: "signal.ViewTx.Put", Message: fmt.Sprintf("view %s/%s does not encode", name, key), Err: err}
@@ -175,10 +200,16 @@ func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 	if !ok {
 		return View{}, Errorf(KindUnsupported, "signal.View", "this service keeps no views")
 	}
-	if err := s.authorize(ctx, &Action{Kind: ViewAction, View: name, Key: key}); err != nil {
+	stored, err := s.scope(ctx, key)
+	if err != nil {
 		return View{}, err
 	}
-	v, err := vs.LoadView(ctx, name, key)
+	tenant, _ := s.unscope(stored)
+	if err := s.authorize(ctx, &Action{Kind: ViewAction, Tenant: tenant, View: name, Key: key}); err != nil {
+		return View{}, err
+	}
+	v, err := vs.LoadView(ctx, name, stored)
+	v.Key = key
 	if err != nil {
 		if KindOf(err) == KindNotFound {
 			return View{}, Errorf(KindNotFound, "signal.View", "no document %q in view %q", key, name)
