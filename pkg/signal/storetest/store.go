@@ -23,6 +23,7 @@ func (s *suite) storeTests() []namedTest {
 		{"Conflict", s.testConflict},
 		{"ConflictSameCommandID", s.testConflictSameCommandID},
 		{"Fingerprint", s.testFingerprint},
+		{"Actor", s.testActor},
 		{"AtomicCommits", s.testAtomic},
 		{"TooLarge", s.testTooLarge},
 		{"LargeCommitFits", s.testLargeCommitFits},
