@@ -15,11 +15,13 @@ import (
 // Commit value (the stream and first version are in the keys):
 //
 //	byte     encoding version (1)
-//	byte     flags (bit 0: Final; bit 1: a fingerprint follows the ids)
+//	byte     flags (bit 0: Final; bit 1: a fingerprint follows the ids;
+//	         bit 2: an actor follows)
 //	uvarint  number of events
 //	varint   time, Unix milliseconds
 //	str      command id, correlation id, causation id
 //	str      fingerprint, only when flag bit 1 is set
+//	str      actor, only when flag bit 2 is set
 //	per event: str id, str name, varint schema version,
 //	           uvarint len(data)+1 (0: nil) and the data
 //
@@ -27,7 +29,12 @@ import (
 // version, closed) is read from the last commit without decoding it.
 // The fingerprint is behind a flag so that a commit without one (every
 // commit written before fingerprints existed, and those of generated
-// command ids) keeps exactly its old bytes.
+// command ids) keeps exactly its old bytes. The actor is behind a flag
+// for the same reason: a commit without one (every commit written before
+// actors were recorded, and those handled without a principal) has the
+// bytes it had before, and an old commit decodes with an empty Actor. A
+// release from before the actor reads a commit with one as malformed
+// (bytes left over after the events), never as a commit without it.
 //
 // Snapshot value: be64 version, varint schema version, varint time (Unix
 // ms), then the data to the end of the value.
@@ -36,6 +43,7 @@ const (
 	commitEncoding  = 1
 	flagFinal       = 1 << 0
 	flagFingerprint = 1 << 1
+	flagActor       = 1 << 2
 )
 
 var errMalformed = errors.New("malformed value")
@@ -92,7 +100,7 @@ func appendStr(b []byte, s string) []byte {
 
 // encodeCommit encodes c's value (all but its stream and version).
 func encodeCommit(c *signal.Commit) []byte {
-	n := 2 + 4*binary.MaxVarintLen64 + len(c.CommandID) + len(c.CorrelationID) + len(c.CausationID) + len(c.Fingerprint) + binary.MaxVarintLen64
+	n := 2 + 4*binary.MaxVarintLen64 + len(c.CommandID) + len(c.CorrelationID) + len(c.CausationID) + len(c.Fingerprint) + len(c.Actor) + 2*binary.MaxVarintLen64
 	for i := range c.Events {
 		e := &c.Events[i]
 		n += 4*binary.MaxVarintLen64 + len(e.ID) + len(e.Name) + len(e.Data)
@@ -105,6 +113,9 @@ func encodeCommit(c *signal.Commit) []byte {
 	if c.Fingerprint != "" {
 		flags |= flagFingerprint
 	}
+	if c.Actor != "" {
+		flags |= flagActor
+	}
 	b = append(b, commitEncoding, flags)
 	b = binary.AppendUvarint(b, uint64(len(c.Events)))
 	b = binary.AppendVarint(b, unixMilli(c.Time))
@@ -113,6 +124,9 @@ func encodeCommit(c *signal.Commit) []byte {
 	b = appendStr(b, c.CausationID)
 	if c.Fingerprint != "" {
 		b = appendStr(b, c.Fingerprint)
+	}
+	if c.Actor != "" {
+		b = appendStr(b, c.Actor)
 	}
 	for i := range c.Events {
 		e := &c.Events[i]
@@ -207,6 +221,9 @@ func decodeCommit(stream signal.StreamID, version int64, v []byte) (signal.Commi
 	c.CausationID = r.str()
 	if v[1]&flagFingerprint != 0 {
 		c.Fingerprint = r.str()
+	}
+	if v[1]&flagActor != 0 {
+		c.Actor = r.str()
 	}
 	if nev > int64(len(v)) { // every event takes at least 4 bytes
 		return signal.Commit{}, errMalformed

@@ -68,6 +68,17 @@ func TestCommandCost(t *testing.T) {
 		}
 	})
 
+	t.Run("warm command with a principal is one request and one WCU", func(t *testing.T) {
+		caller := signal.WithPrincipal(ctx, &signal.Principal{Subject: "auth0|5f7c8ec7c33c6c004bbafe82"})
+		st.meter.Reset()
+		if _, _, err := signal.Bind(svc, tab.Type).Handle(caller, "c1", add("lager", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if tot := st.meter.Total(); tot.Calls != 1 || tot.Attempts != 1 || st.meter.Stats()["PutItem"].Capacity != 1 {
+			t.Fatalf("warm command with a principal: %s, %v WCU", requests(st.meter), st.meter.Stats()["PutItem"].Capacity)
+		}
+	})
+
 	t.Run("conflict costs no blind re-read", func(t *testing.T) {
 		other := newService(t, st.Store)
 		if _, _, err := signal.Bind(other, tab.Type).Handle(ctx, "c1", add("mead", 1)); err != nil { // other is now warm and current

@@ -3,6 +3,7 @@ package dynstore
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,38 @@ func TestDecodeCommitItem(t *testing.T) {
 				t.Fatalf("error %+v: want internal, stream %v, message containing %q", se, tc.stream, tc.what)
 			}
 		})
+	}
+}
+
+// TestCommitItemActor: Commit.Actor is the "ac" attribute, written only
+// when set: an item of a commit without one has exactly the attributes
+// items had before actors were recorded (so it costs no byte more), and
+// such an item, old or new, decodes with an empty Actor.
+func TestCommitItemActor(t *testing.T) {
+	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "c-1"}, Version: 1, CommandID: "cmd", Final: true,
+		Time:   time.UnixMilli(1_700_000_000_123).UTC(),
+		Events: []signal.RawEvent{{ID: "e", Name: "A", SchemaVersion: 1, Data: []byte(`{}`)}}}
+	item := EncodeCommitItem(&c)
+	var names []string
+	for name := range item {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if want := []string{"cmd", "ev", "final", "kind", "last", "pk", "sk", "ts"}; !slices.Equal(names, want) {
+		t.Errorf("the item of a commit without an actor has the attributes %q, want %q", names, want)
+	}
+
+	c.Actor = "auth0|ünïcødé #1"
+	item = EncodeCommitItem(&c)
+	if ac, ok := item["ac"].(*types.AttributeValueMemberS); !ok || ac.Value != c.Actor {
+		t.Fatalf(`item["ac"] = %#v, want the string %q`, item["ac"], c.Actor)
+	}
+	if got, ok, err := DecodeCommitItem(item); err != nil || !ok || !reflect.DeepEqual(got, c) {
+		t.Errorf("DecodeCommitItem = (%+v, %v, %v), want (%+v, true, nil)", got, ok, err, c)
+	}
+	delete(item, "ac")
+	c.Actor = ""
+	if got, ok, err := DecodeCommitItem(item); err != nil || !ok || !reflect.DeepEqual(got, c) {
+		t.Errorf("DecodeCommitItem of an item without \"ac\" = (%+v, %v, %v), want (%+v, true, nil)", got, ok, err, c)
 	}
 }

@@ -37,6 +37,7 @@ const (
 	attrFinger   = "fp"
 	attrCorr     = "corr"
 	attrCause    = "cause"
+	attrActor    = "ac"
 	attrTime     = "ts"
 	attrFinal    = "final"
 	attrEvents   = "ev"
@@ -111,6 +112,12 @@ func commitItem(c *signal.Commit) map[string]types.AttributeValue {
 	if c.CausationID != "" {
 		item[attrCause] = str(c.CausationID)
 	}
+	// Absent when empty, as the ids above: a commit without an actor is
+	// the item it was before actors were recorded, not a byte (or a WCU)
+	// more, and an old item decodes with an empty Actor.
+	if c.Actor != "" {
+		item[attrActor] = str(c.Actor)
+	}
 	if c.Final {
 		item[attrFinal] = &types.AttributeValueMemberBOOL{Value: true}
 	}
@@ -175,6 +182,7 @@ func DecodeCommit(item map[string]types.AttributeValue) (signal.Commit, error) {
 	c.Fingerprint, _ = getS(item, attrFinger)
 	c.CorrelationID, _ = getS(item, attrCorr)
 	c.CausationID, _ = getS(item, attrCause)
+	c.Actor, _ = getS(item, attrActor)
 	if f, ok := item[attrFinal].(*types.AttributeValueMemberBOOL); ok {
 		c.Final = f.Value
 	}

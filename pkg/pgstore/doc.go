@@ -28,9 +28,9 @@
 //	signal.events       one row per commit: PRIMARY KEY (stream_type, stream_id, version),
 //	                    last_version, xid (xid8, UNIQUE: the feed position), command_id,
 //	                    fingerprint ('' when none), correlation_id, causation_id,
-//	                    recorded_at (timestamptz), final, and the events as parallel
-//	                    arrays: event_ids text[], event_names text[], schema_versions
-//	                    integer[], payloads bytea[]
+//	                    actor ('' when none), recorded_at (timestamptz), final, and
+//	                    the events as parallel arrays: event_ids text[], event_names
+//	                    text[], schema_versions integer[], payloads bytea[]
 //	signal.snapshots    PRIMARY KEY (stream_type, stream_id): version, schema_version,
 //	                    data bytea, recorded_at
 //	signal.checkpoints  PRIMARY KEY (subscriber, stream_type, stream_id): version
@@ -39,8 +39,8 @@
 // Payloads are bytea, so they come back byte for byte (never parsed as
 // JSON, invalid UTF-8 kept). Ids and names are text: PostgreSQL text
 // holds any valid UTF-8 except NUL, which covers every id valid for
-// signal.ValidateID; a command, correlation or causation id, event id or
-// name, subscriber or view name or key that is not valid UTF-8 or holds
+// signal.ValidateID; a command, correlation or causation id, actor, event
+// id or name, subscriber or view name or key that is not valid UTF-8 or holds
 // a NUL is refused with signal.ErrInvalid. The database's encoding must
 // be UTF8 (Migrate checks). Times are timestamptz: kept to the
 // microsecond and returned in UTC. Every value in every statement is a

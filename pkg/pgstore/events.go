@@ -14,7 +14,7 @@ import (
 )
 
 // commitColumns are the columns a Commit is read from, in scanCommit's order.
-const commitColumns = `version, command_id, fingerprint, correlation_id, causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads`
+const commitColumns = `version, command_id, fingerprint, correlation_id, causation_id, actor, recorded_at, final, event_ids, event_names, schema_versions, payloads`
 
 // appendSQL writes a commit if, and only if, it continues its stream: it
 // is the stream's first commit (version 1), or the commit before it ends
@@ -32,9 +32,9 @@ const commitColumns = `version, command_id, fingerprint, correlation_id, causati
 // committed yet) is refused rather than let through.
 const appendSQL = `
 INSERT INTO signal.events (stream_type, stream_id, version, last_version, command_id, correlation_id,
-	causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads, fingerprint)
+	causation_id, recorded_at, final, event_ids, event_names, schema_versions, payloads, fingerprint, actor)
 SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::text,
-	$7::text, $8::timestamptz, $9::boolean, $10::text[], $11::text[], $12::integer[], $13::bytea[], $14::text
+	$7::text, $8::timestamptz, $9::boolean, $10::text[], $11::text[], $12::integer[], $13::bytea[], $14::text, $15::text
 WHERE $3::bigint = 1 OR EXISTS (
 	SELECT FROM (
 		SELECT p.last_version, p.final FROM signal.events p
@@ -65,7 +65,7 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 		return err
 	}
 	// ValidateCommit refuses every string PostgreSQL text cannot hold
-	// (ids and the fingerprint are valid UTF-8 without control
+	// (ids, the fingerprint and the actor are valid UTF-8 without control
 	// characters, names are ASCII), so only the schema version's range is
 	// this store's own check.
 	if err := signal.ValidateCommit(op, &c); err != nil {
@@ -89,7 +89,7 @@ func (s *Store) Append(ctx context.Context, c signal.Commit) error {
 	// not yet have read.
 	for attempt := 0; ; attempt++ {
 		tag, err := s.pool.Exec(ctx, appendSQL, c.Stream.Type, c.Stream.ID, c.Version, last,
-			c.CommandID, c.CorrelationID, c.CausationID, c.Time, c.Final, ids, names, schemas, payloads, c.Fingerprint)
+			c.CommandID, c.CorrelationID, c.CausationID, c.Time, c.Final, ids, names, schemas, payloads, c.Fingerprint, c.Actor)
 		if err != nil {
 			return mapErr(op, c.Stream, err)
 		}
@@ -230,7 +230,7 @@ func scanCommit(row pgx.Row, c *signal.Commit, extra ...any) error {
 		schemas  []int32
 		payloads [][]byte
 	)
-	dest := append(extra, &c.Version, &c.CommandID, &c.Fingerprint, &c.CorrelationID, &c.CausationID, &at, &c.Final,
+	dest := append(extra, &c.Version, &c.CommandID, &c.Fingerprint, &c.CorrelationID, &c.CausationID, &c.Actor, &at, &c.Final,
 		&ids, &names, &schemas, &payloads)
 	if err := row.Scan(dest...); err != nil {
 		return err

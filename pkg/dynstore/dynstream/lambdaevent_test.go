@@ -16,7 +16,7 @@ import (
 // the streams-API record itself.
 func TestLambdaRecordRoundTrip(t *testing.T) {
 	c := signal.Commit{Stream: signal.StreamID{Type: "cart", ID: "ü-1"}, Version: 3, CommandID: "cmd", CorrelationID: "corr",
-		Time: time.UnixMilli(1700000000123).UTC(), Final: true,
+		Actor: "policy:open-order", Time: time.UnixMilli(1700000000123).UTC(), Final: true,
 		Events: []signal.RawEvent{{ID: "e1", Name: "A", SchemaVersion: 2, Data: []byte(`{"x":"\u00e9"}`)}, {ID: "e2", Name: "B", SchemaVersion: 1, Data: []byte{0xff, 0x00}}}}
 	img := map[string]streamtypes.AttributeValue{}
 	for k, v := range commitItem(&c) {

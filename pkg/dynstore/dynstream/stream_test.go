@@ -26,7 +26,7 @@ import (
 
 // streamSampleCommits covers what an item can hold: several events, unicode
 // ids and payloads, non-UTF-8 payloads (stored as B), Final, and the
-// optional ids and fingerprint both present and absent.
+// optional ids, fingerprint and actor both present and absent.
 func streamSampleCommits() []signal.Commit {
 	at := time.UnixMilli(1_700_000_000_123).UTC()
 	return []signal.Commit{
@@ -36,7 +36,7 @@ func streamSampleCommits() []signal.Commit {
 		},
 		{
 			Stream: signal.StreamID{Type: "cart", ID: "ünïcødé 🛒 Ω"}, Version: 7, CommandID: "cmd-2", Fingerprint: "q1Zb0yJ4dXvWk3-_8aQy7w",
-			CorrelationID: "corr-ä", CausationID: "cause-1", Time: at.Add(time.Millisecond),
+			CorrelationID: "corr-ä", CausationID: "cause-1", Actor: "auth0|ünïcødé sub #1", Time: at.Add(time.Millisecond),
 			Events: []signal.RawEvent{
 				{ID: "e-2", Name: "ItemAdded", SchemaVersion: 2, Data: []byte(`{"sku":"tée","name":"日本語 ✓"}`)},
 				{ID: "e-3", Name: "ItemAdded", SchemaVersion: 2, Data: []byte(`{"sku":"x"}`)},
@@ -44,7 +44,7 @@ func streamSampleCommits() []signal.Commit {
 			},
 		},
 		{
-			Stream: signal.StreamID{Type: "blob", ID: "b-1"}, Version: 3, CommandID: "cmd-3", Time: at.Add(time.Hour), Final: true,
+			Stream: signal.StreamID{Type: "blob", ID: "b-1"}, Version: 3, CommandID: "cmd-3", Actor: "policy:close-blob", Time: at.Add(time.Hour), Final: true,
 			Events: []signal.RawEvent{
 				{ID: "e-5", Name: "Stored", SchemaVersion: 1, Data: []byte{0xff, 0x00, 0xfe, 'a', 0x80}},
 				{ID: "e-6", Name: "Closed", SchemaVersion: 3, Data: []byte(`{}`)},
@@ -236,7 +236,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 			"Keys":{"pk":{"S":"blob#b-9"},"sk":{"N":"4"}},
 			"NewImage":{
 				"pk":{"S":"blob#b-9"},"sk":{"N":"4"},"kind":{"S":"commit"},"last":{"N":"5"},
-				"ts":{"N":"1700000000123"},"cmd":{"S":"cmd-9"},"fp":{"S":"q1Zb0yJ4dXvWk3-_8aQy7w"},"corr":{"S":"corr-9"},"final":{"BOOL":true},
+				"ts":{"N":"1700000000123"},"cmd":{"S":"cmd-9"},"fp":{"S":"q1Zb0yJ4dXvWk3-_8aQy7w"},"corr":{"S":"corr-9"},"ac":{"S":"auth0|u-9"},"final":{"BOOL":true},
 				"ev":{"L":[
 					{"M":{"id":{"S":"e-1"},"n":{"S":"Stored"},"v":{"N":"1"},"d":{"B":"/wD+"}}},
 					{"M":{"id":{"S":"e-2"},"n":{"S":"Noted"},"v":{"N":"2"},"d":{"S":"{\"ü\":1}"}}}
@@ -254,7 +254,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 		EventID: "c4ca4238a0b923820dcc509a6f75849b", SequenceNumber: "4421584500000000017450439091", IsCommit: true,
 		Commit: signal.Commit{
 			Stream: signal.StreamID{Type: "blob", ID: "b-9"}, Version: 4, CommandID: "cmd-9", Fingerprint: "q1Zb0yJ4dXvWk3-_8aQy7w", CorrelationID: "corr-9",
-			Time: time.UnixMilli(1700000000123).UTC(), Final: true,
+			Actor: "auth0|u-9", Time: time.UnixMilli(1700000000123).UTC(), Final: true,
 			Events: []signal.RawEvent{
 				{ID: "e-1", Name: "Stored", SchemaVersion: 1, Data: []byte{0xff, 0x00, 0xfe}},
 				{ID: "e-2", Name: "Noted", SchemaVersion: 2, Data: []byte(`{"ü":1}`)},

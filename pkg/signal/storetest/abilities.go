@@ -642,6 +642,7 @@ func (s *suite) feedTests() []namedTest {
 		{"Resume", s.testFeedResume},
 		{"Limit", s.testFeedLimit},
 		{"Fingerprint", s.testFeedFingerprint},
+		{"Actor", s.testFeedActor},
 		{"WaitReturnsAtOnce", s.testFeedWaitAtOnce},
 		{"WaitBlocksUntilAppend", s.testFeedWaitBlocks},
 		{"WaitCancelled", s.testFeedWaitCancelled},

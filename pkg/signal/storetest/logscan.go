@@ -65,7 +65,7 @@ func (s *suite) testScanEmpty(t *testing.T) {
 }
 
 // scanFixture appends commits over several streams and types, a final
-// one and fingerprinted ones among them, plus appends the store refuses,
+// one, fingerprinted ones and ones with actors among them, plus appends the store refuses,
 // and returns what was appended, sorted by stream and version.
 func scanFixture(t *testing.T, st signal.Store) []signal.Commit {
 	t.Helper()
@@ -79,6 +79,10 @@ func scanFixture(t *testing.T, st signal.Store) []signal.Commit {
 		want = append(want, appendHistory(t, st, signal.StreamID{Type: typ, ID: fmt.Sprintf("scan-%d", i)}, sizes...)...)
 	}
 	for _, c := range fingerprinted(signal.StreamID{Type: "cart", ID: "scan-fingerprint"}) {
+		MustAppend(t, st, c)
+		want = append(want, c)
+	}
+	for _, c := range acted(signal.StreamID{Type: "order", ID: "scan-actor"}) {
 		MustAppend(t, st, c)
 		want = append(want, c)
 	}

@@ -45,6 +45,11 @@ var badMetadata = []struct {
 	{"fingerprint of invalid UTF-8", func(c *signal.Commit) { c.Fingerprint = "\x80" }},
 	{fmt.Sprintf("fingerprint of %d bytes", signal.MaxIDBytes+1), func(c *signal.Commit) { c.Fingerprint = strings.Repeat("f", signal.MaxIDBytes+1) }},
 
+	{"actor with NUL", func(c *signal.Commit) { c.Actor = "sub\x00" }},
+	{"actor with a newline", func(c *signal.Commit) { c.Actor = "sub\nforged log line" }},
+	{"actor of invalid UTF-8", func(c *signal.Commit) { c.Actor = "sub\xff" }},
+	{fmt.Sprintf("actor of %d bytes", signal.MaxIDBytes+1), func(c *signal.Commit) { c.Actor = strings.Repeat("a", signal.MaxIDBytes+1) }},
+
 	{"empty event id", func(c *signal.Commit) { c.Events[0].ID = "" }},
 	{"empty id of the last event", func(c *signal.Commit) { c.Events[len(c.Events)-1].ID = "" }},
 	{"event id with NUL", func(c *signal.Commit) { c.Events[0].ID = "e\x00" }},
@@ -159,19 +164,19 @@ func (s *suite) testMetadataLimits(t *testing.T) {
 		mutate func(c *signal.Commit)
 	}{
 		{fmt.Sprintf("every id of %d bytes", signal.MaxIDBytes), func(c *signal.Commit) {
-			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint = longest, longest, longest, longest
+			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint, c.Actor = longest, longest, longest, longest, longest
 			for i := range c.Events {
 				c.Events[i].ID = fill(c.Events[i].ID, "k")
 			}
 		}},
 		{fmt.Sprintf("every id of %d bytes in two-byte runes", signal.MaxIDBytes), func(c *signal.Commit) {
-			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint = runes, runes, runes, runes
+			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint, c.Actor = runes, runes, runes, runes, runes
 			for i := range c.Events {
 				c.Events[i].ID = fill(c.Events[i].ID, "ü")
 			}
 		}},
 		{"separators and dot segments", func(c *signal.Commit) {
-			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint = "a#b/c", "..", ".", "/#/"
+			c.CommandID, c.CorrelationID, c.CausationID, c.Fingerprint, c.Actor = "a#b/c", "..", ".", "/#/", "#"
 			c.Events[0].ID, c.Events[1].ID = "#"+c.Events[0].ID+"/", "../"+c.Events[1].ID
 		}},
 		{"unicode without controls", func(c *signal.Commit) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 
@@ -30,7 +31,8 @@ type ServiceStores struct {
 // RunService runs the Service over stores as an application would:
 // commands from several workers (and from two processes, with Shared)
 // racing on the same carts, snapshots (if the store keeps them), a
-// closed aggregate refused from every Service, a projection delivered
+// closed aggregate refused from every Service, the closing command's
+// caller recorded as its commit's Actor, a projection delivered
 // twice (from the change feed if the store has one, else from Load) that
 // counts each event once (if the store keeps views), a cold Service's
 // reads, and, with Reopen, all of it again after a restart. It is the
@@ -51,7 +53,7 @@ func RunService(t *testing.T, stores ServiceStores) {
 		return
 	}
 	last := svcs[len(svcs)-1]
-	if _, _, err := signal.Bind(svcs[0], cartType).Handle(t.Context(), "cart-0", checkout{}); err != nil {
+	if _, _, err := signal.Bind(svcs[0], cartType).Handle(signal.WithPrincipal(t.Context(), checkoutCaller), "cart-0", checkout{}); err != nil {
 		t.Fatalf("Checkout cart-0: %v", err)
 	}
 	if _, _, err := signal.Bind(last, cartType).Handle(t.Context(), "cart-0", addItem{SKU: "pear", Quantity: 1}); !errors.Is(err, signal.ErrClosed) {
@@ -67,6 +69,7 @@ func RunService(t *testing.T, stores ServiceStores) {
 		}
 	}
 	checkCarts(t, newCartService(t, sts[len(sts)-1]), sts[len(sts)-1], total, "a cold Service")
+	checkCheckoutActor(t, sts[len(sts)-1], "from the last store")
 	if stores.Reopen == nil {
 		return
 	}
@@ -79,6 +82,28 @@ func RunService(t *testing.T, stores ServiceStores) {
 		t.Errorf("after reopening a delivery ends at %d, want %d", again, pos)
 	}
 	checkCarts(t, svc, st, total, "after reopening")
+	checkCheckoutActor(t, st, "after reopening")
+}
+
+// checkoutCaller is the principal cart-0's checkout runs as.
+var checkoutCaller = &signal.Principal{Subject: "auth0|checkout-caller"}
+
+// checkCheckoutActor checks that cart-0's last commit, its checkout,
+// records checkoutCaller as its Actor and the commits before it none.
+func checkCheckoutActor(t *testing.T, st signal.Store, when string) {
+	t.Helper()
+	var actors []string
+	for c, err := range st.Load(t.Context(), signal.StreamID{Type: "cart", ID: "cart-0"}, 0) {
+		if err != nil {
+			t.Errorf("Load(cart-0) %s: %v", when, err)
+			return
+		}
+		actors = append(actors, c.Actor)
+	}
+	last := len(actors) - 1
+	if last < 1 || actors[last] != checkoutCaller.Subject || slices.ContainsFunc(actors[:last], func(a string) bool { return a != "" }) {
+		t.Errorf("cart-0's commits %s have the actors %q, want none but the checkout's %q", when, actors, checkoutCaller.Subject)
+	}
 }
 
 // raceCarts has workers add apples to three carts through svcs, one

@@ -23,6 +23,7 @@ func (s *suite) storeTests() []namedTest {
 		{"Conflict", s.testConflict},
 		{"ConflictSameCommandID", s.testConflictSameCommandID},
 		{"Fingerprint", s.testFingerprint},
+		{"Actor", s.testActor},
 		{"AtomicCommits", s.testAtomic},
 		{"TooLarge", s.testTooLarge},
 		{"LargeCommitFits", s.testLargeCommitFits},
@@ -48,7 +49,9 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			c1 := Commit(stream, 1, 3)
 			c1.Events[0].SchemaVersion, c1.Events[1].SchemaVersion, c1.Events[2].SchemaVersion = 1, 2, 7
 			c1.Events[1].Name = "ItemRemoved"
+			c1.Actor = "auth0|5f7c8ec7c33c6c004bbafe82"
 			c2 := Commit(stream, 4, 1)
+			c2.Actor = "policy:open-order"
 			c2.Events[0].Name = "PurchaseCompleted"
 			return []signal.Commit{c1, c2}
 		}},
@@ -79,6 +82,7 @@ func (s *suite) testRoundTrip(t *testing.T) {
 			c.CommandID = "Idempotency-Key: ünïcødé 購物車 🛒 with spaces, #hash, /slash, 'quotes\" and %percent_" + strings.Repeat("k", 100)
 			c.CorrelationID = "corr/with/slashes#and#hashes"
 			c.CausationID = signal.NewID()
+			c.Actor = "arn:aws:sts::123456789012:assumed-role/Räte Ünïcødé/session name #1"
 			c.Events[0].ID = "event id with spaces and ünïcødé"
 			c.Events[1].Name = "Order.Placed_v2-x"
 			return []signal.Commit{c}

@@ -298,6 +298,9 @@ func DiffCommit(want, got signal.Commit) string {
 	if got.CausationID != want.CausationID {
 		add("CausationID: got %q, want %q", got.CausationID, want.CausationID)
 	}
+	if got.Actor != want.Actor {
+		add("Actor: got %q, want %q", got.Actor, want.Actor)
+	}
 	if msg := diffTime(want.Time, got.Time); msg != "" {
 		add("Time: %s", msg)
 	}
