@@ -35,11 +35,12 @@ func startRuledDev(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	app := testbank.App()
 	app.Authorize = ownedAccounts
+	// The data directory is made first, so it is removed after dev stops
+	// (cleanups run last first).
+	args = append([]string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errOut, done := &syncbuf.Buffer{}, &syncbuf.Buffer{}, make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, app, append([]string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...), out, errOut, env(nil))
-	}()
+	go func() { done <- cli.Run(ctx, app, args, out, errOut, env(nil)) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
