@@ -134,6 +134,7 @@ func (k *kit) devCommand(ctx context.Context, args []string) error {
 	fs.StringVar(&o.addr, "addr", or(k.getenv("SIGNAL_ADDR"), "127.0.0.1:8080"), "listen address")
 	fs.Var((*listFlag)(&o.allowHosts), "allow-host", "host name to answer for (repeatable)")
 	fs.Var((*originsFlag)(&o.allowOrigins), "allow-origin", "origin whose pages may call the API (repeatable)")
+	fs.BoolVar(&o.insecureDevAuth, "insecure-dev-auth", false, "INSECURE: take the caller from the X-Signal-Insecure-Principal header")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}

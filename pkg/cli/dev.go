@@ -21,6 +21,9 @@ type devOptions struct {
 	// allowHosts and allowOrigins widen the local guard (-allow-host,
 	// -allow-origin).
 	allowHosts, allowOrigins []string
+	// insecureDevAuth (-insecure-dev-auth) takes the caller from the
+	// httpapi.InsecurePrincipalHeader of each request.
+	insecureDevAuth bool
 }
 
 // dev serves the HTTP API (the router the Lambda functions use) and the
@@ -46,7 +49,7 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 	if err != nil {
 		return err
 	}
-	k.greet("http://"+ln.Addr().String(), st.desc)
+	k.greet("http://"+ln.Addr().String(), st.desc, o.insecureDevAuth)
 	err = serveAndProject(ctx, srv, ln, func(ctx context.Context) error { return st.project(ctx, svc, k.logger) })
 	fmt.Fprintf(k.stdout, "%s dev: stopped\n", k.o.name)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -57,7 +60,9 @@ func (k *kit) dev(ctx context.Context, o devOptions) error {
 
 // devServer is the server dev runs, and the listener it serves on at
 // o.addr: the same router as the Lambda functions, with the pages on the
-// paths no API route has, behind the local guard.
+// paths no API route has, behind the local guard; with
+// o.insecureDevAuth, the caller is taken from the insecure dev header
+// between the two (the guard still refuses other sites' pages first).
 func (k *kit) devServer(svc *signal.Service, o devOptions) (*http.Server, net.Listener, error) {
 	logger := k.logger
 	api, err := httpapi.New(httpapi.Config{Service: svc, Routes: httpapi.AllRoutes, Logger: logger, Pages: devPages(k.o), AppName: k.app.Name})
@@ -71,9 +76,13 @@ func (k *kit) devServer(svc *signal.Service, o devOptions) (*http.Server, net.Li
 	// What net/http refuses before the router runs (an invalid percent
 	// escape, say) is answered with the API's JSON error too.
 	ln = httpapi.Listener(ln)
+	var served http.Handler = api
+	if o.insecureDevAuth {
+		served = httpapi.InsecureDevPrincipal(api, logger)
+	}
 	// Any web page the developer opens could otherwise write to the local
 	// store (a cross-site form post) and read it (DNS rebinding).
-	guarded := httpapi.LocalGuard(api, httpapi.LocalOptions{
+	guarded := httpapi.LocalGuard(served, httpapi.LocalOptions{
 		Addr: ln.Addr().String(), AllowHosts: o.allowHosts, AllowOrigins: o.allowOrigins, Logger: logger,
 	})
 	srv := &http.Server{Handler: guarded, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -7,13 +7,19 @@ import (
 	"strings"
 
 	"github.com/signalforgo/signal/pkg/console"
+	"github.com/signalforgo/signal/pkg/httpapi"
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // greet tells the developer where dev serves, on which store, what runs
-// in-process, and how to send a first command.
-func (k *kit) greet(url, store string) {
+// in-process, and how to send a first command; with insecureAuth, first
+// of all that anyone reaching the server may act as anyone.
+func (k *kit) greet(url, store string, insecureAuth bool) {
 	n, out := k.o.name, k.stdout
+	if insecureAuth {
+		fmt.Fprintf(out, "%s dev: WARNING: -insecure-dev-auth is on: every request is believed to come from whoever its %s header names; anyone who can reach this server can act as anyone. For local development only.\n",
+			n, httpapi.InsecurePrincipalHeader)
+	}
 	pages := ""
 	if k.o.pages != nil {
 		pages = "; your pages at /"
@@ -26,8 +32,12 @@ func (k *kit) greet(url, store string) {
 	}
 	fmt.Fprintf(out, "%s dev: store: %s; %s\n", n, store, subs)
 	if typ, cmd, ok := firstCommand(k.app); ok {
-		fmt.Fprintf(out, "%s dev: try  curl -X POST %s/aggregates/%s/%s1/%s -H 'Content-Type: application/json' -d '%s'\n",
-			n, url, typ, typ[:1], cmd.Name, exampleBody(cmd.GoType))
+		as := ""
+		if insecureAuth {
+			as = " -H '" + httpapi.InsecurePrincipalHeader + ": sub=alice'"
+		}
+		fmt.Fprintf(out, "%s dev: try  curl -X POST %s/aggregates/%s/%s1/%s -H 'Content-Type: application/json'%s -d '%s'\n",
+			n, url, typ, typ[:1], cmd.Name, as, exampleBody(cmd.GoType))
 	}
 }
 

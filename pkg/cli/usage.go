@@ -64,6 +64,12 @@ dev flags:
                          http://localhost:3000 (repeatable); by default only the
                          server's own origin. Commands need
                          Content-Type: application/json
+  -insecure-dev-auth     INSECURE, local only: take the caller of each request
+                         from its header X-Signal-Insecure-Principal, e.g.
+                         "sub=alice; tenant=acme; groups=admin,ops" (also iss,
+                         scope), so the app's Authorize rule runs as in Lambda.
+                         Off by default: then the header is ignored and every
+                         request is anonymous
 
 Environment:
   SIGNAL_LOG_LEVEL       debug, info, warn or error (default info for dev, warn otherwise)

@@ -119,6 +119,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	checkViewDocument(t, ctx)
 	browser.Screenshot(t, ctx, "console.png")
 	checkDeepLink(t, ctx, url, svc)
+	checkActors(t, ctx, url, svc)
 	checkUnderStagePrefix(t, ctx, url, prod)
 
 	// Readable on a phone: nothing wider than the screen.
@@ -263,6 +264,25 @@ func checkDeepLink(t *testing.T, ctx context.Context, url string, svc *signal.Se
 	waitText(t, ctx, "#version-state", `"opened a1"`)
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#history-type"))); v != "audit" {
 		t.Errorf("the history type is %q after the deep link", v)
+	}
+}
+
+// checkActors: the history shows who each event was handled for: the
+// caller's subject, and nothing for an event written without a caller
+// (a1's, sent through the console).
+func checkActors(t *testing.T, ctx context.Context, url string, svc *signal.Service) {
+	t.Helper()
+	as := signal.WithPrincipal(context.Background(), &signal.Principal{Subject: "ada@example.com"})
+	if _, err := svc.Handle(as, "account", "a2", testbank.Open{Owner: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "open the history of a2", chromedp.Navigate(url+"/console/#account/a2"))
+	waitText(t, ctx, "#history-title", "account a2: 1 event, version 1")
+	waitText(t, ctx, `#events li[data-version="1"] dd.actor`, "ada@example.com")
+	do(t, ctx, "open the history of a1", chromedp.Navigate(url+"/console/#account/a1"))
+	waitText(t, ctx, "#history-title", "account a1: 3 events, version 3")
+	if n := count(t, ctx, "#events dd.actor"); n != 0 {
+		t.Errorf("a1's history shows %d actors, want none", n)
 	}
 }
 

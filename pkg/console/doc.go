@@ -9,8 +9,17 @@
 // command from a form built from those fields (internal commands are not
 // offered) and shows the answer, or the API's JSON error; browses any
 // aggregate's history with time travel (the state at any version, GET
-// /aggregates/{type}/{id}?version=N); and reads a view document by name
-// and key.
+// /aggregates/{type}/{id}?version=N), each event with its metadata, the
+// actor (who its command was handled for) among them; and reads a view
+// document by name and key.
+//
+// Against `signal dev -insecure-dev-auth` (httpapi.InsecureDevPrincipal),
+// the page's "Caller" field sends X-Signal-Insecure-Principal (e.g.
+// "sub=alice; groups=admin") with every request, so the app's
+// authorization rule can be tried from the page; it is kept for the
+// tab's session. Every other server ignores that header: a deployed API
+// takes the caller only from its authorizer, and the page sends no token
+// of its own, so behind a JWT or IAM authorizer its requests are refused.
 //
 // Handler serves the page at Prefix and its assets under it. Mount it
 // beside the API, which takes every other path:

@@ -20,7 +20,8 @@
 // params.go (command headers, query parameters), body.go (limits,
 // discarding), record.go (log line, OnRequest), event.go and lambda.go
 // (Lambda events), cors.go, errors.go (StatusOf), describe.go (GET /app),
-// guard.go and listener.go (local development).
+// principal.go (the caller of a Lambda event), guard.go, listener.go and
+// devprincipal.go (local development).
 //
 // # Routes
 //
@@ -111,6 +112,29 @@
 //   - A payload 1.0 event from an HTTP API with a named stage has the
 //     stage stripped by Lambda (it tells REST from HTTP APIs by the
 //     "version" field); HandleV1 assumes a REST API, whose path has no stage.
+//
+// # The caller
+//
+// Each request runs with its caller, a signal.Principal, in its context
+// (signal.WithPrincipal), for the Service's Authorize rule and the actor
+// its commits record; none (nil) is an anonymous request. The Lambda
+// adapters take it only from the event's request context, which API
+// Gateway or the function URL wrote after verifying the caller: an HTTP
+// API's JWT (claims, scopes), IAM or Lambda authorizer
+// (requestContext.authorizer.jwt, .iam, .lambda), a REST API's Cognito
+// user pool authorizer (authorizer.claims), Lambda authorizer
+// (authorizer.principalId and its context) or IAM caller
+// (requestContext.identity), a function URL's AWS_IAM caller
+// (authorizer.iam). They trust it as it is and never read or verify a
+// token (an Authorization header): that is the gateway's job, done
+// before the function runs. The event alone decides: a context that
+// already carried a principal does not make an anonymous event
+// authenticated. Config.Auth names the claims of the tenant and the
+// groups; docs/API.md has the table of sources.
+//
+// ServeHTTP takes the principal its request's context carries, which
+// only a middleware puts there: InsecureDevPrincipal (signal dev
+// -insecure-dev-auth), or a user's own that verified the caller.
 //
 // # Local development
 //

@@ -32,6 +32,9 @@ type eventRequest struct {
 	// gatewayID is API Gateway's (or the function URL's) request id.
 	gatewayID string
 	sourceIP  string
+	// principal is the caller the event's request context holds (nil:
+	// anonymous), the only one the request gets.
+	principal *signal.Principal
 }
 
 // serveEvent serves an event and returns its answer.
@@ -61,6 +64,10 @@ func newRequest(ctx context.Context, ev eventRequest) *http.Request {
 	}
 	if ev.body != "" {
 		r.Body, r.ContentLength = eventBody(ev.body, ev.base64)
+	}
+	if ev.principal != nil || signal.PrincipalFrom(ctx) != nil {
+		// The event alone says who the caller is, whatever ctx carried.
+		ctx = signal.WithPrincipal(ctx, ev.principal)
 	}
 	return r.WithContext(ctx)
 }

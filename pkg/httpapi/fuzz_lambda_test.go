@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,7 +27,12 @@ func FuzzLambdaPayload(f *testing.F) {
 	f.Add([]byte(`{}`), "POST", "/aggregates/cart/c1/AddItem", `{"sku":"\ud800","quantity":1,"price":1}`, false, uint8(1))
 	f.Add([]byte(`{}`), "POST", "/aggregates/cart/c1/AddItem", base64.StdEncoding.EncodeToString([]byte("{\"sku\":\"\xff\xfe\",\"quantity\":1,\"price\":1}")), true, uint8(2))
 	f.Add([]byte(`{}`), "POST", "/aggregates/cart/%2e%2e/CompletePurchase", `null`, false, uint8(3))
-	fx := newFixture(f, withConfig(func(c *Config) { c.MaxBodyBytes = 4096 }))
+	// Authorizer contexts of every shape, odd values included.
+	f.Add([]byte(`{"httpMethod":"POST","path":"/aggregates/cart/c1/AddItem","body":"{\"sku\":\"a\",\"quantity\":1,\"price\":1}","requestContext":{"authorizer":{"claims":{"sub":"\u0000x","cognito:groups":["a",1,null]},"scopes":[1,"s"]},"identity":{"userArn":"arn"}}}`), "GET", "/", "", false, uint8(0))
+	f.Add([]byte(`{"httpMethod":"GET","path":"/aggregates/cart/c1","requestContext":{"authorizer":{"principalId":{"a":1},"lambda":"x"}}}`), "GET", "/", "", false, uint8(0))
+	f.Add([]byte(`{"version":"2.0","routeKey":"$default","rawPath":"/aggregates/cart/c1/AddItem","body":"{}","requestContext":{"http":{"method":"POST"},"authorizer":{"jwt":{"claims":{"sub":"alice","scp":"[","cognito:groups":"[]"}},"lambda":{"sub":true}}}}`), "GET", "/", "", false, uint8(1))
+	f.Add([]byte(`{"version":"2.0","rawPath":"/aggregates/cart/c1","requestContext":{"http":{"method":"GET"},"authorizer":{"iam":{"userArn":"`+strings.Repeat("x", 300)+`"}}}}`), "GET", "/", "", false, uint8(2))
+	fx := newFixture(f, withConfig(func(c *Config) { c.MaxBodyBytes = 4096; c.Auth = AuthConfig{TenantClaim: "sub"} }))
 	f.Fuzz(func(t *testing.T, raw []byte, method, path, body string, b64 bool, shape uint8) {
 		checkLambdaAnswer(t, fx.h, raw, false)
 		if method == "" {

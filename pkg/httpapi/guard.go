@@ -89,6 +89,16 @@ func (g *localGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.next.ServeHTTP(w, r)
 		return
 	}
+	refuse(w, r, g.logger, status, code, msg, "http request refused by the local guard",
+		slog.String("host", truncate(r.Host, maxLogBytes)),
+		slog.String("origin", truncate(r.Header.Get("Origin"), maxLogBytes)),
+		slog.String("content_type", truncate(r.Header.Get("Content-Type"), maxLogBytes)))
+}
+
+// refuse answers r, before the Handler runs, with the API's JSON error
+// (code, msg) and status, X-Request-Id and nosniff, after discarding its
+// body as the Handler would; then logs logMsg at Warn with attrs.
+func refuse(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, code, msg, logMsg string, attrs ...slog.Attr) {
 	(&httpBody{r: r}).discardRest(w)
 	id := signal.NewID()
 	b, err := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg}})
@@ -101,20 +111,16 @@ func (g *localGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Request-Id", id)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-	logger := g.logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.LogAttrs(r.Context(), slog.LevelWarn, "http request refused by the local guard",
+	logger.LogAttrs(r.Context(), slog.LevelWarn, logMsg, append([]slog.Attr{
 		slog.String("request_id", id),
 		slog.String("method", truncate(r.Method, maxMethodBytes)),
 		slog.String("path", truncate(r.URL.EscapedPath(), maxLogBytes)),
 		slog.Int("status", status),
 		slog.String("error_kind", code),
-		slog.String("host", truncate(r.Host, maxLogBytes)),
-		slog.String("origin", truncate(r.Header.Get("Origin"), maxLogBytes)),
-		slog.String("content_type", truncate(r.Header.Get("Content-Type"), maxLogBytes)),
-	)
+	}, attrs...)...)
 }
 
 // check returns the refusal of r (status, code, message), or status 0.

@@ -112,6 +112,12 @@ type Config struct {
 	// the Service's projections (ProjectionNames); a query function,
 	// whose Service runs no subscribers, sets it from the app's.
 	Views []string
+	// Auth says how the Lambda adapters read the caller (a
+	// signal.Principal) from what API Gateway or the function URL
+	// verified: the tenant and groups claims. ServeHTTP takes the
+	// principal its request's context carries, which only a middleware
+	// puts there (InsecureDevPrincipal, or the user's own).
+	Auth AuthConfig
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -128,6 +134,7 @@ type Handler struct {
 	logger    *slog.Logger
 	onRequest func(context.Context, RequestInfo)
 	pages     http.Handler
+	auth      AuthConfig
 	appJSON   func() []byte // the body of GET /app, built at its first request
 	// mux routes the clean paths of the enabled routes; enabled is the
 	// same routes in table order, for the paths the mux must not see.
@@ -157,6 +164,7 @@ func New(cfg Config) (*Handler, error) {
 		logger:    cfg.Logger,
 		onRequest: cfg.OnRequest,
 		pages:     cfg.Pages,
+		auth:      cfg.Auth,
 	}
 	if h.routes == 0 {
 		h.routes = AllRoutes

@@ -12,7 +12,9 @@ import (
 
 // HandleV2 serves an API Gateway HTTP API request (payload format 2.0),
 // whose rawPath starts with the stage when it is named (not "$default").
-// It never returns an error: every problem is an HTTP response.
+// The caller is the one API Gateway verified: the JWT, IAM or Lambda
+// authorizer's (requestContext.authorizer; see Config.Auth); none
+// without one. It never returns an error: every problem is an HTTP response.
 func (h *Handler) HandleV2(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	path := ev.RawPath
 	if path == "" {
@@ -27,12 +29,17 @@ func (h *Handler) HandleV2(ctx context.Context, ev events.APIGatewayV2HTTPReques
 		base64:    ev.IsBase64Encoded,
 		gatewayID: ev.RequestContext.RequestID,
 		sourceIP:  ev.RequestContext.HTTP.SourceIP,
+		principal: h.auth.principalV2(ev.RequestContext.Authorizer),
 	})
 	return events.APIGatewayV2HTTPResponse{StatusCode: w.status, Headers: flatHeaders(w.header), Body: w.body.String()}, nil
 }
 
 // HandleV1 serves an API Gateway REST API request (payload format 1.0),
-// whose path comes without the stage. It never returns an error.
+// whose path comes without the stage. The caller is the one API Gateway
+// verified: a Cognito user pool authorizer's claims, a Lambda
+// authorizer's principalId and context (requestContext.authorizer), or
+// the IAM caller (requestContext.identity.userArn); none without them.
+// It never returns an error.
 func (h *Handler) HandleV1(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return h.handleV1(ctx, ev, ""), nil
 }
@@ -65,11 +72,14 @@ func (h *Handler) handleV1(ctx context.Context, ev events.APIGatewayProxyRequest
 		base64:    ev.IsBase64Encoded,
 		gatewayID: ev.RequestContext.RequestID,
 		sourceIP:  ev.RequestContext.Identity.SourceIP,
+		principal: h.auth.principalV1(&ev.RequestContext),
 	})
 	return events.APIGatewayProxyResponse{StatusCode: w.status, Headers: flatHeaders(w.header), Body: w.body.String()}
 }
 
-// HandleFunctionURL serves a Lambda function URL request. It never
+// HandleFunctionURL serves a Lambda function URL request. The caller is
+// the IAM caller of a URL whose AuthType is AWS_IAM
+// (requestContext.authorizer.iam); none with AuthType NONE. It never
 // returns an error.
 func (h *Handler) HandleFunctionURL(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	path := ev.RawPath
@@ -85,6 +95,7 @@ func (h *Handler) HandleFunctionURL(ctx context.Context, ev events.LambdaFunctio
 		base64:    ev.IsBase64Encoded,
 		gatewayID: ev.RequestContext.RequestID,
 		sourceIP:  ev.RequestContext.HTTP.SourceIP,
+		principal: h.auth.principalFunctionURL(ev.RequestContext.Authorizer),
 	})
 	return events.LambdaFunctionURLResponse{StatusCode: w.status, Headers: flatHeaders(w.header), Body: w.body.String()}, nil
 }

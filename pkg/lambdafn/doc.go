@@ -7,8 +7,8 @@
 //
 // At init each one reads its Settings from the environment (FromEnv:
 // EVENTS_TABLE and VIEWS_TABLE are required; LOG_LEVEL,
-// CORS_ALLOW_ORIGINS, AWS_LAMBDA_FUNCTION_NAME and DEAD_LETTER_QUEUE_URL
-// are optional), loads one AWS configuration through the SDK's standard
+// CORS_ALLOW_ORIGINS, AWS_LAMBDA_FUNCTION_NAME, DEAD_LETTER_QUEUE_URL,
+// AUTH_TENANT_CLAIM and AUTH_GROUPS_CLAIM are optional), loads one AWS configuration through the SDK's standard
 // chain (so AWS_ENDPOINT_URL points it at moto_server or LocalStack),
 // builds the DynamoDB client with dynstore.ClientOptions, the store and
 // the Service with its pool, then hands the handler to the Lambda
@@ -24,6 +24,17 @@
 // Latency, Commands, ServerErrors and the pool's PoolHits, PoolMisses,
 // Conflicts and Retries; per batch Records, Commits, FailedRecords,
 // ProjectorLag and BatchDuration.
+//
+// The command and query functions take the caller of each request (a
+// signal.Principal, which the App's Authorize rule decides on and whose
+// subject each commit records as its actor) from what API Gateway or the
+// function URL verified and wrote into the event: a JWT, Cognito, IAM or
+// Lambda authorizer's context (package httpapi, Config.Auth). They trust
+// it and never read or verify a token themselves, so a route must have
+// its authorizer on the gateway: a request without one is anonymous.
+// AUTH_TENANT_CLAIM names the claim of the caller's tenant ("custom:tenant";
+// none by default), AUTH_GROUPS_CLAIM that of its groups (default
+// "cognito:groups").
 //
 // A function that cannot wire itself (a missing variable, an invalid App,
 // a bad option) logs one JSON error line, "init failed", to stderr (or

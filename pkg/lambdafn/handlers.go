@@ -18,14 +18,15 @@ import (
 // HTTPHandler returns the HTTP adapter of a command or query Function:
 // its role's routes (GET /app describing the App), the Pages and Console
 // options on the query side, CORS from the
-// settings (none when CORSOrigins is empty), the JSON request log, EMF
+// settings (none when CORSOrigins is empty), the claims of the caller's
+// tenant and groups from the settings (Auth), the JSON request log, EMF
 // metrics per request, then the HTTPConfig options. Its Lambda method is
 // what Command and Query start. It fails for ProjectorRole, or with
 // httpapi.New's error for a configuration HTTPConfig made invalid. Call
 // it once: each Handler counts its own cold start and pool deltas.
 func (f *Function) HTTPHandler() (*httpapi.Handler, error) {
 	cfg := httpapi.Config{Service: f.Service, Logger: f.Logger, OnRequest: f.requestMetrics(),
-		AppName: f.App.Name, Views: httpapi.ProjectionNames(f.App.Subscribers)}
+		AppName: f.App.Name, Views: httpapi.ProjectionNames(f.App.Subscribers), Auth: f.Settings.Auth}
 	switch f.Role {
 	case CommandRole:
 		cfg.Routes = httpapi.CommandRoutes

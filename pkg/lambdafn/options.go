@@ -123,8 +123,9 @@ func ServiceConfig(fn func(*signal.Config)) Option {
 
 // HTTPConfig adds fn, called on the command and query functions'
 // httpapi.Config after lambdafn has filled it (Service, Routes, Pages,
-// CORS from CORS_ALLOW_ORIGINS with a 10-minute MaxAge, Logger, OnRequest
-// emitting the metrics) and before httpapi.New: set MaxBodyBytes or
+// CORS from CORS_ALLOW_ORIGINS with a 10-minute MaxAge, Auth from
+// AUTH_TENANT_CLAIM and AUTH_GROUPS_CLAIM, Logger, OnRequest emitting the
+// metrics) and before httpapi.New: set MaxBodyBytes or
 // CORS.AllowHeaders there. What fn sets wins (replacing OnRequest drops
 // the request metrics). The projector ignores it. A nil fn is an error.
 func HTTPConfig(fn func(*httpapi.Config)) Option {

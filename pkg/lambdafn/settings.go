@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/signalforgo/signal/pkg/dynstore"
+	"github.com/signalforgo/signal/pkg/httpapi"
 )
 
 // Settings are what a function reads from its environment (FromEnv).
@@ -25,6 +26,12 @@ type Settings struct {
 	// DeadLetterQueue: DEAD_LETTER_QUEUE_URL (optional), the SQS queue the
 	// projector notifies when it parks a subscriber.
 	DeadLetterQueue string
+	// Auth: AUTH_TENANT_CLAIM and AUTH_GROUPS_CLAIM (both optional), the
+	// claims the HTTP functions read the caller's tenant and groups from
+	// (httpapi.AuthConfig; empty: no tenant, groups from
+	// httpapi.DefaultGroupsClaim). The caller itself is always the one
+	// API Gateway or the function URL verified.
+	Auth httpapi.AuthConfig
 }
 
 // FromEnv reads Settings through getenv (os.Getenv in a function). It
@@ -36,6 +43,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		Tables:          dynstore.Tables{Events: getenv("EVENTS_TABLE"), Views: getenv("VIEWS_TABLE")},
 		Function:        getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		DeadLetterQueue: getenv("DEAD_LETTER_QUEUE_URL"),
+		Auth:            httpapi.AuthConfig{TenantClaim: getenv("AUTH_TENANT_CLAIM"), GroupsClaim: getenv("AUTH_GROUPS_CLAIM")},
 	}
 	var missing []string
 	if s.Tables.Events == "" {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/signalforgo/signal/pkg/httpapi"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -26,12 +28,16 @@ func TestFromEnvNamesEveryMissingVariable(t *testing.T) {
 
 func TestFromEnvReadsEverySetting(t *testing.T) {
 	s, err := FromEnv(env(map[string]string{"EVENTS_TABLE": "e", "VIEWS_TABLE": "v", "LOG_LEVEL": "debug",
-		"CORS_ALLOW_ORIGINS": " https://a.example , *,", "AWS_LAMBDA_FUNCTION_NAME": "cmd", "DEAD_LETTER_QUEUE_URL": "http://q"}))
+		"CORS_ALLOW_ORIGINS": " https://a.example , *,", "AWS_LAMBDA_FUNCTION_NAME": "cmd", "DEAD_LETTER_QUEUE_URL": "http://q",
+		"AUTH_TENANT_CLAIM": "custom:tenant", "AUTH_GROUPS_CLAIM": "roles"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Tables.Events != "e" || s.Tables.Views != "v" || s.LogLevel != slog.LevelDebug || s.Function != "cmd" || s.DeadLetterQueue != "http://q" {
 		t.Errorf("%+v", s)
+	}
+	if s.Auth.TenantClaim != "custom:tenant" || s.Auth.GroupsClaim != "roles" {
+		t.Errorf("Auth %+v", s.Auth)
 	}
 	if !slices.Equal(s.CORSOrigins, []string{"https://a.example", "*"}) {
 		t.Errorf("CORSOrigins %q", s.CORSOrigins)
@@ -40,7 +46,7 @@ func TestFromEnvReadsEverySetting(t *testing.T) {
 
 func TestFromEnvDefaults(t *testing.T) {
 	s, err := FromEnv(env(map[string]string{"EVENTS_TABLE": "e", "VIEWS_TABLE": "v"}))
-	if err != nil || s.LogLevel != slog.LevelInfo || s.CORSOrigins != nil || s.Function != "" || s.DeadLetterQueue != "" {
+	if err != nil || s.LogLevel != slog.LevelInfo || s.CORSOrigins != nil || s.Function != "" || s.DeadLetterQueue != "" || s.Auth != (httpapi.AuthConfig{}) {
 		t.Fatalf("%+v %v", s, err)
 	}
 }

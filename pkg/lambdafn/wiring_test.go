@@ -249,8 +249,9 @@ func TestQueryFunctionDescribesTheAppAndServesTheConsole(t *testing.T) {
 
 func TestHTTPConfigOptionWins(t *testing.T) {
 	d := deploy(t)
+	d.s.Auth = httpapi.AuthConfig{TenantClaim: "custom:tenant"}
 	f, _ := d.function(CommandRole, HTTPConfig(func(c *httpapi.Config) {
-		if c.Service == nil || c.Routes != httpapi.CommandRoutes || c.CORS == nil || c.OnRequest == nil {
+		if c.Service == nil || c.Routes != httpapi.CommandRoutes || c.CORS == nil || c.OnRequest == nil || c.Auth != d.s.Auth {
 			t.Errorf("lambdafn had not filled the Config: %+v", c)
 		}
 		c.MaxBodyBytes = 16

@@ -60,6 +60,37 @@
   const enc = encodeURIComponent;
   const aggregatePath = (type, id) => "/aggregates/" + enc(type) + "/" + enc(id);
 
+  // The caller the developer typed, for a server run with signal dev
+  // -insecure-dev-auth, which believes this header; every other server
+  // ignores it. Kept for the tab's session, so reloads and deep links
+  // keep acting as the same caller.
+  const DEV_CALLER_HEADER = "X-Signal-Insecure-Principal";
+  const DEV_CALLER_KEY = "signal-console-dev-caller";
+
+  function devCaller() {
+    const v = $("dev-caller").value.trim();
+    // fetch refuses header values outside Latin-1; say so, not "network".
+    if (/[^\x20-\x7e]/.test(v)) {
+      throw new ApiError(0, "invalid", "The caller may hold only printable ASCII characters, such as sub=alice; groups=admin.");
+    }
+    keepDevCaller(v);
+    return v;
+  }
+
+  function keepDevCaller(v) {
+    try {
+      if (v) sessionStorage.setItem(DEV_CALLER_KEY, v);
+      else sessionStorage.removeItem(DEV_CALLER_KEY);
+    } catch (_) { /* storage may be off: the field still works */ }
+  }
+
+  function restoreDevCaller() {
+    try {
+      $("dev-caller").value = sessionStorage.getItem(DEV_CALLER_KEY) || "";
+      if ($("dev-caller").value) $("dev-caller-panel").open = true;
+    } catch (_) { /* storage may be off */ }
+  }
+
   // api sends one request and answers {status, data, headers}; any non-2xx
   // answer, network failure or timeout is an ApiError with a message fit
   // for a person.
@@ -70,6 +101,8 @@
     // Every command says it is JSON: a local server refuses commands
     // without it, since a cross-site form cannot send that type.
     if (method !== "GET") h["Content-Type"] = "application/json";
+    const caller = devCaller();
+    if (caller) h[DEV_CALLER_HEADER] = caller;
     let res, text;
     try {
       res = await fetch(apiURL(path), {
@@ -545,6 +578,7 @@
   }
 
   async function init() {
+    restoreDevCaller();
     $("command-type").addEventListener("change", fillCommands);
     $("command-name").addEventListener("change", fillFields);
     $("command-form").addEventListener("submit", onSend);

@@ -1,0 +1,100 @@
+package console_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/signalforgo/signal/internal/browser"
+	"github.com/signalforgo/signal/internal/syncbuf"
+	"github.com/signalforgo/signal/pkg/console"
+	"github.com/signalforgo/signal/pkg/httpapi"
+	"github.com/signalforgo/signal/pkg/memstore"
+	"github.com/signalforgo/signal/pkg/signal"
+)
+
+// ownersOnly needs a caller for every aggregate action and lets only the
+// subject that created an aggregate act on it.
+func ownersOnly(_ context.Context, p *signal.Principal, a *signal.Action) error {
+	switch {
+	case p == nil:
+		return signal.Unauthenticated()
+	case a.Kind != signal.ViewAction && a.Version > 0 && a.Owner != p.Subject:
+		return signal.Forbidden("%s %s is not yours", a.Type, a.ID)
+	}
+	return nil
+}
+
+// devAuthServer serves the bank with the rule ownersOnly as `signal dev
+// -insecure-dev-auth` does: the console and the API behind
+// InsecureDevPrincipal, behind the local guard.
+func devAuthServer(t *testing.T) string {
+	t.Helper()
+	logs := &syncbuf.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	cfg := bankApp.Config(memstore.New(), true)
+	cfg.InlineDispatch, cfg.Logger, cfg.Authorize = true, logger, ownersOnly
+	svc, err := signal.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Service: svc, AppName: bankApp.Name, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, console.Handler())
+	mux.Handle("/", api)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = httpapi.LocalGuard(httpapi.InsecureDevPrincipal(mux, logger), httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestConsoleDevCaller: against a server with insecure dev auth, the
+// console acts as the caller typed in its dev caller field: none is
+// refused 401, the owner sends and reads (the history naming it as the
+// actor), another caller is refused 403; the field outlives a reload.
+func TestConsoleDevCaller(t *testing.T) {
+	url := devAuthServer(t)
+	ctx := browser.Context(t)
+	problems := browser.WatchConsole(t, ctx)
+	do(t, ctx, "open the console", chromedp.Navigate(url+"/console/#account/z1"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	waitText(t, ctx, "#alert", "HTTP 401")
+	waitText(t, ctx, "#alert", "authentication required")
+	if n := count(t, ctx, "#dev-caller-panel[open]"); n != 0 {
+		t.Errorf("the dev caller is shown before anyone asked for it")
+	}
+
+	do(t, ctx, "open z1 as ada", click("#dev-caller-panel summary"), fill("#dev-caller", "sub=ada; groups=tellers"), choose("#command-name", "Open"),
+		fill("#command-id", "z1", `#command-fields [data-field="owner"]`, "ada"), click("#command-submit"))
+	waitText(t, ctx, "#command-result .result-line.ok", "HTTP 201 created: account z1 is at version 1.")
+	do(t, ctx, "show z1's history as ada", fill("#history-id", "z1"), click("#history-load"))
+	waitText(t, ctx, "#history-title", "account z1: 1 event, version 1")
+	waitText(t, ctx, `#events li[data-version="1"] dd.actor`, "ada")
+
+	do(t, ctx, "show z1's history as bob", fill("#dev-caller", "sub=bob"), click("#history-load"))
+	waitText(t, ctx, "#alert", "HTTP 403")
+	waitText(t, ctx, "#alert", "account z1 is not yours")
+
+	do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#dev-caller"))); v != "sub=bob" || count(t, ctx, "#dev-caller-panel[open]") != 1 {
+		t.Errorf("after a reload the dev caller is %q (shown: %d), want the session's sub=bob, shown", v, count(t, ctx, "#dev-caller-panel[open]"))
+	}
+	do(t, ctx, "a caller fetch cannot send", fill("#dev-caller", "sub=ädá"), click("#history-load"))
+	waitText(t, ctx, "#alert", "printable ASCII")
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
