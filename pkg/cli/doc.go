@@ -34,7 +34,10 @@
 // -allow-host names are answered, only the server's own origin and
 // -allow-origin ones may send commands, and commands need
 // Content-Type: application/json, so no web page the developer opens can
-// write to the local store.
+// write to the local store. dev -insecure-dev-auth takes the caller from
+// the X-Signal-Insecure-Principal header (httpapi.InsecureDevPrincipal),
+// so that the App's Authorize rule and Tenancy run locally as they do in
+// Lambda; off, every request is anonymous. Never expose it.
 //
 // Options add what differs per service: Name (the program's name in the
 // usage text), Pages (your web page, served by dev at / beside the API

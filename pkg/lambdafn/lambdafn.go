@@ -69,7 +69,9 @@ type Function struct {
 // (the SDK's standard chain unless AWSConfig is given); builds the
 // DynamoDB client with dynstore.ClientOptions, the store and the Service
 // (with the app's subscribers and, given a DeadLetterQueue, an SQS
-// notifier on park, only for ProjectorRole). It makes no network call.
+// notifier on park, only for ProjectorRole). An App with Tenancy needs
+// s.Auth.TenantClaim for the command and query roles. It makes no
+// network call.
 // The error names what failed; on error the Function is nil.
 func New(ctx context.Context, app *signal.App, s Settings, role Role, opts ...Option) (*Function, error) {
 	if err := app.Validate(); err != nil {
@@ -77,6 +79,10 @@ func New(ctx context.Context, app *signal.App, s Settings, role Role, opts ...Op
 	}
 	if role < CommandRole || role > ProjectorRole {
 		return nil, fmt.Errorf("lambdafn.New: unknown %v", role)
+	}
+	if app.Tenancy && role != ProjectorRole && s.Auth.TenantClaim == "" {
+		// Every caller would be refused (no tenant); say so at init.
+		return nil, fmt.Errorf("lambdafn.New: App %s has Tenancy but no tenant claim is configured (AUTH_TENANT_CLAIM)", app.Name)
 	}
 	o, err := collect(opts)
 	if err != nil {

@@ -38,6 +38,7 @@ func TestNewRefuses(t *testing.T) {
 		"nil http func":      {bankApp(), tables, CommandRole, []Option{HTTPConfig(nil)}, "HTTPConfig: nil"},
 		"nil option":         {bankApp(), tables, CommandRole, []Option{nil}, "nil Option"},
 		"no tables":          {bankApp(), Settings{}, CommandRole, []Option{offline}, "table"},
+		"tenancy, no claim":  {tenantApp(), tables, QueryRole, []Option{offline}, "AUTH_TENANT_CLAIM"},
 		"bad service config": {bankApp(), tables, CommandRole, []Option{offline, ServiceConfig(func(c *signal.Config) { c.Types = nil })}, "Types is empty"},
 	} {
 		f, err := New(t.Context(), tc.app, tc.s, tc.role, tc.opts...)
@@ -45,6 +46,13 @@ func TestNewRefuses(t *testing.T) {
 			t.Errorf("%s: got %v, %v; want an error with %q", name, f, err, tc.want)
 		}
 	}
+}
+
+// tenantApp is the bank with Tenancy.
+func tenantApp() *signal.App {
+	app := bankApp()
+	app.Tenancy = true
+	return app
 }
 
 // New loads the SDK's standard chain (here: the region from the
