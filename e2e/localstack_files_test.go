@@ -285,6 +285,10 @@ func TestLocalStackAPIURLs(t *testing.T) {
 	if err != nil || out != "-c api=rest -c arch=amd64 -c removalPolicy=destroy " {
 		t.Errorf("stack_context: %v %s %q", err, errs, out)
 	}
+	out, errs, err = lsBash(t, []string{"CDK_CONTEXT=-c auth=none  -c throttleRate=5"}, `stack_context arm64; printf '%s ' "${ctx[@]}"`)
+	if err != nil || out != "-c api=rest -c arch=arm64 -c removalPolicy=destroy -c auth=none -c throttleRate=5 " {
+		t.Errorf("stack_context with CDK_CONTEXT: %v %s %q", err, errs, out)
+	}
 	if _, errs, err := lsBash(t, nil, `stack_context x86; echo unreachable`); err == nil || !strings.Contains(errs, "want amd64 or arm64") {
 		t.Errorf("stack_context x86: %v %q", err, errs)
 	}

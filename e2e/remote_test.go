@@ -11,12 +11,19 @@
 // random ids, so it can run again and again on one deployment.
 // SIGNAL_E2E_PROJECTOR_WAIT (a Go duration, default 60s) bounds the wait
 // for the projector's views.
+//
+// The stack's default auth is IAM: requests to an execute-api host in AWS
+// are signed with SigV4 with the credentials of the SDK's standard chain
+// (the caller needs execute-api:Invoke on the API). SIGNAL_E2E_SIGV4=1
+// signs for any host (LocalStack ignores it), =0 never signs (a stack
+// deployed with -c auth=none).
 
 package e2e
 
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,11 +37,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 const (
-	remoteURLEnv  = "SIGNAL_E2E_API_URL"
-	remoteWaitEnv = "SIGNAL_E2E_PROJECTOR_WAIT"
+	remoteURLEnv   = "SIGNAL_E2E_API_URL"
+	remoteWaitEnv  = "SIGNAL_E2E_PROJECTOR_WAIT"
+	remoteSigV4Env = "SIGNAL_E2E_SIGV4"
 )
 
 // remoteRun is this run's unique suffix: cart ids and skus carry it, so
@@ -52,6 +63,8 @@ type remoteAPI struct {
 	t    *testing.T
 	base string // no trailing slash
 	c    *http.Client
+	// sign, when set, signs each request (SigV4 for execute-api).
+	sign func(req *http.Request, body string) error
 }
 
 func newRemote(t *testing.T) *remoteAPI {
@@ -65,7 +78,47 @@ func newRemote(t *testing.T) *remoteAPI {
 		t.Fatalf("%s=%q is not an http(s) base URL (scheme, host and optional path, no query)", remoteURLEnv, raw)
 	}
 	// A cold function on LocalStack may take a while to start.
-	return &remoteAPI{t: t, base: strings.TrimRight(raw, "/"), c: &http.Client{Timeout: 90 * time.Second}}
+	a := &remoteAPI{t: t, base: strings.TrimRight(raw, "/"), c: &http.Client{Timeout: 90 * time.Second}}
+	a.sign = remoteSigner(t, u.Hostname())
+	return a
+}
+
+// remoteSigner is the SigV4 signer of requests to host, or nil when they
+// go unsigned (remoteSigV4Env; by default only execute-api hosts in AWS
+// are signed).
+func remoteSigner(t *testing.T, host string) func(*http.Request, string) error {
+	t.Helper()
+	switch os.Getenv(remoteSigV4Env) {
+	case "0":
+		return nil
+	case "1":
+	case "":
+		if !strings.HasSuffix(host, ".amazonaws.com") {
+			return nil
+		}
+	default:
+		t.Fatalf("%s=%q: use 1 (sign) or 0 (do not)", remoteSigV4Env, os.Getenv(remoteSigV4Env))
+	}
+	cfg, err := config.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatalf("SigV4 (%s): loading AWS credentials: %v", remoteSigV4Env, err)
+	}
+	region := cfg.Region
+	if parts := strings.Split(host, "."); len(parts) >= 5 && parts[1] == "execute-api" {
+		region = parts[2] // <id>.execute-api.<region>.amazonaws.com
+	}
+	if region == "" {
+		t.Fatalf("SigV4: no region (set AWS_REGION)")
+	}
+	signer := v4.NewSigner()
+	return func(req *http.Request, body string) error {
+		creds, err := cfg.Credentials.Retrieve(req.Context())
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256([]byte(body))
+		return signer.SignHTTP(req.Context(), creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
+	}
 }
 
 // remoteResp is one HTTP answer.
@@ -142,6 +195,11 @@ func (a *remoteAPI) do(method, path string, hdr map[string]string, body string) 
 			a.t.Fatal(err)
 		}
 		req.Header = h.Clone()
+		if a.sign != nil {
+			if err := a.sign(req, body); err != nil {
+				a.t.Fatalf("%s %s: signing: %v", method, path, err)
+			}
+		}
 		resp, err := a.c.Do(req)
 		var r remoteResp
 		if err == nil {

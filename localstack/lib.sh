@@ -83,11 +83,17 @@ api_urls() {
 }
 
 # stack_context ARCH sets the array ctx to the CDK context arguments of a
-# LocalStack deployment (infra/main.go documents the keys). A function
-# setting a global rather than printing: bash 3.2 (macOS) has no mapfile.
+# LocalStack deployment (infra/main.go documents the keys), followed by
+# those of CDK_CONTEXT, split on spaces (CDK_CONTEXT='-c auth=none'). A
+# function setting a global rather than printing: bash 3.2 (macOS) has no
+# mapfile.
 stack_context() {
 	case "$1" in amd64 | arm64) ;; *) die "ARCH=$1: want amd64 or arm64" ;; esac
 	ctx=(-c api=rest -c "arch=$1" -c removalPolicy=destroy)
+	if [ -n "${CDK_CONTEXT:-}" ]; then
+		# shellcheck disable=SC2206 # split into words on purpose
+		ctx+=(${CDK_CONTEXT})
+	fi
 }
 
 # stack_output FILE STACK KEY prints one value of a `cdk deploy
