@@ -6,6 +6,7 @@ package signalstack
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,9 +96,15 @@ func TestRESTLogRole(t *testing.T) {
 		}
 	}
 	tp := synth(t, "restcognitoarn")
-	acct := tp.props(t, tp.ofType("AWS::ApiGateway::Account")[0])
+	acctID := tp.ofType("AWS::ApiGateway::Account")[0]
+	acct := tp.props(t, acctID)
 	if !strings.Contains(show(acct["CloudWatchRoleArn"]), "CloudWatchRole") {
 		t.Errorf("account CloudWatchRoleArn %s", show(acct["CloudWatchRoleArn"]))
+	}
+	// The stage writes access logs from its creation: the role is set first.
+	stage := tp.id(t, "RestApi/DeploymentStage.prod/Resource")
+	if deps := strs(tp.Resources[stage]["DependsOn"]); !slices.Contains(deps, acctID) {
+		t.Errorf("stage DependsOn %v, want the account setting %s", deps, acctID)
 	}
 }
 
