@@ -16,8 +16,8 @@
 //	jwtAudience=a,b            auth=jwt: accepted audiences; auth=cognito with
 //	                           userPoolArn on the HTTP API: the pool's client ids
 //	userPoolArn=arn:...        auth=cognito: an existing pool (default: one is created)
-//	tenantClaim=custom:tenant  SIGNAL_TENANT_CLAIM of the command and query functions
-//	groupsClaim=cognito:groups SIGNAL_GROUPS_CLAIM of the command and query functions
+//	tenantClaim=custom:tenant  AUTH_TENANT_CLAIM of the command and query functions
+//	groupsClaim=cognito:groups AUTH_GROUPS_CLAIM of the command and query functions
 //	throttleRate=100           stage throttling: requests per second (default 100)
 //	throttleBurst=200          stage throttling: burst (default 200)
 //	restLogRole=true           api=rest: create the account's API Gateway logging role

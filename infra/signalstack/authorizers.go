@@ -93,10 +93,10 @@ func (s *Signal) userPool(scope constructs.Construct, p *Props) (clients []awsco
 // empty name sets nothing, leaving the functions' defaults.
 func addClaimEnv(env map[string]*string, p *Props) {
 	if p.TenantClaim != "" {
-		env["SIGNAL_TENANT_CLAIM"] = jsii.String(p.TenantClaim)
+		env["AUTH_TENANT_CLAIM"] = jsii.String(p.TenantClaim)
 	}
 	if p.GroupsClaim != "" {
-		env["SIGNAL_GROUPS_CLAIM"] = jsii.String(p.GroupsClaim)
+		env["AUTH_GROUPS_CLAIM"] = jsii.String(p.GroupsClaim)
 	}
 }
 

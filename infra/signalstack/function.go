@@ -27,7 +27,7 @@ type FunctionOptions struct {
 	// Environment holds extra variables for the function (your app's own
 	// settings). The construct's own variables (EVENTS_TABLE, VIEWS_TABLE,
 	// LOG_LEVEL, CORS_ALLOW_ORIGINS, DEAD_LETTER_QUEUE_URL,
-	// SIGNAL_TENANT_CLAIM, SIGNAL_GROUPS_CLAIM) and the ones
+	// AUTH_TENANT_CLAIM, AUTH_GROUPS_CLAIM) and the ones
 	// Lambda reserves (AWS_REGION, _HANDLER, …) are refused: set LogLevel,
 	// CORSOrigins, TenantClaim and GroupsClaim instead. Default none.
 	Environment map[string]string
@@ -43,7 +43,7 @@ type FunctionOptions struct {
 // constructEnv are the variables New sets: users may not override them,
 // since the functions read their tables, queue and settings from them.
 var constructEnv = []string{"EVENTS_TABLE", "VIEWS_TABLE", "LOG_LEVEL", "CORS_ALLOW_ORIGINS", "DEAD_LETTER_QUEUE_URL",
-	"SIGNAL_TENANT_CLAIM", "SIGNAL_GROUPS_CLAIM"}
+	"AUTH_TENANT_CLAIM", "AUTH_GROUPS_CLAIM"}
 
 // lambdaReservedEnv are the keys Lambda refuses to let a function set
 // (Lambda developer guide, "Defined runtime environment variables").

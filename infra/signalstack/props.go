@@ -83,9 +83,10 @@ type Props struct {
 	UserPoolARN string
 	// TenantClaim and GroupsClaim name the claims the command and query
 	// functions read the principal's tenant and groups from (passed as
-	// SIGNAL_TENANT_CLAIM and SIGNAL_GROUPS_CLAIM). Default empty: the
+	// AUTH_TENANT_CLAIM and AUTH_GROUPS_CLAIM). Default empty: the
 	// variables are unset and the functions use their own defaults (no
-	// tenant; groups from cognito:groups).
+	// tenant; groups from cognito:groups). An App with Tenancy needs
+	// TenantClaim: lambdafn refuses to start its HTTP functions without.
 	TenantClaim, GroupsClaim string
 
 	// ThrottleRate is the stage's steady request rate per second, every
@@ -293,8 +294,8 @@ const (
 	ContextJWTIssuer          = "jwtIssuer"          // https URL (auth=jwt)
 	ContextJWTAudience        = "jwtAudience"        // comma-separated audiences or app client ids
 	ContextUserPoolARN        = "userPoolArn"        // an existing pool (auth=cognito)
-	ContextTenantClaim        = "tenantClaim"        // SIGNAL_TENANT_CLAIM
-	ContextGroupsClaim        = "groupsClaim"        // SIGNAL_GROUPS_CLAIM
+	ContextTenantClaim        = "tenantClaim"        // AUTH_TENANT_CLAIM
+	ContextGroupsClaim        = "groupsClaim"        // AUTH_GROUPS_CLAIM
 	ContextThrottleRate       = "throttleRate"       // requests per second (default 100)
 	ContextThrottleBurst      = "throttleBurst"      // burst (default 200)
 	ContextRESTLogRole        = "restLogRole"        // true: create the account's API Gateway logging role

@@ -247,8 +247,8 @@ func TestAuthPropsInvalid(t *testing.T) {
 		{Props{ThrottleBurst: -5}, "ThrottleBurst"},
 		{Props{RESTLogRole: true}, "RESTLogRole"},
 		{Props{Command: FunctionOptions{ReservedConcurrency: -1}}, "Command.ReservedConcurrency"},
-		{Props{Query: FunctionOptions{Environment: map[string]string{"SIGNAL_TENANT_CLAIM": "t"}}}, "Query.Environment SIGNAL_TENANT_CLAIM"},
-		{Props{Command: FunctionOptions{Environment: map[string]string{"SIGNAL_GROUPS_CLAIM": "g"}}}, "Command.Environment SIGNAL_GROUPS_CLAIM"},
+		{Props{Query: FunctionOptions{Environment: map[string]string{"AUTH_TENANT_CLAIM": "t"}}}, "Query.Environment AUTH_TENANT_CLAIM"},
+		{Props{Command: FunctionOptions{Environment: map[string]string{"AUTH_GROUPS_CLAIM": "g"}}}, "Command.Environment AUTH_GROUPS_CLAIM"},
 	} {
 		_, err := tc.props.withDefaults()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -140,9 +140,9 @@ func TestClaimEnvironment(t *testing.T) {
 	} {
 		tp := synth(t, tc.variant)
 		vars := tp.props(t, tp.id(t, tc.fn+"/Resource"))["Environment"].(map[string]any)["Variables"].(map[string]any)
-		if vars["SIGNAL_TENANT_CLAIM"] != tc.tenant || vars["SIGNAL_GROUPS_CLAIM"] != tc.groups {
-			t.Errorf("%s %s: SIGNAL_TENANT_CLAIM %v, SIGNAL_GROUPS_CLAIM %v; want %v, %v",
-				tc.variant, tc.fn, vars["SIGNAL_TENANT_CLAIM"], vars["SIGNAL_GROUPS_CLAIM"], tc.tenant, tc.groups)
+		if vars["AUTH_TENANT_CLAIM"] != tc.tenant || vars["AUTH_GROUPS_CLAIM"] != tc.groups {
+			t.Errorf("%s %s: AUTH_TENANT_CLAIM %v, AUTH_GROUPS_CLAIM %v; want %v, %v",
+				tc.variant, tc.fn, vars["AUTH_TENANT_CLAIM"], vars["AUTH_GROUPS_CLAIM"], tc.tenant, tc.groups)
 		}
 	}
 }
