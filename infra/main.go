@@ -10,10 +10,25 @@
 //	corsOrigins=https://a,https://b  CORS_ALLOW_ORIGINS of the HTTP functions
 //	logLevel=debug|info|warn|error   LOG_LEVEL of the functions
 //	stackName=Signal           the stack's name (default Signal)
+//	auth=iam|jwt|cognito|none  who may call the API (default iam: SigV4 callers;
+//	                           none leaves it open and warns at synth)
+//	jwtIssuer=https://...      auth=jwt: the token issuer (iss)
+//	jwtAudience=a,b            auth=jwt: accepted audiences; auth=cognito with
+//	                           userPoolArn on the HTTP API: the pool's client ids
+//	userPoolArn=arn:...        auth=cognito: an existing pool (default: one is created)
+//	tenantClaim=custom:tenant  AUTH_TENANT_CLAIM of the command and query functions
+//	groupsClaim=cognito:groups AUTH_GROUPS_CLAIM of the command and query functions
+//	throttleRate=100           stage throttling: requests per second (default 100)
+//	throttleBurst=200          stage throttling: burst (default 200)
+//	restLogRole=true           api=rest: create the account's API Gateway logging role
 //
 // The query function serves the cart's page beside the API
 // (lambdafn.Pages(web.Handler()) in functions/query): "/" and its assets
-// under /ui/ are routed to it.
+// under /ui/ are routed to it. They are public in every auth mode (static
+// files, no data); the API routes the page calls are authorized.
+//
+// With auth=none the stack carries a warning; the CDK CLI prints it, and
+// the app prints it itself when run without the CLI (`go run .`).
 //
 // The stack is environment-agnostic (no account or region in the code), so
 // `cdk synth` runs without AWS credentials; `cdk deploy` takes them from
@@ -49,6 +64,14 @@ func main() {
 		fail(err)
 	}
 	app.Synth(nil)
+	// The CDK CLI prints the assembly's warnings itself (and sets
+	// CDK_CLI_ASM_VERSION when it runs the app); `go run .` alone would
+	// hide them, so the app prints them then.
+	if os.Getenv("CDK_CLI_ASM_VERSION") == "" {
+		if err := printWarnings(os.Stderr, *app.Outdir()); err != nil {
+			fail(err)
+		}
+	}
 }
 
 // cartPageRoutes are the routes of the cart's page (examples/cart/web:

@@ -52,7 +52,7 @@ func (tp *template) httpRoutes(t *testing.T) map[string]string {
 		if ip["IntegrationType"] != "AWS_PROXY" || ip["PayloadFormatVersion"] != "2.0" || !reflect.DeepEqual(ip["ApiId"], ref(api)) {
 			t.Errorf("route %s: integration %s", p["RouteKey"], show(ip))
 		}
-		if p["AuthorizationType"] != "NONE" || !reflect.DeepEqual(p["ApiId"], ref(api)) {
+		if !reflect.DeepEqual(p["ApiId"], ref(api)) { // authorization: auth_test.go
 			t.Errorf("route %s: %s", p["RouteKey"], show(p))
 		}
 		key := p["RouteKey"].(string)
@@ -124,14 +124,15 @@ func (tp *template) restPaths(t *testing.T) []string {
 }
 
 // restMethods reads the REST API's methods: "GET /path" -> function,
-// checking each is an unauthenticated Lambda proxy integration.
+// checking each is a Lambda proxy integration (authorization: see
+// auth_test.go).
 func (tp *template) restMethods(t *testing.T) map[string]string {
 	t.Helper()
 	got := map[string]string{}
 	for _, id := range tp.ofType("AWS::ApiGateway::Method") {
 		p := tp.props(t, id)
 		in := p["Integration"].(map[string]any)
-		if in["Type"] != "AWS_PROXY" || in["IntegrationHttpMethod"] != "POST" || p["AuthorizationType"] != "NONE" {
+		if in["Type"] != "AWS_PROXY" || in["IntegrationHttpMethod"] != "POST" {
 			t.Errorf("method %s: %s", id, show(p))
 		}
 		got[p["HttpMethod"].(string)+" "+tp.restPath(t, p["ResourceId"])] = tp.fnOf(t, in["Uri"])

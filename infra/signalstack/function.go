@@ -26,15 +26,24 @@ type FunctionOptions struct {
 	Description string
 	// Environment holds extra variables for the function (your app's own
 	// settings). The construct's own variables (EVENTS_TABLE, VIEWS_TABLE,
-	// LOG_LEVEL, CORS_ALLOW_ORIGINS, DEAD_LETTER_QUEUE_URL) and the ones
-	// Lambda reserves (AWS_REGION, _HANDLER, …) are refused: set LogLevel
-	// and CORSOrigins instead. Default none.
+	// LOG_LEVEL, CORS_ALLOW_ORIGINS, DEAD_LETTER_QUEUE_URL,
+	// AUTH_TENANT_CLAIM, AUTH_GROUPS_CLAIM) and the ones
+	// Lambda reserves (AWS_REGION, _HANDLER, …) are refused: set LogLevel,
+	// CORSOrigins, TenantClaim and GroupsClaim instead. Default none.
 	Environment map[string]string
+	// ReservedConcurrency, when positive, reserves that many concurrent
+	// executions for the function, which are also its maximum: a burst
+	// beyond it is throttled (API Gateway answers 429 for the command and
+	// query functions; the stream mapping waits for the projector) instead
+	// of taking the account's whole concurrency. Default 0: unreserved.
+	// Negative is an error.
+	ReservedConcurrency int
 }
 
 // constructEnv are the variables New sets: users may not override them,
 // since the functions read their tables, queue and settings from them.
-var constructEnv = []string{"EVENTS_TABLE", "VIEWS_TABLE", "LOG_LEVEL", "CORS_ALLOW_ORIGINS", "DEAD_LETTER_QUEUE_URL"}
+var constructEnv = []string{"EVENTS_TABLE", "VIEWS_TABLE", "LOG_LEVEL", "CORS_ALLOW_ORIGINS", "DEAD_LETTER_QUEUE_URL",
+	"AUTH_TENANT_CLAIM", "AUTH_GROUPS_CLAIM"}
 
 // lambdaReservedEnv are the keys Lambda refuses to let a function set
 // (Lambda developer guide, "Defined runtime environment variables").
@@ -66,6 +75,9 @@ func (o *FunctionOptions) withDefaults(field string, mem int, timeout time.Durat
 	}
 	if o.Timeout < time.Second || o.Timeout > 15*time.Minute || o.Timeout%time.Second != 0 {
 		bad("%s.Timeout %v: want whole seconds from 1 s to 15 min", field, o.Timeout)
+	}
+	if o.ReservedConcurrency < 0 {
+		bad("%s.ReservedConcurrency %d: want 0 (unreserved) or more", field, o.ReservedConcurrency)
 	}
 	if o.Name != "" && !functionNameRE.MatchString(o.Name) {
 		bad("%s.Name %q: want 1 to 64 letters, digits, - or _", field, o.Name)

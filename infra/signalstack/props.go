@@ -64,6 +64,50 @@ type Props struct {
 	// requests). Default none: only the API's routes.
 	PageRoutes []string
 
+	// Auth is who may call the API: AuthIAM (default: SigV4 callers with
+	// execute-api:Invoke), AuthJWT, AuthCognito, or AuthNone (open; only
+	// when set, and the stack then carries a synth warning). It applies
+	// to every API route; page routes and CORS preflights stay public.
+	// A field that does not fit the mode or the API kind is an error.
+	Auth AuthMode
+	// JWTIssuer is the https URL of the token issuer (the iss claim),
+	// required with AuthJWT and refused otherwise.
+	JWTIssuer string
+	// JWTAudiences: with AuthJWT the accepted audiences (at least one);
+	// with AuthCognito and a given UserPoolARN on the HTTP API the pool's
+	// app client ids (at least one). Refused in every other case.
+	JWTAudiences []string
+	// UserPoolARN: with AuthCognito, an existing user pool
+	// (arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>).
+	// Default empty: the stack creates a pool and an app client.
+	UserPoolARN string
+	// TenantClaim and GroupsClaim name the claims the command and query
+	// functions read the principal's tenant and groups from (passed as
+	// AUTH_TENANT_CLAIM and AUTH_GROUPS_CLAIM). Default empty: the
+	// variables are unset and the functions use their own defaults (no
+	// tenant; groups from cognito:groups). An App with Tenancy needs
+	// TenantClaim: lambdafn refuses to start its HTTP functions without.
+	TenantClaim, GroupsClaim string
+
+	// ThrottleRate is the stage's steady request rate per second, every
+	// route together on the HTTP API and each method on the REST API.
+	// Default DefaultThrottleRate. ThrottleBurst is how many requests may
+	// arrive at once above it. Default DefaultThrottleBurst. Zero takes
+	// the default (API Gateway's account limits cap both); negative is an
+	// error.
+	ThrottleRate  float64
+	ThrottleBurst int
+	// AccessLogRetention of the API's access log group (one JSON line per
+	// request: request id, caller, route, status, latency, errors).
+	// Default one month.
+	AccessLogRetention awslogs.RetentionDays
+	// RESTLogRole, with the REST API, creates the account's API Gateway
+	// CloudWatch role (AWS::ApiGateway::Account), without which a REST
+	// API cannot write access logs and the deploy fails. It is one
+	// setting per account and region, shared by every REST API there:
+	// leave it off where the account already has one. Default off.
+	RESTLogRole bool
+
 	// LogRetention of each function's log group. Default one month.
 	LogRetention awslogs.RetentionDays
 	// LogLevel is passed as LOG_LEVEL (debug, info, warn, error). Default
@@ -125,9 +169,12 @@ const (
 	DefaultMaxRecordAge         = 24 * time.Hour
 	DefaultDeadLetterRetention  = 14 * 24 * time.Hour
 	DefaultIteratorAgeThreshold = 60 * time.Second
+	DefaultThrottleRate         = 100
+	DefaultThrottleBurst        = 200
 )
 
-// DefaultLogRetention is the retention of the functions' log groups.
+// DefaultLogRetention is the retention of the functions' log groups and
+// of the access log group.
 const DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
 
 // withDefaults returns a copy of p with the defaults filled in, or an
@@ -167,6 +214,8 @@ func (p *Props) withDefaults() (Props, error) {
 	out.Projector.withDefaults("Projector", DefaultProjectorMemoryMB, DefaultProjectorTimeout, bad)
 	uniqueNames(map[string]string{"Command": out.Command.Name, "Query": out.Query.Name, "Projector": out.Projector.Name}, bad)
 	checkPageRoutes(out.PageRoutes, bad)
+	checkAuth(&out, bad)
+	checkStage(&out, bad)
 	if out.LogRetention == "" {
 		out.LogRetention = DefaultLogRetention
 	}
@@ -241,6 +290,15 @@ const (
 	ContextRemovalPolicy      = "removalPolicy"      // retain (default) or destroy
 	ContextCORSOrigins        = "corsOrigins"        // comma-separated
 	ContextLogLevel           = "logLevel"           // debug, info, warn, error
+	ContextAuth               = "auth"               // iam (default), jwt, cognito, none
+	ContextJWTIssuer          = "jwtIssuer"          // https URL (auth=jwt)
+	ContextJWTAudience        = "jwtAudience"        // comma-separated audiences or app client ids
+	ContextUserPoolARN        = "userPoolArn"        // an existing pool (auth=cognito)
+	ContextTenantClaim        = "tenantClaim"        // AUTH_TENANT_CLAIM
+	ContextGroupsClaim        = "groupsClaim"        // AUTH_GROUPS_CLAIM
+	ContextThrottleRate       = "throttleRate"       // requests per second (default 100)
+	ContextThrottleBurst      = "throttleBurst"      // burst (default 200)
+	ContextRESTLogRole        = "restLogRole"        // true: create the account's API Gateway logging role
 )
 
 // PropsFromContext builds Props from CDK context values; get returns a
@@ -283,11 +341,53 @@ func PropsFromContext(get func(key string) (any, bool)) (Props, error) {
 	default:
 		return p, fmt.Errorf("signalstack: context %s=%q: want retain or destroy", ContextRemovalPolicy, s)
 	}
-	for _, o := range strings.Split(str(ContextCORSOrigins), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			p.CORSOrigins = append(p.CORSOrigins, o)
-		}
+	p.CORSOrigins = list(str(ContextCORSOrigins))
+	if err := apiFromContext(str, &p); err != nil {
+		return p, err
 	}
 	_, err := p.withDefaults()
 	return p, err
+}
+
+// apiFromContext reads the auth and stage keys into p.
+func apiFromContext(str func(string) string, p *Props) error {
+	p.Auth = AuthMode(strings.ToLower(str(ContextAuth)))
+	p.JWTIssuer = str(ContextJWTIssuer)
+	p.JWTAudiences = list(str(ContextJWTAudience))
+	p.UserPoolARN = str(ContextUserPoolARN)
+	p.TenantClaim = str(ContextTenantClaim)
+	p.GroupsClaim = str(ContextGroupsClaim)
+	if s := str(ContextThrottleRate); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("signalstack: context %s=%q: want requests per second", ContextThrottleRate, s)
+		}
+		p.ThrottleRate = v
+	}
+	if s := str(ContextThrottleBurst); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("signalstack: context %s=%q: want a whole number of requests", ContextThrottleBurst, s)
+		}
+		p.ThrottleBurst = v
+	}
+	if s := str(ContextRESTLogRole); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("signalstack: context %s=%q: want true or false", ContextRESTLogRole, s)
+		}
+		p.RESTLogRole = b
+	}
+	return nil
+}
+
+// list splits a comma-separated context value, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

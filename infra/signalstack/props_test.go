@@ -35,6 +35,10 @@ func TestPropsDefaults(t *testing.T) {
 		MaxRecordAge:         24 * time.Hour,
 		DeadLetterRetention:  14 * 24 * time.Hour,
 		IteratorAgeThreshold: 60 * time.Second,
+		Auth:                 AuthIAM,
+		ThrottleRate:         100,
+		ThrottleBurst:        200,
+		AccessLogRetention:   DefaultLogRetention,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", p, want)
@@ -205,5 +209,113 @@ func TestPropsValidOptions(t *testing.T) {
 	}
 	if got := (GoBuild{ModuleDir: "m", Query: "./q"}).withDefaults(); got.ModuleDir != "m" || got.Query != "./q" || got.Command != "./functions/command" {
 		t.Errorf("GoBuild with fields set: %+v", got)
+	}
+}
+
+// Bad auth and stage combinations are errors naming the field, before
+// anything is created; the good ones pass.
+func TestAuthPropsInvalid(t *testing.T) {
+	const iss = "https://auth.example/"
+	for _, tc := range []struct {
+		props Props
+		want  string
+	}{
+		{Props{Auth: "basic"}, "Auth \"basic\""},
+		{Props{Auth: AuthJWT}, "JWTIssuer"},
+		{Props{Auth: AuthJWT, JWTIssuer: iss}, "JWTAudiences: Auth jwt needs"},
+		{Props{Auth: AuthJWT, JWTIssuer: "http://auth.example/", JWTAudiences: []string{"a"}}, "https URL"},
+		{Props{Auth: AuthJWT, JWTIssuer: "https://auth.example/?x=1", JWTAudiences: []string{"a"}}, "JWTIssuer"},
+		{Props{Auth: AuthJWT, JWTIssuer: "auth.example", JWTAudiences: []string{"a"}}, "JWTIssuer"},
+		{Props{Auth: AuthJWT, JWTIssuer: iss, JWTAudiences: []string{"a,b"}}, "JWTAudiences \"a,b\""},
+		{Props{Auth: AuthJWT, JWTIssuer: iss, JWTAudiences: []string{""}}, "JWTAudiences \"\""},
+		{Props{Auth: AuthJWT, API: RESTAPI, JWTIssuer: iss, JWTAudiences: []string{"a"}}, "REST API has no JWT authorizer"},
+		{Props{Auth: AuthJWT, JWTIssuer: iss, JWTAudiences: []string{"a"}, UserPoolARN: testPoolARN}, "UserPoolARN"},
+		{Props{JWTIssuer: iss}, "JWTIssuer \"https://auth.example/\": only with Auth jwt (Auth is iam)"},
+		{Props{JWTAudiences: []string{"a"}}, "JWTAudiences [a]: only with Auth jwt or cognito"},
+		{Props{Auth: AuthNone, JWTAudiences: []string{"a"}}, "Auth is none"},
+		{Props{UserPoolARN: testPoolARN}, "UserPoolARN"},
+		{Props{Auth: AuthCognito, JWTIssuer: iss}, "JWTIssuer"},
+		{Props{Auth: AuthCognito, UserPoolARN: "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/us-east-1_AbC"}, "UserPoolARN"},
+		{Props{Auth: AuthCognito, UserPoolARN: "arn:aws:cognito-idp:eu-west-1:1234:userpool/eu-west-1_AbC", JWTAudiences: []string{"c"}}, "UserPoolARN"},
+		{Props{Auth: AuthCognito, UserPoolARN: "eu-west-1_AbC", JWTAudiences: []string{"c"}}, "UserPoolARN"},
+		{Props{Auth: AuthCognito, UserPoolARN: testPoolARN}, "needs the pool's app client ids"},
+		{Props{Auth: AuthCognito, JWTAudiences: []string{"c"}}, "the stack creates the pool"},
+		{Props{Auth: AuthCognito, API: RESTAPI, UserPoolARN: testPoolARN, JWTAudiences: []string{"c"}}, "cannot restrict app clients"},
+		{Props{TenantClaim: "custom tenant"}, "TenantClaim"},
+		{Props{GroupsClaim: "a,b"}, "GroupsClaim"},
+		{Props{ThrottleRate: -1}, "ThrottleRate"},
+		{Props{ThrottleBurst: -5}, "ThrottleBurst"},
+		{Props{RESTLogRole: true}, "RESTLogRole"},
+		{Props{Command: FunctionOptions{ReservedConcurrency: -1}}, "Command.ReservedConcurrency"},
+		{Props{Query: FunctionOptions{Environment: map[string]string{"AUTH_TENANT_CLAIM": "t"}}}, "Query.Environment AUTH_TENANT_CLAIM"},
+		{Props{Command: FunctionOptions{Environment: map[string]string{"AUTH_GROUPS_CLAIM": "g"}}}, "Command.Environment AUTH_GROUPS_CLAIM"},
+	} {
+		_, err := tc.props.withDefaults()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one naming %s", tc.props, err, tc.want)
+		}
+	}
+	// NewStack returns the error (no panic, no jsii runtime needed).
+	if _, _, err := NewStack(nil, "Signal", nil, &Props{Auth: AuthJWT}); err == nil || !strings.Contains(err.Error(), "JWTIssuer") {
+		t.Errorf("NewStack with jwt and no issuer: %v", err)
+	}
+	for _, ok := range []Props{
+		{Auth: AuthJWT, JWTIssuer: iss, JWTAudiences: []string{"a", "b"}},
+		{Auth: AuthCognito},
+		{Auth: AuthCognito, UserPoolARN: testPoolARN, JWTAudiences: []string{"c"}},
+		{Auth: AuthCognito, API: RESTAPI},
+		{Auth: AuthCognito, API: RESTAPI, UserPoolARN: "arn:aws-cn:cognito-idp:cn-north-1:123456789012:userpool/cn-north-1_Zz9"},
+		{Auth: AuthNone},
+		{Auth: AuthIAM, API: RESTAPI, RESTLogRole: true, ThrottleRate: 0.5, ThrottleBurst: 1},
+		{TenantClaim: "custom:tenant", GroupsClaim: "cognito:groups", Command: FunctionOptions{ReservedConcurrency: 5}},
+	} {
+		if _, err := ok.withDefaults(); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+}
+
+func TestAuthPropsFromContext(t *testing.T) {
+	ctx := map[string]any{
+		"auth":          "JWT",
+		"jwtIssuer":     "https://auth.example/",
+		"jwtAudience":   "shop-api, shop-console",
+		"tenantClaim":   "custom:tenant",
+		"groupsClaim":   "roles",
+		"throttleRate":  "12.5",
+		"throttleBurst": "30",
+	}
+	get := func(k string) (any, bool) { v, ok := ctx[k]; return v, ok }
+	p, err := PropsFromContext(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Props{Auth: AuthJWT, JWTIssuer: "https://auth.example/", JWTAudiences: []string{"shop-api", "shop-console"},
+		TenantClaim: "custom:tenant", GroupsClaim: "roles", ThrottleRate: 12.5, ThrottleBurst: 30, RemovalPolicy: awscdk.RemovalPolicy_RETAIN}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got %+v\nwant %+v", p, want)
+	}
+	ctx = map[string]any{"api": "rest", "auth": "cognito", "userPoolArn": testPoolARN, "restLogRole": true}
+	if p, err := PropsFromContext(get); err != nil || p.Auth != AuthCognito || p.UserPoolARN != testPoolARN || !p.RESTLogRole {
+		t.Errorf("cognito context: %+v, %v", p, err)
+	}
+	ctx = map[string]any{"auth": "none"}
+	if p, err := PropsFromContext(get); err != nil || p.Auth != AuthNone {
+		t.Errorf("none context: %+v, %v", p, err)
+	}
+	for _, bad := range []map[string]any{
+		{"auth": "jwt"}, // no issuer
+		{"auth": "jwt", "jwtIssuer": "https://a.example/"},
+		{"auth": "open"},
+		{"throttleRate": "fast"},
+		{"throttleBurst": "1.5"},
+		{"restLogRole": "please"},
+		{"api": "rest", "auth": "jwt", "jwtIssuer": "https://a.example/", "jwtAudience": "x"},
+		{"auth": "cognito", "userPoolArn": "pool"},
+	} {
+		ctx = bad
+		if _, err := PropsFromContext(get); err == nil {
+			t.Errorf("context %v accepted", bad)
+		}
 	}
 }

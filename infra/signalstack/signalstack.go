@@ -2,7 +2,8 @@
 // construct: the events and views tables, the command, query and projector
 // functions, an API Gateway API (HTTP or REST), the projector's stream
 // mapping with its dead-letter queue, alarms, and one least-privilege role
-// per function.
+// per function; every API route behind the authorizer of Props.Auth (IAM
+// by default), stage throttling and JSON access logs.
 //
 // The table definitions come from pkg/dynstore and the routes from
 // pkg/httpapi, so the deployed tables and routes are the ones the code and
@@ -43,6 +44,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -70,6 +72,13 @@ const (
 	OutputEventsTableName = "EventsTableName"
 	OutputViewsTableName  = "ViewsTableName"
 	OutputDeadLetterQueue = "DeadLetterQueueUrl"
+	// OutputExecuteARN (AuthIAM only): the resource of the
+	// execute-api:Invoke statement a caller's IAM policy needs.
+	OutputExecuteARN = "ApiExecuteArn"
+	// OutputUserPoolID and OutputUserPoolClientID (AuthCognito with a
+	// pool the stack created): where to create users and get tokens.
+	OutputUserPoolID       = "UserPoolId"
+	OutputUserPoolClientID = "UserPoolClientId"
 )
 
 // Signal is the construct: every resource of one deployment.
@@ -85,7 +94,16 @@ type Signal struct {
 	HTTPAPI         awsapigatewayv2.HttpApi // nil unless API is HTTPAPI
 	RESTAPI         awsapigateway.RestApi   // nil unless API is RESTAPI
 	APIURL          *string                 // the API's base URL, without a trailing slash
-	Alarms          []awscloudwatch.Alarm
+	// ExecuteARN is the API's execute-api resource for a caller's
+	// execute-api:Invoke (every route of the stage): what an IAM caller
+	// needs with AuthIAM.
+	ExecuteARN *string
+	AccessLogs awslogs.LogGroup // the API's access log group
+	// UserPool is the Cognito pool of AuthCognito (created or given), nil
+	// otherwise; UserPoolClient its app client when the stack created it.
+	UserPool       awscognito.IUserPool
+	UserPoolClient awscognito.UserPoolClient
+	Alarms         []awscloudwatch.Alarm
 }
 
 // Routes returns the API Gateway route keys ("POST /aggregates/{type}/{id}/{command}")
@@ -144,6 +162,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	if len(p.CORSOrigins) > 0 {
 		httpEnv["CORS_ALLOW_ORIGINS"] = jsii.String(strings.Join(p.CORSOrigins, ","))
 	}
+	addClaimEnv(httpEnv, &p)
 
 	events, stream := s.EventsTable.TableArn(), s.EventsTable.TableStreamArn()
 	views, dlq := s.ViewsTable.TableArn(), s.DeadLetterQueue.QueueArn()
@@ -198,13 +217,13 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 	s.StreamMapping.Node().AddDependency(prjPol)
 
 	commandRoutes, queryRoutes := Routes()
-	preflight := len(p.CORSOrigins) > 0
 	switch p.API {
 	case HTTPAPI:
-		s.newHTTPAPI(c, commandRoutes, queryRoutes, p.PageRoutes, preflight)
+		s.newHTTPAPI(c, &p, commandRoutes, queryRoutes)
 	case RESTAPI:
-		s.newRESTAPI(c, commandRoutes, queryRoutes, p.PageRoutes, preflight)
+		s.newRESTAPI(c, &p, commandRoutes, queryRoutes)
 	}
+	warnIfOpen(c, &p)
 
 	s.newAlarms(c, &p)
 	return s, nil
@@ -212,7 +231,8 @@ func New(scope constructs.Construct, id string, props *Props) (*Signal, error) {
 
 // NewStack creates stack id holding the Signal construct (id "Signal") and
 // the outputs ApiUrl, EventsTableName, ViewsTableName and DeadLetterQueueUrl
-// (those exact logical ids). stackProps may be nil: the stack is then
+// (those exact logical ids), plus ApiExecuteArn with AuthIAM, and
+// UserPoolId and UserPoolClientId when the stack creates a user pool. stackProps may be nil: the stack is then
 // environment-agnostic, so `cdk synth` needs no AWS account.
 func NewStack(scope constructs.Construct, id string, stackProps *awscdk.StackProps, props *Props) (awscdk.Stack, *Signal, error) {
 	if _, err := props.withDefaults(); err != nil {
@@ -236,6 +256,13 @@ func NewStack(scope constructs.Construct, id string, stackProps *awscdk.StackPro
 	out(OutputEventsTableName, "Events table (EVENTS_TABLE)", s.EventsTable.TableName())
 	out(OutputViewsTableName, "Views table (VIEWS_TABLE)", s.ViewsTable.TableName())
 	out(OutputDeadLetterQueue, "Stream batches the projector gave up on", s.DeadLetterQueue.QueueUrl())
+	if p, _ := props.withDefaults(); p.Auth == AuthIAM {
+		out(OutputExecuteARN, "Resource for execute-api:Invoke in the IAM policy of a caller (SigV4)", s.ExecuteARN)
+	}
+	if s.UserPoolClient != nil {
+		out(OutputUserPoolID, "Cognito user pool of the API's users", s.UserPool.UserPoolId())
+		out(OutputUserPoolClientID, "App client id to get tokens with (InitiateAuth)", s.UserPoolClient.UserPoolClientId())
+	}
 	return stack, s, nil
 }
 
@@ -321,6 +348,10 @@ func newFunction(scope constructs.Construct, id, name, codeDir string, p *Props,
 	if o.Name != "" {
 		fnName = jsii.String(o.Name)
 	}
+	var reserved *float64
+	if o.ReservedConcurrency > 0 {
+		reserved = jsii.Number(o.ReservedConcurrency)
+	}
 	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
 		FunctionName: fnName,
 		Description:  jsii.String(o.description(name)),
@@ -333,7 +364,10 @@ func newFunction(scope constructs.Construct, id, name, codeDir string, p *Props,
 		Environment:  &env,
 		Role:         role,
 		LogGroup:     logs,
+
+		ReservedConcurrentExecutions: reserved,
 	})
+
 	fn.Node().AddDependency(policy)
 	return fn, policy, logs
 }
@@ -370,9 +404,11 @@ func streamListStatement() awsiam.PolicyStatement {
 }
 
 // newHTTPAPI routes each pattern to its function: an HTTP API with Lambda
-// proxy integrations (payload format 2.0) and the $default stage. Page
-// routes go to the query function too.
-func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRoutes, pageRoutes []string, preflight bool) {
+// proxy integrations (payload format 2.0) and the $default stage, with
+// throttling and access logs. API routes take the authorizer of p.Auth;
+// page routes (to the query function too) and the preflight route are
+// public.
+func (s *Signal) newHTTPAPI(scope constructs.Construct, p *Props, commandRoutes, queryRoutes []string) {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     awscdk.Stack_Of(scope).StackName(),
 		Description: jsii.String("Signal for Go command and query API"),
@@ -380,64 +416,78 @@ func (s *Signal) newHTTPAPI(scope constructs.Construct, commandRoutes, queryRout
 	opts := &awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()}
 	cmd := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("CommandIntegration"), s.Command, opts)
 	qry := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("QueryIntegration"), s.Query, opts)
-	add := func(pattern string, in awsapigatewayv2.HttpRouteIntegration) {
+	auth, public := s.httpAuthorizer(scope, p), awsapigatewayv2.NewHttpNoneAuthorizer()
+	add := func(pattern string, in awsapigatewayv2.HttpRouteIntegration, by awsapigatewayv2.IHttpRouteAuthorizer) {
 		method, path, _ := strings.Cut(pattern, " ")
 		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(method)},
 			Integration: in,
+			Authorizer:  by,
 		})
 	}
 	for _, r := range commandRoutes {
-		add(r, cmd)
+		add(r, cmd, auth)
 	}
-	for _, r := range append(slices.Clone(queryRoutes), pageRoutes...) {
-		add(r, qry)
+	for _, r := range queryRoutes {
+		add(r, qry, auth)
 	}
-	if preflight {
+	for _, r := range p.PageRoutes {
+		add(r, qry, public)
+	}
+	if len(p.CORSOrigins) > 0 {
 		// The command function's preflight answer allows GET, POST, DELETE.
-		add("OPTIONS /{proxy+}", cmd)
+		// Browsers send preflights without credentials: they stay public,
+		// and the function answers them without touching any data.
+		add("OPTIONS /{proxy+}", cmd, public)
 	}
+	s.AccessLogs = newAccessLogs(scope, p)
+	configureHTTPStage(api, s.AccessLogs, p)
 	s.HTTPAPI = api
 	s.APIURL = api.ApiEndpoint()
+	s.ExecuteARN = api.ArnForExecuteApi(nil, nil, nil)
 }
 
 // newRESTAPI declares a REST API with a resource per path segment and a
 // method per route, each a Lambda proxy integration, deployed to stage
-// "prod". No account-level CloudWatch role (that is account-wide state).
-// Page routes are query methods without preflights: a page is navigated
-// to, not fetched cross-origin.
-func (s *Signal) newRESTAPI(scope constructs.Construct, commandRoutes, queryRoutes, pageRoutes []string, preflight bool) {
+// "prod" with throttling and access logs. API methods take the
+// authorization of p.Auth; page methods (to the query function, without
+// preflights: a page is navigated to, not fetched cross-origin) and
+// preflights are public. The account-level CloudWatch role only with
+// p.RESTLogRole (it is account-wide state).
+func (s *Signal) newRESTAPI(scope constructs.Construct, p *Props, commandRoutes, queryRoutes []string) {
+	s.AccessLogs = newAccessLogs(scope, p)
 	api := awsapigateway.NewRestApi(scope, jsii.String("RestApi"), &awsapigateway.RestApiProps{
 		RestApiName:    awscdk.Stack_Of(scope).StackName(),
 		Description:    jsii.String("Signal for Go command and query API"),
 		EndpointTypes:  &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
-		CloudWatchRole: jsii.Bool(false),
-		DeployOptions:  &awsapigateway.StageOptions{StageName: jsii.String("prod")},
+		CloudWatchRole: jsii.Bool(p.RESTLogRole),
+		DeployOptions:  restStageOptions(s.AccessLogs, p),
 	})
 	opts := &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true), AllowTestInvoke: jsii.Bool(false)}
 	cmd := awsapigateway.NewLambdaIntegration(s.Command, opts)
 	qry := awsapigateway.NewLambdaIntegration(s.Query, opts)
-	add := func(pattern string, in awsapigateway.Integration) {
+	auth := s.restMethodOptions(scope, p)
+	add := func(pattern string, in awsapigateway.Integration, by *awsapigateway.MethodOptions) {
 		method, path, _ := strings.Cut(pattern, " ")
-		api.Root().ResourceForPath(jsii.String(path)).AddMethod(jsii.String(method), in, nil)
+		api.Root().ResourceForPath(jsii.String(path)).AddMethod(jsii.String(method), in, by)
 	}
 	var paths []string
 	for _, r := range commandRoutes {
-		add(r, cmd)
+		add(r, cmd, auth)
 		paths = append(paths, strings.SplitN(r, " ", 2)[1])
 	}
 	for _, r := range queryRoutes {
-		add(r, qry)
+		add(r, qry, auth)
 		paths = append(paths, strings.SplitN(r, " ", 2)[1])
 	}
-	for _, r := range pageRoutes {
-		add(r, qry)
+	for _, r := range p.PageRoutes {
+		add(r, qry, publicMethod())
 	}
-	if preflight {
+	if len(p.CORSOrigins) > 0 {
 		slices.Sort(paths)
 		for _, path := range slices.Compact(paths) {
-			add("OPTIONS "+path, cmd)
+			add("OPTIONS "+path, cmd, publicMethod())
 		}
 	}
 	// RestApi adds an output of its own ("Endpoint", with a trailing
@@ -449,6 +499,7 @@ func (s *Signal) newRESTAPI(scope constructs.Construct, commandRoutes, queryRout
 		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), stack.Region(),
 		jsii.String("."), stack.UrlSuffix(), jsii.String("/"), api.DeploymentStage().StageName(),
 	})
+	s.ExecuteARN = api.ArnForExecuteApi(nil, nil, api.DeploymentStage().StageName())
 }
 
 // newAlarms: the projector falling behind, errors of each function, and

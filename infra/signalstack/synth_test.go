@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -62,6 +63,7 @@ type template struct {
 	Resources map[string]map[string]any
 	Outputs   map[string]any
 	Props     Props
+	Stack     awscdk.Stack // for assertions.Annotations_FromStack
 }
 
 var (
@@ -78,6 +80,10 @@ var (
 //     field set on some function.
 //   - "restpages": the REST API with page routes and CORS origins (pages
 //     take no preflight).
+//   - the auth variants (auth_test.go): "jwt", "cognito", "cognitoarn",
+//     "none" on the HTTP API, "restcognito", "restcognitoarn", "restnone"
+//     on the REST API; each with page routes, some with CORS origins, and
+//     the stage, claim and concurrency settings spread over them.
 var variants = map[string]Props{
 	"default": {},
 	"rest": {
@@ -99,7 +105,25 @@ var variants = map[string]Props{
 		Projector: FunctionOptions{Name: "shop_projector", Description: "Shop views and policies"},
 	},
 	"restpages": {API: RESTAPI, PageRoutes: pageRoutes, CORSOrigins: []string{"https://shop.example"}},
+
+	"jwt": {Auth: AuthJWT, JWTIssuer: "https://auth.shop.example/", JWTAudiences: []string{"shop-api", "shop-console"},
+		PageRoutes: pageRoutes, CORSOrigins: []string{"https://shop.example"},
+		TenantClaim: "custom:tenant", GroupsClaim: "roles",
+		ThrottleRate: 25, ThrottleBurst: 50, AccessLogRetention: awslogs.RetentionDays_THREE_MONTHS,
+		Command: FunctionOptions{ReservedConcurrency: 20}, Projector: FunctionOptions{ReservedConcurrency: 2}},
+	"cognito":    {Auth: AuthCognito, PageRoutes: pageRoutes},
+	"cognitoarn": {Auth: AuthCognito, UserPoolARN: testPoolARN, JWTAudiences: []string{"client1", "client2"}, PageRoutes: pageRoutes},
+	"none":       {Auth: AuthNone, PageRoutes: pageRoutes, CORSOrigins: []string{"*"}},
+	"restcognito": {API: RESTAPI, Auth: AuthCognito, PageRoutes: pageRoutes, CORSOrigins: []string{"https://shop.example"},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY},
+	"restcognitoarn": {API: RESTAPI, Auth: AuthCognito, UserPoolARN: testPoolARN, PageRoutes: pageRoutes,
+		RESTLogRole: true, ThrottleRate: 7.5, ThrottleBurst: 15, AccessLogRetention: awslogs.RetentionDays_ONE_YEAR,
+		Query: FunctionOptions{ReservedConcurrency: 100}},
+	"restnone": {API: RESTAPI, Auth: AuthNone, PageRoutes: pageRoutes},
 }
+
+// testPoolARN is a given user pool in another region than the stack's.
+const testPoolARN = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC123xyZ"
 
 // pageRoutes of the "options" and "restpages" variants: the root, a
 // greedy path and a HEAD.
@@ -127,7 +151,7 @@ func synth(t *testing.T, variant string) *template {
 	}
 	tt := assertions.Template_FromStack(stack, nil)
 	j := *tt.ToJSON()
-	tp := &template{T: tt, Resources: map[string]map[string]any{}, Props: props}
+	tp := &template{T: tt, Resources: map[string]map[string]any{}, Props: props, Stack: stack}
 	for id, r := range j["Resources"].(map[string]any) {
 		tp.Resources[id] = r.(map[string]any)
 	}
