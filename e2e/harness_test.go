@@ -25,15 +25,19 @@ func TestMain(m *testing.M) {
 }
 
 // service is a set of three functions to deploy: the directory holding
-// their main packages (command, query, projector) and the prefix of their
-// function names.
-type service struct{ dir, name string }
+// their main packages (command, query, projector), the prefix of their
+// function names, and the claim they take the caller's tenant from
+// (AUTH_TENANT_CLAIM; "" for none).
+type service struct{ dir, name, tenantClaim string }
 
 var (
 	// theCart is this repository's functions/; theBank is the user's path,
 	// a service written with only the public packages (see bank/).
-	theCart = service{"../functions", "signal"}
-	theBank = service{"./bank/functions", "bank"}
+	theCart = service{"../functions", "signal", ""}
+	theBank = service{"./bank/functions", "bank", ""}
+	// theTenantBank is the bank with Tenancy (bank.TenantApp), the tenant
+	// in a custom claim as a Cognito user pool would carry it.
+	theTenantBank = service{"./bank/tenantfunctions", "tenantbank", "custom:tenant"}
 )
 
 var (
@@ -107,6 +111,9 @@ func newStackOf(t testing.TB, svc service) *stack {
 		"EVENTS_TABLE": s.tables.Events, "VIEWS_TABLE": s.tables.Views, "DEAD_LETTER_QUEUE_URL": s.dlq,
 		"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+	}
+	if svc.tenantClaim != "" {
+		s.env["AUTH_TENANT_CLAIM"] = svc.tenantClaim
 	}
 	s.command = s.start("command")
 	s.query = s.start("query")

@@ -172,3 +172,13 @@ func adjust(ctx context.Context, tx *signal.ViewTx, ev signal.Event, delta int64
 func App() *signal.App {
 	return &signal.App{Name: "bank", Types: []signal.AggregateType{AccountType}, Subscribers: []signal.Subscriber{BalancesProjection()}}
 }
+
+// TenantApp describes the bank serving many tenants (signal.App.Tenancy):
+// each caller acts in its own tenant's accounts and balances only, and a
+// caller without a tenant is refused. The same domain as App; its
+// functions (tenantfunctions/*) need AUTH_TENANT_CLAIM.
+func TenantApp() *signal.App {
+	a := App()
+	a.Tenancy = true
+	return a
+}

@@ -23,6 +23,15 @@
 //	})
 //	// r.Status, r.Header("ETag"), r.Body
 //
+// A caller rides in the event where API Gateway's authorizer writes it,
+// trusted by the function as it is: Claims as a JWT (HTTP API) or Cognito
+// (REST API) authorizer's claims, IAM as a SigV4 caller. Without them the
+// call is anonymous. Nothing is signed, so a test can be anyone:
+//
+//	r, err = fn.HTTPv1(t.Context(), lambdatest.HTTPRequest{
+//		Path: "/aggregates/account/a1", Claims: map[string]string{"sub": "ann"},
+//	})
+//
 // Func[In, Out] gives a function under RIE the shape of an in-process
 // handler, e.g. a stream projector for dynamotest.Pump. Logs returns what
 // RIE and the function printed (a failed test shows it), InitDuration the

@@ -34,6 +34,18 @@ type HTTPRequest struct {
 	// Base64 sends Body base64-encoded with isBase64Encoded, as API Gateway
 	// does for binary bodies.
 	Base64 bool
+	// Claims, when set, are the claims of a caller the gateway's
+	// authorizer verified: on an HTTP API event a JWT authorizer's
+	// (requestContext.authorizer.jwt.claims, its scopes the "scope" claim
+	// split on spaces), on a REST API event a Cognito user pool
+	// authorizer's (requestContext.authorizer.claims). Nil sends no
+	// authorizer: an anonymous call. E.g. {"sub": "ann"}.
+	Claims map[string]string
+	// IAM, when set, is a SigV4 caller: an HTTP API event's
+	// requestContext.authorizer.iam, a REST API event's
+	// requestContext.identity. Without a UserARN it names no caller. A
+	// request sets Claims or IAM, not both.
+	IAM *IAMCaller
 }
 
 // HTTPResponse is a function's HTTP answer, whatever the payload version.
@@ -120,6 +132,9 @@ func (r HTTPRequest) check() (string, error) {
 	if strings.ContainsAny(method, " \t\r\n") {
 		return "", fmt.Errorf("lambdatest: request method %q", method)
 	}
+	if r.Claims != nil && r.IAM != nil {
+		return "", errTwoCallers
+	}
 	return method, nil
 }
 
@@ -170,9 +185,10 @@ func (r HTTPRequest) rawQuery() string {
 // V2Event is r as API Gateway's HTTP API sends it to a function (payload
 // 2.0, route $default, stage $default): header names lower-cased, Cookie
 // headers moved to the cookies field, the query both raw and parsed, a
-// fresh request id, source IP 127.0.0.1. Pass it to an in-process handler,
-// or let HTTPv2 send it. The error is a path that does not start with "/"
-// or holds a query, or a method with spaces.
+// fresh request id, source IP 127.0.0.1, the caller (Claims or IAM) in
+// requestContext.authorizer. Pass it to an in-process handler, or let
+// HTTPv2 send it. The error is a path that does not start with "/" or
+// holds a query, a method with spaces, or both Claims and IAM set.
 func (r HTTPRequest) V2Event() (events.APIGatewayV2HTTPRequest, error) {
 	method, err := r.check()
 	if err != nil {
@@ -195,7 +211,7 @@ func (r HTTPRequest) V2Event() (events.APIGatewayV2HTTPRequest, error) {
 		Body: r.body(), IsBase64Encoded: r.Base64,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			AccountID: "000000000000", APIID: "lambdatest", DomainName: "lambdatest.local", DomainPrefix: "lambdatest",
-			Stage: "$default", RequestID: requestID(), RouteKey: "$default",
+			Stage: "$default", RequestID: requestID(), RouteKey: "$default", Authorizer: r.v2Authorizer(),
 			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method: method, Path: r.Path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: headers["user-agent"],
@@ -206,8 +222,10 @@ func (r HTTPRequest) V2Event() (events.APIGatewayV2HTTPRequest, error) {
 
 // V1Event is r as API Gateway's REST API sends it to a function (payload
 // 1.0, resource /{proxy+}, stage prod): headers and query both single- and
-// multi-valued, a fresh request id, source IP 127.0.0.1. Pass it to an
-// in-process handler, or let HTTPv1 send it. The errors are V2Event's.
+// multi-valued, a fresh request id, source IP 127.0.0.1, Claims in
+// requestContext.authorizer and IAM in requestContext.identity. Pass it
+// to an in-process handler, or let HTTPv1 send it. The errors are
+// V2Event's.
 func (r HTTPRequest) V1Event() (events.APIGatewayProxyRequest, error) {
 	method, err := r.check()
 	if err != nil {
@@ -235,7 +253,7 @@ func (r HTTPRequest) V1Event() (events.APIGatewayProxyRequest, error) {
 			AccountID: "000000000000", APIID: "lambdatest", ResourcePath: "/{proxy+}",
 			Stage: "prod", RequestID: requestID(), HTTPMethod: method, Path: "/prod" + r.Path,
 			Protocol: "HTTP/1.1", RequestTimeEpoch: time.Now().UnixMilli(),
-			Identity: events.APIGatewayRequestIdentity{SourceIP: "127.0.0.1", UserAgent: headers["User-Agent"]},
+			Identity: r.v1Identity(headers["User-Agent"]), Authorizer: r.v1Authorizer(),
 		},
 	}, nil
 }

@@ -1,6 +1,6 @@
 // Command http is the fixture of the HTTP helpers' tests: it answers an API
 // Gateway event (payload 2.0 or 1.0, told apart by httpMethod) with what it
-// received, so a test sees what the event carried. /plain answers JSON that
+// received, so a test sees what the event carried (its caller among it). /plain answers JSON that
 // is not an HTTP response, /bad-status a response without a valid status,
 // and ?b64=1 a base64-encoded body. It lives under testdata so that
 // `go build ./...` skips it.
@@ -29,6 +29,10 @@ type seen struct {
 	Body     string              `json:"body"`
 	Base64   bool                `json:"base64"`
 	Request  string              `json:"requestId"`
+	// Authorizer is requestContext.authorizer, Identity a REST API
+	// event's requestContext.identity, as the function decoded them.
+	Authorizer any                               `json:"authorizer,omitempty"`
+	Identity   *events.APIGatewayRequestIdentity `json:"identity,omitempty"`
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -45,7 +49,8 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 		s = seen{Version: "1.0", Method: ev.HTTPMethod, Path: ev.Path, Query: ev.QueryStringParameters, MultiQ: ev.MultiValueQueryStringParameters,
-			Headers: ev.Headers, MultiH: ev.MultiValueHeaders, Body: ev.Body, Base64: ev.IsBase64Encoded, Request: ev.RequestContext.RequestID}
+			Headers: ev.Headers, MultiH: ev.MultiValueHeaders, Body: ev.Body, Base64: ev.IsBase64Encoded, Request: ev.RequestContext.RequestID,
+			Authorizer: ev.RequestContext.Authorizer, Identity: &ev.RequestContext.Identity}
 	} else {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -56,6 +61,9 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		s = seen{Version: "2.0", Method: ev.RequestContext.HTTP.Method, Path: ev.RawPath, RawQuery: ev.RawQueryString, Query: ev.QueryStringParameters,
 			Headers: ev.Headers, Cookies: ev.Cookies, Body: ev.Body, Base64: ev.IsBase64Encoded, Request: ev.RequestContext.RequestID}
+		if ev.RequestContext.Authorizer != nil {
+			s.Authorizer = ev.RequestContext.Authorizer
+		}
 	}
 	if s.Base64 {
 		b, err := base64.StdEncoding.DecodeString(s.Body)
