@@ -18,6 +18,10 @@ func (k *kit) printEvents(ctx context.Context, o storeOptions, typ, id string) e
 	}
 	defer st.Close()
 	cfg := k.app.Config(st.store, false)
+	// The operator reads the store as it is: the app's rule is for API
+	// callers (there is no caller here), and under Tenancy the id is the
+	// stored one ("acme|a1").
+	cfg.Authorize, cfg.Tenancy = nil, false
 	cfg.Logger = k.logger
 	svc, err := signal.New(cfg)
 	if err != nil {

@@ -32,7 +32,7 @@ func (k *kit) usage() string {
 		pages = " and the pages"
 	}
 	line("dev [flags]", "serve the HTTP API"+pages+" locally, with the\nsubscribers running in-process")
-	line("events [flags] <type> <id>", "print an aggregate's events, one JSON object a line")
+	line("events [flags] <type> <id>", "print an aggregate's events, one JSON object a line (as stored: no rule applies; under Tenancy the id is tenant|id)")
 	line("rebuild [flags] <view>", "drop a view and rebuild it from the full event log")
 	line("parked [flags]", "list subscribers that keep failing on a stream, and\nthose parked (skipped until replayed)")
 	line("parked replay [flags] [<subscriber> <type> <id>]", "replay one parked subscriber, or every one, once the\ncause is fixed")
