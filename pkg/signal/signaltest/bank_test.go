@@ -171,3 +171,26 @@ func FraudPolicy() *signal.Policy {
 		}),
 	}}
 }
+
+// The bank's rule: an account belongs to the subject that opened it (the
+// Actor of its first commit); only that subject sends it commands or
+// reads it. A caller without a principal is asked for one; policies (the
+// fraud watch's Freeze) may do anything; an account opened without a
+// principal belongs to nobody and is open to every caller.
+func AccountRule(_ context.Context, p *signal.Principal, a *signal.Action) error {
+	switch {
+	case p != nil && p.System:
+		return nil
+	case p == nil:
+		return signal.Unauthenticated()
+	case a.Owner != "" && a.Owner != p.Subject:
+		return signal.Forbidden("account %s belongs to another customer", a.ID)
+	}
+	return nil
+}
+
+// BankApp is the bank as a deployed service wires it.
+func BankApp() *signal.App {
+	return &signal.App{Name: "bank", Types: []signal.AggregateType{AccountType},
+		Subscribers: []signal.Subscriber{FraudPolicy()}, Authorize: AccountRule}
+}

@@ -58,6 +58,40 @@
 // commits that policies' commands append in turn. WithTypes registers
 // the other aggregate types they need.
 //
+// # Callers and rules
+//
+// A scenario runs under an app's authorization rule (signal.Authorizer)
+// with Authorize(rule), or wired as the app is with WithApp(app): its
+// types, subscribers, rule and tenancy. As(principal) or
+// AsSubject(subject) sets the caller of the following Whens, as a
+// transport sets the verified caller; until then they are anonymous.
+// GivenBy(subject, events...) writes history by subject, so the
+// aggregate has an owner (the Actor of its first commit, which the rule
+// sees as signal.Action.Owner):
+//
+//	signaltest.For(t, bank.AccountType, signaltest.WithApp(bank.App())).
+//		GivenBy("ada", bank.Opened{Owner: "ada"}, bank.Deposited{Amount: 100}).
+//		AsSubject("ada").
+//		When(bank.Withdraw{Amount: 30}).
+//		Then(bank.Withdrawn{Amount: 30}).
+//		ThenActor("ada").
+//		AsSubject("bob").
+//		When(bank.Withdraw{Amount: 30}).
+//		ThenError(signal.ErrForbidden).
+//		As(nil).
+//		When(bank.Withdraw{Amount: 30}).
+//		ThenError(signal.ErrUnauthenticated)
+//
+// A refusal is the When's error, and ThenError checks that nothing was
+// written; ThenActor checks the Actor the When's commits record. The
+// rule decides every When, WhenJSON and WhenEnd, and the commands of the
+// scenario's policies (as signal.PolicyPrincipal), never the kit's own
+// reads (ThenState, State, Events, Version), which show what is stored
+// whoever the caller is. Under the app's Tenancy the aggregate lives in
+// DefaultTenant (or Tenant's), where AsSubject's callers act.
+// PolicyScenario's WhenBy(actor, ...) hands a policy an event with an
+// Actor, for policies that carry it on.
+//
 // # Projections and policies
 //
 // Projection tests a projection on its own: Given appends events to an

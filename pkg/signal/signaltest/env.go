@@ -20,15 +20,29 @@ type env struct {
 	types []signal.AggregateType
 	subs  bool
 	feed  uint64 // the change feed's position dispatched so far
+	// tenant is the tenant the scenario's aggregates live in when the
+	// Service has Tenancy, "" when it has none.
+	tenant string
+}
+
+// setup is what an env's Service is built from.
+type setup struct {
+	types []signal.AggregateType
+	subs  []signal.Subscriber
+	rule  signal.Authorizer
+	// tenant turns Tenancy on, with the scenario's data in that tenant.
+	tenant string
 }
 
 // newEnv builds the Service, or says why it cannot be built.
-func newEnv(t testing.TB, types []signal.AggregateType, subs []signal.Subscriber) (*env, error) {
+func newEnv(t testing.TB, su setup) (*env, error) {
 	store := memstore.New()
 	svc, err := signal.New(signal.Config{
 		Store:       store,
-		Types:       types,
-		Subscribers: subs,
+		Types:       su.types,
+		Subscribers: su.subs,
+		Authorize:   guard(su.rule),
+		Tenancy:     su.tenant != "",
 		// Never park: every delivery's failure is reported to the test.
 		ParkAfter: -1,
 		Logger:    testLogger(t),
@@ -36,7 +50,7 @@ func newEnv(t testing.TB, types []signal.AggregateType, subs []signal.Subscriber
 	if err != nil {
 		return nil, err
 	}
-	return &env{t: t, store: store, svc: svc, types: types, subs: len(subs) > 0}, nil
+	return &env{t: t, store: store, svc: svc, types: su.types, subs: len(su.subs) > 0, tenant: su.tenant}, nil
 }
 
 // holds reports whether the Service holds typ itself.
@@ -69,33 +83,34 @@ func (e *env) head(ctx context.Context, stream signal.StreamID) (version int64, 
 	return version, final, nil
 }
 
-// appended returns the events stored on a stream after version.
-func (e *env) appended(ctx context.Context, stream signal.StreamID, after int64) ([]signal.RawEvent, error) {
-	var out []signal.RawEvent
+// appended returns the commits stored on a stream after version.
+func (e *env) appended(ctx context.Context, stream signal.StreamID, after int64) ([]signal.Commit, error) {
+	var out []signal.Commit
 	for c, err := range e.store.Load(ctx, stream, after) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c.Events...)
+		out = append(out, c)
 	}
 	return out, nil
 }
 
 // given appends events to aggregate id of typ as they are, one commit
-// per event (signal.EncodeCommit, then the store's Append). It fails
-// the test (Fatalf) when an event cannot be recorded: an unregistered
-// value, an aggregate that has ended, a store refusal. who and what
-// ("Given", "GivenOn ledger l1") name the step in messages.
-func (e *env) given(who, what string, typ signal.AggregateType, id string, events []any) {
+// per event (signal.EncodeCommit, then the store's Append), each
+// recording actor as its Actor. It fails the test (Fatalf) when an event
+// cannot be recorded: an unregistered value, an aggregate that has ended,
+// an id or actor the store refuses. who and what ("Given", "GivenOn
+// ledger l1") name the step in messages.
+func (e *env) given(who, what string, typ signal.AggregateType, id, actor string, events []any) {
 	e.t.Helper()
 	ctx := e.t.Context()
 	if !e.holds(typ) {
 		e.t.Fatalf("%s: %s: the scenario does not hold the aggregate type %s; pass it when creating the scenario", who, what, typ.Name())
 	}
-	if err := signal.ValidateID(id); err != nil {
+	if err := e.validID(id); err != nil {
 		e.t.Fatalf("%s: %s: id %q: %v", who, what, id, err)
 	}
-	stream := signal.StreamID{Type: typ.Name(), ID: id}
+	stream := e.streamOf(typ.Name(), id)
 	version, final, err := e.head(ctx, stream)
 	if err != nil {
 		e.t.Fatalf("%s: %s: reading the history: %v", who, what, err)
@@ -109,10 +124,11 @@ func (e *env) given(who, what string, typ signal.AggregateType, id string, event
 		if final {
 			e.t.Fatalf("%s: %s: event %d (%s): the aggregate has already ended (a terminal event); nothing can follow it", who, what, i+1, info.Name)
 		}
-		c, err := signal.EncodeCommit(typ, id, version+1, ev)
+		c, err := signal.EncodeCommit(typ, stream.ID, version+1, ev)
 		if err != nil {
 			e.t.Fatalf("%s: %s: event %d (%s): %v", who, what, i+1, info.Name, err)
 		}
+		c.Actor = actor
 		if err := e.store.Append(ctx, c); err != nil {
 			e.t.Fatalf("%s: %s: event %d (%s): the store refused it: %v", who, what, i+1, info.Name, err)
 		}

@@ -74,3 +74,28 @@ func (printer) Errorf(format string, args ...any) {
 func (printer) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
+
+// An account under the bank's rule (AccountRule in bank_test.go): the
+// owner withdraws, another subject is refused, and the last Then expects
+// a refused command to succeed, to show how that failure reads.
+func ExampleAuthorize() {
+	var t testing.TB = printer{} // in a test: its *testing.T
+
+	signaltest.For(t, AccountType, signaltest.Authorize(AccountRule)).
+		GivenBy("ada", Opened{Owner: "ada"}, Deposited{Amount: 100}).
+		AsSubject("ada").
+		When(Withdraw{Amount: 30}).
+		Then(Withdrawn{Amount: 30}).
+		ThenActor("ada").
+		As(nil).
+		When(Withdraw{Amount: 30}).
+		ThenError(signal.ErrUnauthenticated).
+		AsSubject("eve").
+		When(Withdraw{Amount: 30}).
+		Then(Withdrawn{Amount: 30})
+
+	// Output:
+	// account test-1: When Withdraw as eve failed, want events:
+	//   want: 1. Withdrawn {"amount":30}
+	//   got:  error: account test-1 belongs to another customer (forbidden)
+}

@@ -40,7 +40,7 @@ func Policy(t testing.TB, p *signal.Policy, types ...signal.AggregateType) *Poli
 	if len(types) == 0 {
 		t.Fatalf("signaltest.Policy %s: no aggregate types; pass the types it follows and sends commands to", p.Name)
 	}
-	e, err := newEnv(t, types, []signal.Subscriber{p})
+	e, err := newEnv(t, setup{types: types, subs: []signal.Subscriber{p}})
 	if err != nil {
 		t.Fatalf("signaltest.Policy %s: %v", p.Name, err)
 	}
@@ -58,14 +58,23 @@ func (s *PolicyScenario) who() string { return "policy " + s.p.Name }
 // When hands the policy event, a value of one of typ's registered event
 // types, as a recorded event of aggregate id: with its registered name
 // and schema version, the next version of that aggregate in this
-// scenario (1, 2, ...), new event and command ids, and the payload as
-// the dispatcher decodes it from its JSON. It calls
-// (*signal.Policy).React and keeps the commands it returns, which must
-// be deliverable: addressed to a type of the scenario with a valid id,
-// of a command type registered there, encodable as JSON (else the test
-// fails, Errorf). An event the policy could not receive fails the test at
-// once (Fatalf).
+// scenario (1, 2, ...), new event and command ids, no Actor, and the
+// payload as the dispatcher decodes it from its JSON. It calls
+// (*signal.Policy).React, in a context whose principal is the policy's
+// (signal.PolicyPrincipal) as the dispatcher's is, and keeps the
+// commands it returns, which must be deliverable: addressed to a type of
+// the scenario with a valid id, of a command type registered there,
+// encodable as JSON (else the test fails, Errorf). An event the policy
+// could not receive fails the test at once (Fatalf).
 func (s *PolicyScenario) When(typ signal.AggregateType, id string, event any) *PolicyScenario {
+	s.t.Helper()
+	return s.WhenBy("", typ, id, event)
+}
+
+// WhenBy is When with actor as the event's Actor: the subject whose
+// command recorded it, which a policy may carry on (an order opened for
+// the buyer of a cart). Its failures are When's.
+func (s *PolicyScenario) WhenBy(actor string, typ signal.AggregateType, id string, event any) *PolicyScenario {
 	s.t.Helper()
 	s.settle()
 	table := newEventTable(typ)
@@ -74,6 +83,9 @@ func (s *PolicyScenario) When(typ signal.AggregateType, id string, event any) *P
 		s.t.Fatalf("%s: When %s %s: %v", s.who(), typ.Name(), id, err)
 	}
 	what := fmt.Sprintf("When %s %s %s", typ.Name(), id, info.Name)
+	if actor != "" {
+		what += " by " + shown(actor)
+	}
 	if !s.holds(typ) {
 		s.t.Fatalf("%s: %s: the scenario does not hold the aggregate type %s; pass it to signaltest.Policy", s.who(), what, typ.Name())
 	}
@@ -102,9 +114,10 @@ func (s *PolicyScenario) When(typ signal.AggregateType, id string, event any) *P
 		Time:          time.Now().UTC().Truncate(time.Millisecond),
 		ID:            signal.NewID(),
 		CommandID:     signal.NewID(),
+		Actor:         actor,
 		Data:          decoded.Elem().Interface(),
 	}
-	sends, err := s.p.React(s.t.Context(), ev)
+	sends, err := s.p.React(signal.WithPrincipal(s.t.Context(), signal.PolicyPrincipal(s.p.Name)), ev)
 	s.last = &reaction{check: check{what: what, err: err}, ev: ev, sends: sends}
 	for i, snd := range sends {
 		if problem := s.undeliverable(snd); problem != "" {

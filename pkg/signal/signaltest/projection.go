@@ -30,7 +30,7 @@ func Projection(t testing.TB, p *signal.Projection, types ...signal.AggregateTyp
 	if len(types) == 0 {
 		t.Fatalf("signaltest.Projection %s: no aggregate types; pass the types whose events it projects", p.Name)
 	}
-	e, err := newEnv(t, types, []signal.Subscriber{p})
+	e, err := newEnv(t, setup{types: types, subs: []signal.Subscriber{p}})
 	if err != nil {
 		t.Fatalf("signaltest.Projection %s: %v", p.Name, err)
 	}
@@ -46,7 +46,7 @@ func (s *ProjectionScenario) who() string { return "projection " + s.name }
 func (s *ProjectionScenario) Given(typ signal.AggregateType, id string, events ...any) *ProjectionScenario {
 	s.t.Helper()
 	what := "Given " + typ.Name() + " " + id
-	s.given(s.who(), what, typ, id, events)
+	s.given(s.who(), what, typ, id, "", events)
 	if err := s.dispatch(); err != nil {
 		s.t.Fatalf("%s: %s: the projection failed:\n%s", s.who(), what, text("got", describe(err)))
 	}

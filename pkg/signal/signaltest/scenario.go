@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/signalforgo/signal/pkg/memstore"
@@ -19,16 +20,19 @@ const DefaultID = "test-1"
 type Option func(*config)
 
 type config struct {
-	id    string
-	types []signal.AggregateType
-	subs  []signal.Subscriber
+	setup
+	id      string
+	tenancy bool
+	tenant  string // Tenant's; the setup's tenant is this or DefaultTenant
+	problem string // an option's misuse, reported by For
 }
 
 // ID sets the id of the scenario's aggregate (default DefaultID).
 func ID(id string) Option { return func(c *config) { c.id = id } }
 
 // WithTypes registers more aggregate types with the scenario's Service:
-// the types its subscribers follow or send commands to.
+// the types its subscribers follow or send commands to. A type given
+// twice (or the scenario's own) is held once.
 func WithTypes(types ...signal.AggregateType) Option {
 	return func(c *config) { c.types = append(c.types, types...) }
 }
@@ -53,18 +57,25 @@ type Scenario[S any] struct {
 	events eventTable
 	cold   *signal.Service // reads the store afresh, for ThenState
 	last   *when
+	// caller is the principal of the following Whens, once As set it.
+	caller    *signal.Principal
+	callerSet bool
 }
 
 // when is the outcome of the last When.
 type when struct {
 	check
 	res      signal.Result
-	appended []signal.RawEvent // read back from the store
+	commits  []signal.Commit   // read back from the store
+	appended []signal.RawEvent // their events
 }
 
 // For starts a scenario on aggregate DefaultID (or ID's) of typ, on a new
-// Service over a new memstore holding typ and the WithTypes types. The
-// aggregate has no history until Given gives it one.
+// Service over a new memstore holding typ and the WithTypes types (and
+// WithApp's app's, with its subscribers, rule and tenancy). The
+// aggregate has no history until Given gives it one. An invalid id, a
+// misused option (WithApp(nil), Tenant without Tenancy) or a Service
+// that cannot be built fails the test at once (Fatalf).
 //
 // Failures name the aggregate ("account test-1: ...") and show what was
 // expected and what happened. A failed When that no Then, ThenError or
@@ -78,10 +89,14 @@ func For[S any](t testing.TB, typ *signal.Type[S], opts ...Option) *Scenario[S] 
 	for _, o := range opts {
 		o(&c)
 	}
-	if err := signal.ValidateID(c.id); err != nil {
+	if err := validID(c.id, c.tenancy); err != nil {
 		t.Fatalf("signaltest.For %s: id %q: %v", typ.Name(), c.id, err)
 	}
-	e, err := newEnv(t, append([]signal.AggregateType{typ}, c.types...), c.subs)
+	c.types = distinct(append([]signal.AggregateType{typ}, c.types...))
+	if err := c.checkTenancy(); err != nil {
+		t.Fatalf("signaltest.For %s: %v", typ.Name(), err)
+	}
+	e, err := newEnv(t, c.setup)
 	if err != nil {
 		t.Fatalf("signaltest.For %s: %v", typ.Name(), err)
 	}
@@ -97,9 +112,8 @@ func For[S any](t testing.TB, typ *signal.Type[S], opts ...Option) *Scenario[S] 
 // who names the scenario's aggregate in messages.
 func (s *Scenario[S]) who() string { return s.typ.Name() + " " + s.id }
 
-func (s *Scenario[S]) stream() signal.StreamID {
-	return signal.StreamID{Type: s.typ.Name(), ID: s.id}
-}
+// stream is the aggregate's stream as the store keeps it.
+func (s *Scenario[S]) stream() signal.StreamID { return s.streamOf(s.typ.Name(), s.id) }
 
 // Given appends events to the aggregate's history as they are, without
 // deciding anything: one commit per event, in order, each encoded under
@@ -120,12 +134,21 @@ func (s *Scenario[S]) Given(events ...any) *Scenario[S] {
 // type registered WithTypes.
 func (s *Scenario[S]) GivenOn(typ signal.AggregateType, id string, events ...any) *Scenario[S] {
 	s.t.Helper()
+	return s.givenOn(typ, id, "", events)
+}
+
+// givenOn is GivenOn with the actor its commits record.
+func (s *Scenario[S]) givenOn(typ signal.AggregateType, id, actor string, events []any) *Scenario[S] {
+	s.t.Helper()
 	s.settle()
 	what := "Given"
 	if typ != signal.AggregateType(s.typ) || id != s.id {
 		what = fmt.Sprintf("GivenOn %s %s", typ.Name(), id)
 	}
-	s.given(s.who(), what, typ, id, events)
+	if actor != "" {
+		what += " by " + shown(actor)
+	}
+	s.given(s.who(), what, typ, id, actor, events)
 	if err := s.dispatch(); err != nil {
 		s.t.Errorf("%s: %s: the subscribers failed on its events:\n%s", s.who(), what, text("got", describe(err)))
 	}
@@ -135,7 +158,9 @@ func (s *Scenario[S]) GivenOn(typ signal.AggregateType, id string, events ...any
 // When handles cmd, a Go value of one of the aggregate's command types,
 // with Service.Handle: as Go code and policies send commands, so
 // Internal commands are allowed. opts are the command's options
-// (signal.WithCommandID, signal.IfVersion, signal.WithCorrelation).
+// (signal.WithCommandID, signal.IfVersion, signal.WithCorrelation). It
+// runs as the caller As set (anonymous until then), under the scenario's
+// rule (Authorize), if any: a refusal is its error, for ThenError.
 func (s *Scenario[S]) When(cmd any, opts ...signal.CommandOption) *Scenario[S] {
 	s.t.Helper()
 	return s.when("When "+s.commandName(cmd), func(ctx context.Context) (signal.Result, error) {
@@ -146,7 +171,8 @@ func (s *Scenario[S]) When(cmd any, opts ...signal.CommandOption) *Scenario[S] {
 // WhenJSON handles the command registered as command, decoded from the
 // JSON body, with Service.HandleJSON: as the HTTP API does, so an
 // Internal command fails with signal.ErrForbidden and a malformed body
-// with signal.ErrInvalid.
+// with signal.ErrInvalid. It runs as When does: as the caller As set,
+// under the scenario's rule.
 func (s *Scenario[S]) WhenJSON(command, body string, opts ...signal.CommandOption) *Scenario[S] {
 	s.t.Helper()
 	return s.when("WhenJSON "+command, func(ctx context.Context) (signal.Result, error) {
@@ -155,7 +181,7 @@ func (s *Scenario[S]) WhenJSON(command, body string, opts ...signal.CommandOptio
 }
 
 // WhenEnd ends the aggregate with the type's End rule (Service.End, HTTP
-// DELETE).
+// DELETE), as the caller As set, under the scenario's rule.
 func (s *Scenario[S]) WhenEnd(opts ...signal.CommandOption) *Scenario[S] {
 	s.t.Helper()
 	return s.when("WhenEnd", func(ctx context.Context) (signal.Result, error) {
@@ -166,21 +192,42 @@ func (s *Scenario[S]) WhenEnd(opts ...signal.CommandOption) *Scenario[S] {
 func (s *Scenario[S]) when(what string, run func(context.Context) (signal.Result, error)) *Scenario[S] {
 	s.t.Helper()
 	s.settle()
+	what += s.callerText()
 	ctx := s.t.Context()
 	before, _, err := s.head(ctx, s.stream())
 	if err != nil {
 		s.t.Fatalf("%s: %s: reading the history: %v", s.who(), what, err)
 	}
-	res, err := run(ctx)
-	appended, lerr := s.appended(ctx, s.stream(), before)
+	res, err := run(s.callerContext())
+	commits, lerr := s.appended(ctx, s.stream(), before)
 	if lerr != nil {
 		s.t.Fatalf("%s: %s: reading what it appended: %v", s.who(), what, lerr)
 	}
-	s.last = &when{check: check{what: what, err: err}, res: res, appended: appended}
+	s.last = &when{check: check{what: what, err: err}, res: res, commits: commits, appended: eventsOf(commits)}
 	if err := s.dispatch(); err != nil {
 		s.t.Errorf("%s: %s: the subscribers failed on its events:\n%s", s.who(), what, text("got", describe(err)))
 	}
 	return s
+}
+
+// distinct is types without repeats, in order.
+func distinct(types []signal.AggregateType) []signal.AggregateType {
+	var out []signal.AggregateType
+	for _, t := range types {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// eventsOf is the events of commits, in order.
+func eventsOf(commits []signal.Commit) []signal.RawEvent {
+	var out []signal.RawEvent
+	for _, c := range commits {
+		out = append(out, c.Events...)
+	}
+	return out
 }
 
 // settle reports the last When's error if nothing checked it.
@@ -325,7 +372,8 @@ func (s *Scenario[S]) ThenError(want any) *Scenario[S] {
 // alone (the stored events and snapshots, as another process loads the
 // aggregate) has the same JSON: an event or a state that JSON does not
 // carry whole fails here. It needs no When: after Given alone it checks
-// how the events fold.
+// how the events fold. The scenario's rule (Authorize) does not decide
+// it: it reads whoever the caller is.
 func (s *Scenario[S]) ThenState(want S) *Scenario[S] {
 	s.t.Helper()
 	got := s.state(s.svc, "ThenState")
@@ -334,7 +382,7 @@ func (s *Scenario[S]) ThenState(want S) *Scenario[S] {
 		return s
 	}
 	if s.cold == nil {
-		cold, err := signal.New(signal.Config{Store: s.store, Types: s.types, Logger: testLogger(s.t)})
+		cold, err := signal.New(signal.Config{Store: s.store, Types: s.types, Tenancy: s.tenant != "", Logger: testLogger(s.t)})
 		if err != nil {
 			s.t.Fatalf("%s: ThenState: %v", s.who(), err)
 		}
@@ -367,7 +415,7 @@ func stateDiff(want, got any) string {
 // state reads the aggregate's current state through svc.
 func (s *Scenario[S]) state(svc *signal.Service, method string) S {
 	s.t.Helper()
-	st, _, err := signal.Bind(svc, s.typ).Get(s.t.Context(), s.id, signal.Fresh())
+	st, _, err := signal.Bind(svc, s.typ).Get(s.inspect(), s.id, signal.Fresh())
 	switch {
 	case errors.Is(err, signal.ErrNotFound):
 		return s.typ.Initial(s.id)
@@ -408,7 +456,7 @@ func (s *Scenario[S]) Err() error {
 }
 
 // State returns the aggregate's current state, Initial(id) when it has no
-// events.
+// events, whoever the caller is (the scenario's rule does not decide it).
 func (s *Scenario[S]) State() S {
 	s.t.Helper()
 	return s.state(s.svc, "State")
@@ -427,7 +475,9 @@ func (s *Scenario[S]) Version() int64 {
 
 // Events returns every event of the aggregate, oldest first, as
 // subscribers see them: its Given history, what the commands appended,
-// and what commands sent by subscribers appended to it.
+// and what commands sent by subscribers appended to it, with their
+// Actor (and Tenant under Tenancy). The scenario's rule does not decide
+// it.
 func (s *Scenario[S]) Events() []signal.Event {
 	s.t.Helper()
 	return s.EventsOf(s.typ, s.id)
@@ -439,7 +489,7 @@ func (s *Scenario[S]) EventsOf(typ signal.AggregateType, id string) []signal.Eve
 	s.t.Helper()
 	var out []signal.Event
 	for after := int64(0); ; {
-		page, err := s.svc.History(s.t.Context(), typ.Name(), id, after, 1000)
+		page, err := s.svc.History(s.inspect(), typ.Name(), id, after, 1000)
 		switch {
 		case errors.Is(err, signal.ErrNotFound):
 			return out
