@@ -11,30 +11,14 @@ import (
 	"github.com/signalforgo/signal/internal/testbank"
 	"github.com/signalforgo/signal/pkg/cli"
 	"github.com/signalforgo/signal/pkg/httpapi"
-	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// ownedAccounts is a rule of the example's kind: a caller is needed
-// (401), an account belongs to the subject that opened it (403), policies
-// may do anything.
-func ownedAccounts(_ context.Context, p *signal.Principal, a *signal.Action) error {
-	switch {
-	case p == nil:
-		return signal.Unauthenticated()
-	case p.System || a.Kind == signal.ViewAction:
-		return nil
-	case a.Version > 0 && a.Owner != p.Subject:
-		return signal.Forbidden("%s %s is not yours", a.Type, a.ID)
-	}
-	return nil
-}
-
 // startRuledDev runs `bank dev` with args on the bank app with the rule
-// ownedAccounts, until the test ends, and returns its URL and output.
+// testbank.OwnersOnly, until the test ends, and returns its URL and output.
 func startRuledDev(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	app := testbank.App()
-	app.Authorize = ownedAccounts
+	app.Authorize = testbank.OwnersOnly
 	// The data directory is made first, so it is removed after dev stops
 	// (cleanups run last first).
 	args = append([]string{"dev", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...)

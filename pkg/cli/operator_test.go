@@ -19,7 +19,7 @@ import (
 func TestEventsIgnoresTheRule(t *testing.T) {
 	dir := t.TempDir()
 	app := testbank.App()
-	app.Authorize = ownedAccounts
+	app.Authorize = testbank.OwnersOnly
 	st, err := boltstore.Open(filepath.Join(dir, "signal.db"), nil)
 	if err != nil {
 		t.Fatal(err)

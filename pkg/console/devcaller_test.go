@@ -1,7 +1,7 @@
 package console_test
 
 import (
-	"context"
+	"github.com/signalforgo/signal/internal/testbank"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,19 +18,7 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// ownersOnly needs a caller for every aggregate action and lets only the
-// subject that created an aggregate act on it.
-func ownersOnly(_ context.Context, p *signal.Principal, a *signal.Action) error {
-	switch {
-	case p == nil:
-		return signal.Unauthenticated()
-	case a.Kind != signal.ViewAction && a.Version > 0 && a.Owner != p.Subject:
-		return signal.Forbidden("%s %s is not yours", a.Type, a.ID)
-	}
-	return nil
-}
-
-// devAuthServer serves the bank with the rule ownersOnly as `signal dev
+// devAuthServer serves the bank with the rule testbank.OwnersOnly as `signal dev
 // -insecure-dev-auth` does: the console and the API behind
 // InsecureDevPrincipal, behind the local guard.
 func devAuthServer(t *testing.T) string {
@@ -43,7 +31,7 @@ func devAuthServer(t *testing.T) string {
 		}
 	})
 	cfg := bankApp.Config(memstore.New(), true)
-	cfg.InlineDispatch, cfg.Logger, cfg.Authorize = true, logger, ownersOnly
+	cfg.InlineDispatch, cfg.Logger, cfg.Authorize = true, logger, testbank.OwnersOnly
 	svc, err := signal.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,27 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/signalforgo/signal/internal/testbank"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalforgo/signal/pkg/signal"
 )
-
-// ownerRule is the example's kind of rule: a caller is needed (401), an
-// aggregate belongs to the subject that created it (403 for others),
-// policies may do anything, any caller may read views.
-func ownerRule(_ context.Context, p *signal.Principal, a *signal.Action) error {
-	switch {
-	case p == nil:
-		return signal.Unauthenticated()
-	case p.System || a.Kind == signal.ViewAction:
-		return nil
-	case a.Version > 0 && a.Owner != p.Subject:
-		return signal.Forbidden("%s %s belongs to someone else", a.Type, a.ID)
-	}
-	return nil
-}
 
 // callerTransport sends a call through one Lambda entry point as the
 // caller sub (none when ""), with that gateway's kind of authorizer.
@@ -122,7 +108,7 @@ func lambdaReply(t testing.TB, h *Handler, payload []byte) reply {
 func TestAuthorizeThroughLambda(t *testing.T) {
 	for _, tr := range callerTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = ownerRule })
+			f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = testbank.OwnersOnly })
 			send := func(c call, sub string) reply { t.Helper(); return tr.send(t, f.h, c, sub) }
 			owner := "alice@" + tr.name
 			add := call{method: "POST", target: "/aggregates/cart/c1/AddItem", body: addItem("apple", 1, 2)}
@@ -203,7 +189,7 @@ func TestHistoryActorOmitted(t *testing.T) {
 // that carries one (set by Go code calling HandleV2) does not make an
 // anonymous event authenticated.
 func TestEventPrincipalOnly(t *testing.T) {
-	f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = ownerRule })
+	f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = testbank.OwnersOnly })
 	var ev events.APIGatewayV2HTTPRequest
 	unmarshal(t, v2Event(call{method: "GET", target: "/aggregates/cart/c1"}, "$default", false), &ev)
 	ctx := signal.WithPrincipal(context.Background(), &signal.Principal{Subject: "alice"})

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/signalforgo/signal/internal/testbank"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -62,7 +63,7 @@ func TestInsecureDevPrincipal(t *testing.T) {
 // Handler's rule sees the header's caller on net/http; without the
 // middleware the same header is ignored (401).
 func TestInsecureDevPrincipalAuthorizes(t *testing.T) {
-	f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = ownerRule })
+	f := newFixture(t, func(c *signal.Config, _ *Config) { c.Authorize = testbank.OwnersOnly })
 	dev := InsecureDevPrincipal(f.h, nil)
 	send := func(h http.Handler, c call) reply {
 		t.Helper()
