@@ -3,8 +3,9 @@
 //
 // The project it writes is a user's service on the public packages only: a
 // domain package named after the service with one aggregate (an account),
-// a projection (balances) and a policy (a welcome notice), their signaltest
-// tests, the three one-line Lambda functions, the CLI on pkg/cli, an
+// a projection (balances), a policy (a welcome notice) and an
+// authorization rule (an account belongs to the caller that opened it),
+// their tests, the three one-line Lambda functions, the CLI on pkg/cli, an
 // end-to-end test under aws-lambda-rie against moto_server, a CDK app on
 // infra/signalstack with an assertions test, a LocalStack set-up, a
 // Makefile and a README. The files are text/template templates embedded

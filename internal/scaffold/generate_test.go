@@ -89,8 +89,8 @@ func TestGenerateWrites(t *testing.T) {
 	}
 	for _, p := range []string{
 		"go.mod", ".gitignore", "README.md", "Makefile",
-		"bank/account.go", "bank/balances.go", "bank/welcome.go", "bank/app.go",
-		"bank/account_test.go", "bank/balances_test.go", "bank/welcome_test.go",
+		"bank/account.go", "bank/balances.go", "bank/welcome.go", "bank/authorize.go", "bank/app.go",
+		"bank/account_test.go", "bank/balances_test.go", "bank/welcome_test.go", "bank/authorize_test.go",
 		"functions/command/main.go", "functions/query/main.go", "functions/projector/main.go",
 		"cmd/bank/main.go", "e2e/e2e_test.go",
 		"infra/go.mod", "infra/main.go", "infra/stack_test.go", "infra/cdk.json", "infra/package.json",
@@ -121,9 +121,45 @@ func TestGenerateWrites(t *testing.T) {
 	}
 }
 
+// The project is secure by default and says so: its App has the rule, its
+// rule's test covers 401, 403 and writing nothing, its stack test asserts
+// IAM on every route, and its README and Makefile show how to call the
+// deployed API and how to try the rule locally.
+func TestGeneratedSecurity(t *testing.T) {
+	files, err := Render(Options{Module: "example.com/bank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]string{}
+	for _, f := range files {
+		byPath[f.Path] = string(f.Data)
+	}
+	for path, wants := range map[string][]string{
+		"bank/app.go":            {"Authorize:   Authorize,"},
+		"bank/authorize.go":      {"func Authorize(ctx context.Context, p *signal.Principal, a *signal.Action) error", "p.System", "a.Owner", "signal.Unauthenticated()", "signal.Forbidden("},
+		"bank/authorize_test.go": {"memstore.New()", `"ann"`, `"bob"`, "signal.ErrForbidden", "signal.ErrUnauthenticated", "a refused %s wrote"},
+		"infra/stack_test.go":    {`"AuthorizationType": "AWS_IAM"`, "signalstack.OutputExecuteARN"},
+		"Makefile":               {"dev $(DEV_FLAGS)"},
+		"README.md": {"make dev DEV_FLAGS=-insecure-dev-auth", "X-Signal-Insecure-Principal: sub=ann", "execute-api:Invoke",
+			"ApiExecuteArn", "awscurl --service execute-api", "-c auth=jwt -c jwtIssuer=", "-c auth=cognito", "-c auth=none"},
+	} {
+		for _, want := range wants {
+			if !strings.Contains(byPath[path], want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+}
+
 // Every file is what a person would have written: Go files gofmt-clean,
 // no template syntax or generator marker left, the name used throughout.
 func TestRenderedFiles(t *testing.T) {
+	// The replace path is the checkout's, whatever its directory is called
+	// (a worktree named after this package, say): not a marker.
+	root, err := filepath.Abs(checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range []Options{
 		{Module: "example.com/bank", Replace: checkout},
 		{Module: "github.com/acme/ledger/v2", Name: "ledger"},
@@ -133,7 +169,7 @@ func TestRenderedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			text := string(f.Data)
+			text := strings.ReplaceAll(string(f.Data), filepath.ToSlash(root), "CHECKOUT")
 			for _, marker := range []string{"{{", "}}", "<no value>", ".tmpl", "scaffold", "generated", "DO NOT EDIT"} {
 				if strings.Contains(text, marker) {
 					t.Errorf("%s (%s): %q left in it", f.Path, o.Module, marker)

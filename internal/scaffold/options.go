@@ -43,7 +43,7 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,29}$`)
 // packages they import, the project's own folders, main.
 var reserved = []string{
 	"signal", "signaltest", "lambdafn", "lambdatest", "dynamotest", "cli",
-	"context", "errors", "testing", "fmt", "os", "strings", "json", "filepath",
+	"context", "errors", "testing", "fmt", "os", "strings", "json", "filepath", "memstore", "slices",
 	"main", "cmd", "functions", "infra", "e2e", "localstack", "dist", "awscdk", "jsii",
 }
 

@@ -25,7 +25,8 @@ const projectTimeout = 15 * time.Minute
 // generated outside this repository, on this checkout (Replace), tidied,
 // whose own `make test` passes (vet, its tests, its bootstraps, its stack
 // synthesized and asserted, a command through its function under RIE
-// against moto_server), and whose `make dev` serves its aggregate. It
+// against moto_server), whose `make dev` serves its aggregate, and whose
+// `make dev DEV_FLAGS=-insecure-dev-auth` enforces its rule. It
 // fails when a public API the templates use changes without them.
 func TestGeneratedProject(t *testing.T) {
 	root, err := filepath.Abs(checkout)
@@ -45,6 +46,7 @@ func TestGeneratedProject(t *testing.T) {
 	}
 	run(t, dir, "make", "test")
 	t.Run("dev", func(t *testing.T) { devServes(t, dir) })
+	t.Run("dev with the rule", func(t *testing.T) { devAuthorizes(t, dir) })
 }
 
 // projectEnv is the environment of the project's commands: this one's
@@ -81,26 +83,57 @@ func run(t *testing.T, dir string, name string, args ...string) {
 
 var servingRE = regexp.MustCompile(`serving (http://\S+)`)
 
-// devServes starts `make dev` on a free port, opens an account through it
-// (201), then interrupts it.
+// devServes starts `make dev` on a free port and opens an account through
+// it anonymously (201): without -insecure-dev-auth the rule lets
+// anonymous callers at accounts that belong to nobody.
 func devServes(t *testing.T, dir string) {
-	cmd := exec.Command("make", "--no-print-directory", "dev", "SIGNAL_ADDR=127.0.0.1:0")
+	dev := startDev(t, dir)
+	dev.want(t, "POST", "/aggregates/account/acc-1/Open", `{"owner":"ada"}`, "", http.StatusCreated)
+}
+
+// devAuthorizes starts `make dev DEV_FLAGS=-insecure-dev-auth`, as the
+// README says to try the rule: ann's account is hers (200), not bob's
+// (403), nor an anonymous caller's (401); an anonymous one is nobody's.
+func devAuthorizes(t *testing.T, dir string) {
+	dev := startDev(t, dir, "DEV_FLAGS=-insecure-dev-auth")
+	dev.want(t, "POST", "/aggregates/account/ann-1/Open", `{"owner":"Ann"}`, "ann", http.StatusCreated)
+	dev.want(t, "GET", "/aggregates/account/ann-1", "", "ann", http.StatusOK)
+	dev.want(t, "GET", "/aggregates/account/ann-1", "", "bob", http.StatusForbidden)
+	dev.want(t, "POST", "/aggregates/account/ann-1/Deposit", `{"amount":5}`, "bob", http.StatusForbidden)
+	dev.want(t, "GET", "/aggregates/account/ann-1", "", "", http.StatusUnauthorized)
+	dev.want(t, "POST", "/aggregates/account/anon-1/Open", `{"owner":"Nobody"}`, "", http.StatusCreated)
+	dev.want(t, "POST", "/aggregates/account/anon-1/Deposit", `{"amount":5}`, "bob", http.StatusOK)
+}
+
+// devServer is a running `make dev`: where it serves, what it logged.
+type devServer struct {
+	url  string
+	logs *syncbuf.Buffer
+}
+
+// startDev starts `make dev` on a free port with more make variables,
+// waits until it says where it serves, and interrupts it when the test
+// ends.
+func startDev(t *testing.T, dir string, vars ...string) *devServer {
+	cmd := exec.Command("make", append([]string{"--no-print-directory", "dev", "SIGNAL_ADDR=127.0.0.1:0"}, vars...)...)
 	cmd.Dir, cmd.Env = dir, append(projectEnv(), "SIGNAL_LOG_LEVEL=warn")
 	// Its own process group: make, go run and the server get the
 	// interrupt together, as from a terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs syncbuf.Buffer
+	logs := &syncbuf.Buffer{}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = &logs
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer stopGroup(t, cmd, done, &logs)
+	// done closes when make has ended (waitErr is then its outcome), so
+	// both the wait below and stopGroup can see it.
+	done, waitErr := make(chan struct{}), error(nil)
+	go func() { waitErr = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { stopGroup(t, cmd, done, logs) })
 
 	found := make(chan string, 1)
 	go func() {
@@ -115,32 +148,42 @@ func devServes(t *testing.T, dir string) {
 			}
 		}
 	}()
-	var url string
 	select {
-	case url = <-found:
-	case err := <-done:
-		t.Fatalf("make dev ended before serving: %v\n%s", err, logs.String())
+	case url := <-found:
+		return &devServer{url: url, logs: logs}
+	case <-done:
+		t.Fatalf("make dev ended before serving: %v\n%s", waitErr, logs.String())
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("make dev did not say where it serves within 3 minutes\n%s", logs.String())
 	}
-	req, err := http.NewRequestWithContext(t.Context(), "POST", url+"/aggregates/account/acc-1/Open", strings.NewReader(`{"owner":"ada"}`))
+	return nil
+}
+
+// want sends a request as subject ("" for none, else in the insecure dev
+// header) and fails the test unless it is answered status.
+func (d *devServer) want(t *testing.T, method, path, body, subject string, status int) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, d.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if subject != "" {
+		req.Header.Set("X-Signal-Insecure-Principal", "sub="+subject)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST Open through make dev: %d, want 201\n%s", resp.StatusCode, logs.String())
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s as %q through make dev: %d, want %d\n%s", method, path, subject, resp.StatusCode, status, d.logs.String())
 	}
 }
 
 // stopGroup interrupts the process group of cmd and waits for it; what is
 // left after 20 s is killed and the test fails.
-func stopGroup(t *testing.T, cmd *exec.Cmd, done <-chan error, logs *syncbuf.Buffer) {
+func stopGroup(t *testing.T, cmd *exec.Cmd, done <-chan struct{}, logs *syncbuf.Buffer) {
 	t.Helper()
 	pgid := cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGINT)
