@@ -74,7 +74,7 @@ func TestConsoleDevCaller(t *testing.T) {
 
 	do(t, ctx, "show z1's history as bob", fill("#dev-caller", "sub=bob"), click("#history-load"))
 	waitText(t, ctx, "#alert", "HTTP 403")
-	waitText(t, ctx, "#alert", "account z1 is not yours")
+	waitText(t, ctx, "#alert", "account z1 belongs to someone else")
 
 	do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#dev-caller"))); v != "sub=bob" || count(t, ctx, "#dev-caller-panel[open]") != 1 {
