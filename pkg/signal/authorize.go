@@ -62,8 +62,8 @@ type Action struct {
 	View, Key string
 	// Version is the aggregate's current version, 0 when it has no events
 	// yet (a command that would create it). State is its current state
-	// (nil at version 0), for rules that decide on the domain's data.
-	// Both are unset for a ViewAction.
+	// (nil at version 0), for rules that decide on the domain's data; the
+	// rule must not modify it. Both are unset for a ViewAction.
 	Version int64
 	State   any
 	// Owner is the Actor of the aggregate's first commit: the subject that
@@ -79,11 +79,14 @@ type Action struct {
 // Get (from the pool when warm); ErrNotFound when it has no events,
 // otherwise as Get. Only a ViewAction has it (ErrInternal otherwise).
 func (a *Action) OwnerOf(ctx context.Context, typ, id string) (string, error) {
-	if a.svc == nil || a.Kind != ViewAction {
+	switch {
+	case a.Kind != ViewAction:
 		// A rule on an aggregate runs with that aggregate locked; reading
 		// another from there could deadlock with a request doing the
 		// reverse.
 		return "", Errorf(KindInternal, "signal.OwnerOf", "OwnerOf is for rules on views")
+	case a.svc == nil:
+		return "", Errorf(KindInternal, "signal.OwnerOf", "the Action was not made by a Service")
 	}
 	return a.svc.ownerOf(ctx, typ, id)
 }

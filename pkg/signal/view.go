@@ -209,13 +209,13 @@ func (s *Service) View(ctx context.Context, name, key string) (View, error) {
 		return View{}, err
 	}
 	v, err := vs.LoadView(ctx, name, stored)
-	v.Key = key
 	if err != nil {
 		if KindOf(err) == KindNotFound {
 			return View{}, Errorf(KindNotFound, "signal.View", "no document %q in view %q", key, name)
 		}
 		return View{}, storeError("signal.View", StreamID{}, err)
 	}
+	v.Key = key // the caller's, without the tenant
 	return v, nil
 }
 
