@@ -225,18 +225,17 @@ func UpcastFrom(from int, fn Upcaster) EventMark { return EventMark{from: from, 
 // event into the state and returns the new state. It must not modify the
 // state it is given (copy maps and slices before changing them): earlier
 // states are handed out to concurrent readers.
+//
+// Events are written with encoding/json.Marshal and decoded into E as
+// encoding/json.Unmarshal decodes them: the same value or the same error,
+// by the faster json v2 module (github.com/go-json-experiment/json) under
+// encoding/json's rules.
 func Evolve[S, E any](name string, handler func(state S, event E) S, marks ...EventMark) EventSpec[S] {
 	d := eventDef{
 		name:    name,
 		version: 1,
 		goType:  reflect.TypeFor[E](),
-		decode: func(b []byte) (any, error) {
-			var e E
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, err
-			}
-			return e, nil
-		},
+		decode:  newValueDecoder[E](),
 	}
 	for _, m := range marks {
 		d.terminal = d.terminal || m.terminal
@@ -435,9 +434,11 @@ func (h *holder[S]) state() any { return h.s }
 
 func (h *holder[S]) encode() ([]byte, error) { return json.Marshal(h.s) }
 
+// decode sets the state from a snapshot's: b decoded into the initial
+// state, as encoding/json.Unmarshal would (see unmarshalV1), or its error.
 func (h *holder[S]) decode(b []byte) error {
 	s := h.t.Initial(h.id)
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := unmarshalV1(b, &s, func() { s = h.t.Initial(h.id) }); err != nil {
 		return err
 	}
 	h.s = s
