@@ -159,21 +159,17 @@ var (
 // The handler must be pure: no I/O, no clock, no randomness, so that
 // retries after a conflict decide again safely.
 //
-// Bodies are decoded with encoding/json after a strict check: an empty
-// body is {}, and null, invalid UTF-8, escaped lone surrogates and
-// repeated member names are ErrInvalid.
+// Bodies are decoded as encoding/json.Unmarshal decodes them (the same
+// value or the same error, by the faster json v2 module under
+// encoding/json's rules) after a strict check: an empty body is {}, and
+// null, invalid UTF-8, escaped lone surrogates and repeated member names
+// are ErrInvalid.
 func Decide[S, C any](name string, handler func(state S, cmd C) ([]any, error), marks ...CommandMark) CommandSpec[S] {
 	d := commandDef{
 		name:   name,
 		goType: reflect.TypeFor[C](),
 		decide: func(s S, cmd any) ([]any, error) { return handler(s, cmd.(C)) },
-		decode: func(b []byte) (any, error) {
-			var c C
-			if err := json.Unmarshal(b, &c); err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
+		decode: newValueDecoder[C](),
 	}
 	if handler == nil {
 		d.decide = nil
