@@ -159,21 +159,17 @@ var (
 // The handler must be pure: no I/O, no clock, no randomness, so that
 // retries after a conflict decide again safely.
 //
-// Bodies are decoded with encoding/json after a strict check: an empty
-// body is {}, and null, invalid UTF-8, escaped lone surrogates and
-// repeated member names are ErrInvalid.
+// Bodies are decoded as encoding/json.Unmarshal decodes them (the same
+// value or the same error, by the faster json v2 module under
+// encoding/json's rules) after a strict check: an empty body is {}, and
+// null, invalid UTF-8, escaped lone surrogates and repeated member names
+// are ErrInvalid.
 func Decide[S, C any](name string, handler func(state S, cmd C) ([]any, error), marks ...CommandMark) CommandSpec[S] {
 	d := commandDef{
 		name:   name,
 		goType: reflect.TypeFor[C](),
 		decide: func(s S, cmd any) ([]any, error) { return handler(s, cmd.(C)) },
-		decode: func(b []byte) (any, error) {
-			var c C
-			if err := json.Unmarshal(b, &c); err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
+		decode: newValueDecoder[C](),
 	}
 	if handler == nil {
 		d.decide = nil
@@ -225,18 +221,17 @@ func UpcastFrom(from int, fn Upcaster) EventMark { return EventMark{from: from, 
 // event into the state and returns the new state. It must not modify the
 // state it is given (copy maps and slices before changing them): earlier
 // states are handed out to concurrent readers.
+//
+// Events are written with encoding/json.Marshal and decoded into E as
+// encoding/json.Unmarshal decodes them: the same value or the same error,
+// by the faster json v2 module (github.com/go-json-experiment/json) under
+// encoding/json's rules.
 func Evolve[S, E any](name string, handler func(state S, event E) S, marks ...EventMark) EventSpec[S] {
 	d := eventDef{
 		name:    name,
 		version: 1,
 		goType:  reflect.TypeFor[E](),
-		decode: func(b []byte) (any, error) {
-			var e E
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, err
-			}
-			return e, nil
-		},
+		decode:  newValueDecoder[E](),
 	}
 	for _, m := range marks {
 		d.terminal = d.terminal || m.terminal
@@ -435,9 +430,11 @@ func (h *holder[S]) state() any { return h.s }
 
 func (h *holder[S]) encode() ([]byte, error) { return json.Marshal(h.s) }
 
+// decode sets the state from a snapshot's: b decoded into the initial
+// state, as encoding/json.Unmarshal would (see unmarshalV1), or its error.
 func (h *holder[S]) decode(b []byte) error {
 	s := h.t.Initial(h.id)
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := unmarshalV1(b, &s, func() { s = h.t.Initial(h.id) }); err != nil {
 		return err
 	}
 	h.s = s
