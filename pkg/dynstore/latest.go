@@ -17,8 +17,8 @@ import (
 // limited to expect+2 items (the tip, a tombstone and expect commits; no
 // limit for expect <= 0, so up to DynamoDB's 1 MB page): the snapshot at
 // the tip comes first, then the commits from the newest down. So a cold
-// command costs that one Query and its write when fewer than expect
-// commits follow the snapshot. The Query reads, and is billed for, up to
+// command costs that one Query and its write when at most expect commits
+// follow the snapshot. The Query reads, and is billed for, up to
 // the limit (or the page) even past the snapshot's version: the price of
 // not knowing that version before reading.
 //
@@ -27,10 +27,11 @@ import (
 // rest read, while commits is ranged over: an ascending Query of the
 // versions in between, paged like Load. Memory holds at most that one
 // page. When the page ends with no tip, one GetItem looks for an old
-// table's snapshot at sk = 0 first, so a table written before the tip
-// existed costs what it did (a GetItem and the Query of the commits after
-// it) until a new snapshot is saved; a snapshot at sk = 0 the page reached
-// is used as it is.
+// table's snapshot at sk = 0 first, so on a table written before the tip
+// existed a cold load costs about what it did (the Query, a GetItem, and a
+// second Query only when more than expect commits follow that snapshot)
+// until a new snapshot is saved; a snapshot at sk = 0 the page reached is
+// used as it is.
 func (s *Store) LoadLatest(ctx context.Context, id signal.StreamID, expect int) (signal.Snapshot, bool, iter.Seq2[signal.Commit, error]) {
 	const op = "dynstore.LoadLatest"
 	if !signal.Readable(id) {
@@ -94,6 +95,9 @@ func (s *Store) readTop(ctx context.Context, op string, id signal.StreamID, expe
 				t.found = true
 			}
 		case KindCommit:
+			if t.found && covered(item, t.snap.Version) {
+				continue // in the snapshot (as is every commit under it): not decoded
+			}
 			c, err := DecodeCommit(item)
 			if err != nil {
 				return top{}, err
@@ -105,6 +109,14 @@ func (s *Store) readTop(ctx context.Context, op string, id signal.StreamID, expe
 		t.below = keyBelow(out.LastEvaluatedKey)
 	}
 	return t, nil
+}
+
+// covered reports whether a commit item starts at or before version, so
+// a snapshot at version holds it (a malformed sort key is left to
+// DecodeCommit to report).
+func covered(item map[string]types.AttributeValue, version int64) bool {
+	sk, err := getN(item, attrSK)
+	return err == nil && sk <= version
 }
 
 // keyBelow is the highest version under a key a descending read stopped

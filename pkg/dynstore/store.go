@@ -14,7 +14,8 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// Store is the DynamoDB signal.Store, with snapshots, checkpoints and
+// Store is the DynamoDB signal.Store, with snapshots (also read with the
+// commits after them in one Query: signal.LatestLoader), checkpoints and
 // views. It has no change feed (signal.ChangeFeed): DynamoDB's is its
 // stream, read by the Lambda event source mapping or by the Poller, whose
 // positions are per shard rather than one global sequence.
