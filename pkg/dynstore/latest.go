@@ -84,31 +84,31 @@ func (s *Store) readTop(ctx context.Context, op string, id signal.StreamID, expe
 	if err != nil {
 		return top{}, mapError(op, id, err)
 	}
-	t := top{below: -1}
+	page := top{below: -1}
 	for _, item := range out.Items {
 		switch ItemKind(item) {
 		case KindSnapshot:
-			if !t.found {
-				if t.snap, err = decodeSnapshot(op, id, item); err != nil {
+			if !page.found {
+				if page.snap, err = decodeSnapshot(op, id, item); err != nil {
 					return top{}, err
 				}
-				t.found = true
+				page.found = true
 			}
 		case KindCommit:
-			if t.found && covered(item, t.snap.Version) {
+			if page.found && covered(item, page.snap.Version) {
 				continue // in the snapshot (as is every commit under it): not decoded
 			}
 			c, err := DecodeCommit(item)
 			if err != nil {
 				return top{}, err
 			}
-			t.newest = append(t.newest, c)
+			page.newest = append(page.newest, c)
 		}
 	}
 	if len(out.LastEvaluatedKey) > 0 {
-		t.below = keyBelow(out.LastEvaluatedKey)
+		page.below = keyBelow(out.LastEvaluatedKey)
 	}
-	return t, nil
+	return page, nil
 }
 
 // covered reports whether a commit item starts at or before version, so
