@@ -133,8 +133,9 @@ func deadlineDuringBackoff(t *testing.T, warm bool) {
 	}
 	checkBackoffError(t, "the command", err, took)
 	checkOneThrottle(t, stats)
-	// Warm, the append waits; cold, the load's first read (the snapshot's GetItem).
-	if op := map[bool]string{true: "PutItem", false: "GetItem"}[warm]; stats.ByOperation[op] != 1 {
+	// Warm, the append waits; cold, the load's one read (the Query of the
+	// snapshot and the commits after it).
+	if op := map[bool]string{true: "PutItem", false: "Query"}[warm]; stats.ByOperation[op] != 1 {
 		t.Errorf("proxy: faults by operation %v, want the %s", stats.ByOperation, op)
 	}
 	if v := tabVersions(t, st, "c"); fmt.Sprint(v) != "[1]" {

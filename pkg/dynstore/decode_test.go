@@ -36,7 +36,7 @@ func TestDecodeCommitItem(t *testing.T) {
 	}{
 		{name: "commit", item: EncodeCommitItem(&c), commit: true},
 		{name: "tombstone", item: tombstoneItem(&c)},
-		{name: "snapshot", item: map[string]types.AttributeValue{attrPK: str("cart#c-1"), attrSK: num(snapshotSK), attrKind: str(KindSnapshot)}},
+		{name: "snapshot", item: map[string]types.AttributeValue{attrPK: str("cart#c-1"), attrSK: &types.AttributeValueMemberN{Value: tipSK}, attrKind: str(KindSnapshot)}},
 		{name: "no kind", item: without(attrKind), what: `no string attribute "kind"`, stream: c.Stream},
 		{name: "no kind, no pk", item: noPK, what: `no string attribute "kind"`},
 		{name: "bad commit", item: without(attrTime), what: `malformed commit item "cart#c-1": ts`, stream: c.Stream},

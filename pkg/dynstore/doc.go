@@ -13,8 +13,10 @@
 //     with attribute_not_exists(pk). A conflict returns the winning item
 //     (ReturnValuesOnConditionCheckFailure ALL_OLD), so the Service needs
 //     no blind re-read. A closing commit also writes a tombstone item at
-//     the next version, in one transaction. The latest snapshot lives at
-//     sk = 0 (kind "snapshot"). Streams: NEW_IMAGE.
+//     the next version, in one transaction. The latest snapshot (kind
+//     "snapshot") is the tip, at sk = 10^19 above every version, so one
+//     descending Query reads it and the commits after it: a cold command
+//     is one read and one write (LoadLatest). Streams: NEW_IMAGE.
 //   - Views table, partition key pk: projection documents
 //     ("v#<view>#<key>", kind "view") and subscriber checkpoints
 //     ("c#<subscriber>#<type>#<id>", kind "checkpoint"), updated together

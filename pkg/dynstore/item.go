@@ -3,6 +3,7 @@ package dynstore
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -61,9 +62,23 @@ const (
 	attrExpires = "expires"
 )
 
-// snapshotSK is the sort key of a stream's snapshot item: below every
-// commit (versions start at 1), so Load's sk > after never returns it.
-const snapshotSK = 0
+// A stream's snapshot item, its tip, has the sort key tipSK, 10^19: above
+// every commit and tombstone, whose sort keys are versions (int64, at most
+// maxVersionSK), so a descending Query of the partition reads the snapshot
+// first and then the commits from the newest down, and Load's range of
+// versions never reads it. legacySnapshotSK is where snapshots were kept
+// before (below every commit): still read when there is no tip, never
+// written.
+const (
+	tipSK            = "10000000000000000000"
+	maxVersionSK     = math.MaxInt64
+	legacySnapshotSK = 0
+)
+
+// tipKey is the key of a stream's snapshot item.
+func tipKey(s signal.StreamID) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(streamKey(s)), attrSK: &types.AttributeValueMemberN{Value: tipSK}}
+}
 
 func streamKey(s signal.StreamID) string { return s.Type + "#" + s.ID }
 

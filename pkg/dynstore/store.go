@@ -14,7 +14,8 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
-// Store is the DynamoDB signal.Store, with snapshots, checkpoints and
+// Store is the DynamoDB signal.Store, with snapshots (also read with the
+// commits after them in one Query: signal.LatestLoader), checkpoints and
 // views. It has no change feed (signal.ChangeFeed): DynamoDB's is its
 // stream, read by the Lambda event source mapping or by the Poller, whose
 // positions are per shard rather than one global sequence.
@@ -142,27 +143,42 @@ func conflict(c *signal.Commit, found map[string]types.AttributeValue) error {
 	return signal.DecideAppend("dynstore.Append", c, at)
 }
 
-// Load implements signal.Store: a strongly consistent Query of sk > after,
-// paginated, skipping tombstones. A stream signal.Readable refuses is not
-// queried: its key could name another stream once encoded (invalid UTF-8
-// goes over the wire as U+FFFD).
+// Load implements signal.Store: a strongly consistent Query of sk from
+// after+1 to the highest version, paginated, skipping tombstones (and an
+// old table's snapshot at sk = 0 for a negative after); the snapshot at
+// the tip, above every version, is never read. A stream signal.Readable
+// refuses is not queried: its key could name another stream once encoded
+// (invalid UTF-8 goes over the wire as U+FFFD).
 func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.Seq2[signal.Commit, error] {
 	return func(yield func(signal.Commit, error) bool) {
-		if !signal.Readable(id) {
+		if !signal.Readable(id) || after >= maxVersionSK {
 			return
 		}
+		for c, err := range s.loadRange(ctx, "dynstore.Load", id, after+1, maxVersionSK) {
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// loadRange yields the stream's commits whose sk is from lo to hi, in
+// order, with a strongly consistent paginated Query; an error (attributed
+// to op) is yielded once, as the last pair.
+func (s *Store) loadRange(ctx context.Context, op string, id signal.StreamID, lo, hi int64) iter.Seq2[signal.Commit, error] {
+	return func(yield func(signal.Commit, error) bool) {
 		p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
 			TableName:              aws.String(s.tables.Events),
-			KeyConditionExpression: aws.String("pk = :pk AND sk > :after"),
+			KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": str(streamKey(id)), ":after": num(after),
+				":pk": str(streamKey(id)), ":lo": num(lo), ":hi": num(hi),
 			},
 			ConsistentRead: aws.Bool(true),
 		})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				yield(signal.Commit{}, mapError("dynstore.Load", id, err))
+				yield(signal.Commit{}, mapError(op, id, err))
 				return
 			}
 			for _, item := range page.Items {
@@ -170,78 +186,10 @@ func (s *Store) Load(ctx context.Context, id signal.StreamID, after int64) iter.
 					continue
 				}
 				c, err := DecodeCommit(item)
-				if err != nil {
-					yield(signal.Commit{}, err)
-					return
-				}
-				if !yield(c, nil) {
+				if !yield(c, err) || err != nil {
 					return
 				}
 			}
 		}
 	}
-}
-
-// LoadSnapshot implements signal.SnapshotStore with one strongly
-// consistent GetItem of the stream's sk = 0 item (none for a stream
-// signal.Readable refuses, as Load).
-func (s *Store) LoadSnapshot(ctx context.Context, id signal.StreamID) (signal.Snapshot, error) {
-	const op = "dynstore.LoadSnapshot"
-	if !signal.Readable(id) {
-		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
-	}
-	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.tables.Events),
-		Key:            keyItem(streamKey(id), snapshotSK),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return signal.Snapshot{}, mapError(op, id, err)
-	}
-	if len(out.Item) == 0 {
-		return signal.Snapshot{}, signal.SnapshotNotFound(op, id)
-	}
-	snap := signal.Snapshot{Stream: id}
-	var schema, ms int64
-	var data bool
-	snap.Version, err = getN(out.Item, attrVersion)
-	if err == nil {
-		schema, err = getN(out.Item, attrSchemaV)
-	}
-	if err == nil {
-		ms, err = getN(out.Item, attrTime)
-	}
-	snap.Data, data = getBytes(out.Item, attrData)
-	if err != nil || !data {
-		return signal.Snapshot{}, &signal.Error{Kind: signal.KindInternal, Op: op, Stream: id, Message: "malformed snapshot item", Err: err}
-	}
-	snap.SchemaVersion = int(schema)
-	snap.Time = timeFromMillis(ms)
-	return snap, nil
-}
-
-// SaveSnapshot implements signal.SnapshotStore with one PutItem
-// conditioned on there being no snapshot of the same or a later version.
-func (s *Store) SaveSnapshot(ctx context.Context, snap signal.Snapshot) error {
-	const op = "dynstore.SaveSnapshot"
-	if err := signal.ValidateSnapshot(op, &snap); err != nil {
-		return err
-	}
-	item := keyItem(streamKey(snap.Stream), snapshotSK)
-	item[attrKind] = str(KindSnapshot)
-	item[attrVersion] = num(snap.Version)
-	item[attrSchemaV] = num(int64(snap.SchemaVersion))
-	item[attrTime] = num(snap.Time.UnixMilli())
-	item[attrData] = payload(snap.Data)
-	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.tables.Events),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR ver < :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(snap.Version)},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil // a snapshot as new or newer is already there: keep it
-	}
-	return mapError(op, snap.Stream, err)
 }

@@ -4,26 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 )
 
 // load fills a new pool entry: from the latest snapshot when the type
-// takes snapshots and one of the current schema exists, then the commits after it.
+// takes snapshots and one of the current schema exists, then the commits
+// after it. A LatestLoader reads both at once; otherwise LoadSnapshot and
+// Load are two reads.
 func (s *Service) load(ctx context.Context, t *typeRuntime, e *entry) error {
 	e.h = t.newHolder(s.localID(e.stream.ID))
-	if t.snapshotEvery > 0 && s.snapshots != nil {
-		snap, err := s.snapshots.LoadSnapshot(ctx, e.stream)
-		switch {
-		case err == nil && snap.SchemaVersion == t.stateVersion:
-			if derr := s.restore(e, &snap); derr != nil {
-				s.log.WarnContext(ctx, "signal: ignoring unreadable snapshot", "stream", e.stream.String(), "version", snap.Version, "error", derr)
-				e.h, e.version, e.closed, e.owner, e.recent = t.newHolder(s.localID(e.stream.ID)), 0, false, "", recentCommands{}
-			}
-		case err == nil || errors.Is(err, ErrNotFound):
-		default:
-			return storeError("signal.Load", e.stream, err)
-		}
+	if t.snapshotEvery <= 0 || s.snapshots == nil {
+		return s.readAfter(ctx, t, e)
+	}
+	if ll, ok := s.snapshots.(LatestLoader); ok {
+		return s.loadLatest(ctx, t, e, ll)
+	}
+	snap, err := s.snapshots.LoadSnapshot(ctx, e.stream)
+	switch {
+	case err == nil:
+		s.restoreOrReset(ctx, t, e, &snap)
+	case errors.Is(err, ErrNotFound):
+	default:
+		return storeError("signal.Load", e.stream, err)
 	}
 	return s.readAfter(ctx, t, e)
+}
+
+// loadLatest fills a new pool entry with one LoadLatest. A snapshot it
+// cannot use (another schema, unreadable) came with only the commits after
+// it, so then every commit is read again with Load: a second read, until
+// a snapshot of the current schema is written.
+func (s *Service) loadLatest(ctx context.Context, t *typeRuntime, e *entry, ll LatestLoader) error {
+	snap, found, commits := ll.LoadLatest(ctx, e.stream, int(t.snapshotEvery))
+	if found && !s.restoreOrReset(ctx, t, e, &snap) {
+		return s.readAfter(ctx, t, e)
+	}
+	return s.fold(t, e, commits)
+}
+
+// restoreOrReset restores e from snap and reports whether it did. A
+// snapshot of another schema is ignored; an unreadable one is logged and
+// leaves e as new.
+func (s *Service) restoreOrReset(ctx context.Context, t *typeRuntime, e *entry, snap *Snapshot) bool {
+	if snap.SchemaVersion != t.stateVersion {
+		return false
+	}
+	if err := s.restore(e, snap); err != nil {
+		s.log.WarnContext(ctx, "signal: ignoring unreadable snapshot", "stream", e.stream.String(), "version", snap.Version, "error", err)
+		e.h, e.version, e.closed, e.owner, e.recent = t.newHolder(s.localID(e.stream.ID)), 0, false, "", recentCommands{}
+		return false
+	}
+	return true
 }
 
 // catchUp folds the commits newer than the entry's version: the only
@@ -43,7 +74,12 @@ func (s *Service) catchUp(ctx context.Context, t *typeRuntime, e *entry) error {
 // readAfter folds the commits after the entry's version, as the store
 // returns them.
 func (s *Service) readAfter(ctx context.Context, t *typeRuntime, e *entry) error {
-	for c, err := range s.store.Load(ctx, e.stream, e.version) {
+	return s.fold(t, e, s.store.Load(ctx, e.stream, e.version))
+}
+
+// fold folds commits, which continue the entry's version, into it.
+func (s *Service) fold(t *typeRuntime, e *entry, commits iter.Seq2[Commit, error]) error {
+	for c, err := range commits {
 		if err != nil {
 			return storeError("signal.Load", e.stream, err)
 		}

@@ -29,9 +29,15 @@ const (
 	attrName    = "n"
 	attrSchema  = "v"
 	attrData    = "d"
-	// snapshotSK is the sort key of a stream's snapshot item.
-	snapshotSK = 0
+	// snapshotSK is the sort key of a stream's snapshot item, the tip
+	// (above every version); tables written before it kept it at 0.
+	snapshotSK = "10000000000000000000"
 )
+
+// snapshotKey is the key of a stream's snapshot item.
+func snapshotKey(s signal.StreamID) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(streamKey(s)), attrSK: &types.AttributeValueMemberN{Value: snapshotSK}}
+}
 
 // commitItem is the item the store writes for c.
 func commitItem(c *signal.Commit) map[string]types.AttributeValue {

@@ -268,7 +268,7 @@ func TestDecodeLambdaEventLiteral(t *testing.T) {
 
 func TestDecodeRecordNotCommit(t *testing.T) {
 	c := streamSampleCommits()[2]
-	snapshot := keyItem(streamKey(c.Stream), snapshotSK)
+	snapshot := snapshotKey(c.Stream)
 	snapshot[attrKind] = str(dynstore.KindSnapshot)
 	snapshot[attrData] = str(`{"n":1}`)
 	cases := []struct {
@@ -721,7 +721,7 @@ func (e *streamEnv) readAll(t testing.TB) []streamtypes.Record {
 func TestDecodeStreamRecordFromMoto(t *testing.T) {
 	e := newStreamEnv(t)
 	cs := streamSampleCommits()
-	snapshot := keyItem(streamKey(cs[0].Stream), snapshotSK)
+	snapshot := snapshotKey(cs[0].Stream)
 	snapshot[attrKind] = str(dynstore.KindSnapshot)
 	snapshot[attrData] = str(`{}`)
 	for i := range cs {
@@ -730,7 +730,7 @@ func TestDecodeStreamRecordFromMoto(t *testing.T) {
 	e.put(t, tombstoneItem(&cs[2]))
 	e.put(t, snapshot)
 	if _, err := e.ddb.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{
-		TableName: aws.String(e.tables.Events), Key: keyItem(streamKey(cs[0].Stream), snapshotSK),
+		TableName: aws.String(e.tables.Events), Key: snapshotKey(cs[0].Stream),
 	}); err != nil {
 		t.Fatal(err)
 	}
