@@ -3,15 +3,19 @@ package signal
 import (
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // oneEventCommit is the memory of a one-event command's commit and of the
-// answer describing it, taken in one allocation: the usual command
-// decides one event. (The Result's Event and the stored RawEvent then
-// live as long as the longer-lived of the two.)
+// answer describing it, with the bytes of the event's id, taken in one
+// allocation: the usual command decides one event. (The Result's Event
+// and the stored RawEvent then live as long as the longer-lived of the
+// two. The command id is not in it: the window of recent command ids
+// keeps that for many commits, and keeps no more than its 48 bytes.)
 type oneEventCommit struct {
 	raw    [1]RawEvent
 	answer [1]Event
+	id     [idLen]byte
 }
 
 // buildCommit encodes the decided values into the commit at the
@@ -19,19 +23,24 @@ type oneEventCommit struct {
 // returns the commit and the space for the answer's events (nil when
 // result is to make it).
 //
-// A generated command id is made here, with the first attempt's event
-// ids, so a command's ids take one allocation. That is still before
-// anything is written, so a later attempt of the run carries the same
-// id and recognises its own write.
+// A generated command id is made with the run's first commit. That is
+// still before anything is written, so a later attempt of the run
+// carries the same id and recognises its own write. Event ids are new
+// for every attempt.
 func (r *commandRun) buildCommit(values []any) (Commit, []Event, error) {
 	o, stream := &r.o, r.e.stream
 	if len(values) > MaxEventsPerCommit {
 		return Commit{}, nil, &Error{Kind: KindTooLarge, Op: "signal.Handle", Stream: stream,
 			Message: fmt.Sprintf("a commit holds at most %d events, these are %d", MaxEventsPerCommit, len(values))}
 	}
+	ms := r.now.UnixMilli()
+	if o.commandID == "" {
+		o.commandID = newIDs(ms, 1)
+	}
 	c := Commit{
 		Stream:        stream,
 		Version:       r.e.version + 1,
+		CommandID:     o.commandID,
 		Fingerprint:   o.fingerprint,
 		CorrelationID: o.correlationID,
 		CausationID:   o.causationID,
@@ -43,38 +52,22 @@ func (r *commandRun) buildCommit(values []any) (Commit, []Event, error) {
 	var answer []Event
 	if len(values) == 1 {
 		m := new(oneEventCommit)
+		putID(m.id[:], ms)
+		// m.id is written once, above, and never again: the string's
+		// bytes do not change, which is unsafe.String's one rule.
+		m.raw[0].ID = unsafe.String(&m.id[0], idLen)
 		c.Events, answer = m.raw[:], m.answer[:]
 	} else {
 		c.Events = make([]RawEvent, len(values))
+		ids := newIDs(ms, len(values))
+		for i := range c.Events {
+			c.Events[i].ID = idAt(ids, i)
+		}
 	}
-	c.CommandID = r.setIDs(c.Events)
 	if err := encodeDecided(r.t.reg, &c, values); err != nil {
 		return Commit{}, nil, err
 	}
 	return c, answer, nil
-}
-
-// setIDs gives events new ids and returns the command id, generating it
-// on the run's first commit. The ids are one allocation; only a command
-// of one event shares it with the command id, so the window of recent
-// command ids never holds on to the ids of a long commit.
-func (r *commandRun) setIDs(events []RawEvent) (commandID string) {
-	ms := r.now.UnixMilli()
-	n := len(events)
-	var ids string
-	switch {
-	case r.o.commandID != "":
-		ids = newIDs(ms, n)
-	case n == 1:
-		ids = newIDs(ms, 2)
-		r.o.commandID, ids = idAt(ids, 0), ids[idLen:]
-	default:
-		r.o.commandID, ids = newIDs(ms, 1), newIDs(ms, n)
-	}
-	for i := range events {
-		events[i].ID = idAt(ids, i)
-	}
-	return r.o.commandID
 }
 
 // encodeDecided sets the name, schema version and payload of c's events

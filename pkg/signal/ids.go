@@ -19,10 +19,10 @@ func NewID() string {
 }
 
 // newIDs returns n new ids stamped with the Unix milliseconds ms, end to
-// end in one string of n*idLen bytes (id i is idAt(ids, i)): a command's
-// ids in one allocation, and without a clock read of their own.
+// end in one string of n*idLen bytes (id i is idAt(ids, i)): a commit's
+// event ids in one allocation, without a clock reading of their own.
 func newIDs(ms int64, n int) string {
-	var small [2 * idLen]byte // a one-event command's two ids: no buffer of its own
+	var small [2 * idLen]byte // no buffer of its own for one or two ids
 	buf := small[:]
 	if n > 2 {
 		buf = make([]byte, n*idLen)
