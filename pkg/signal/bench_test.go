@@ -3,6 +3,8 @@ package signal_test
 import (
 	"context"
 	"fmt"
+	"iter"
+	"sync"
 	"testing"
 
 	"github.com/signalforgo/signal/pkg/memstore"
@@ -147,6 +149,50 @@ func BenchmarkColdLoadSnapshot10k(b *testing.B) {
 		s, v, err := signal.Bind(svc, typ).Get(ctx, "a1")
 		if err != nil || v != 10_000 || s.Balance != 9_999 {
 			b.Fatal(v, s, err)
+		}
+	}
+}
+
+// versionOnlyStore keeps the last version of each stream and nothing
+// else: appends are checked against it, loads yield nothing. On it a warm
+// command costs what the framework costs, without a store's own work.
+type versionOnlyStore struct {
+	mu       sync.Mutex
+	versions map[signal.StreamID]int64
+}
+
+func (s *versionOnlyStore) Append(_ context.Context, c signal.Commit) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.versions[c.Stream] != c.Version-1 {
+		return signal.AppendConflict("versionOnly.Append", c.Stream, c.Version, nil)
+	}
+	s.versions[c.Stream] = c.LastVersion()
+	return nil
+}
+
+func (s *versionOnlyStore) Load(context.Context, signal.StreamID, int64) iter.Seq2[signal.Commit, error] {
+	return func(func(signal.Commit, error) bool) {}
+}
+
+// BenchmarkWarmCommandVersionOnly: BenchmarkWarmCommand on a store that
+// only checks the version, so the figure is the framework's alone.
+// Target (issue 17): <= 0.5x the ns/op of 182193e, <= 5 allocs per op.
+func BenchmarkWarmCommandVersionOnly(b *testing.B) {
+	typ := signal.MustDefine(accountSpec())
+	svc, err := signal.New(signal.Config{Store: &versionOnlyStore{versions: map[signal.StreamID]int64{}}, Types: []signal.AggregateType{typ}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := svc.Handle(ctx, "account", "a1", Open{Owner: "ann"}); err != nil {
+		b.Fatal(err)
+	}
+	var cmd any = Deposit{Amount: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Handle(ctx, "account", "a1", cmd); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -20,6 +20,11 @@ type commandRun struct {
 	def *commandDef
 	cmd any
 
+	// now is the clock's reading for the current attempt: the pool's
+	// last use, the commit's time and its ids' time. The clock is read
+	// once per attempt, so once for the usual command.
+	now time.Time
+
 	// fresh reports that e's state was read from the store in this run,
 	// so a refusal resting on it stands (refusal.go).
 	fresh bool
@@ -45,16 +50,12 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 			return Result{}, err
 		}
 	}
-	r := commandRun{s: s, t: t, o: *o, def: def, cmd: cmd}
+	r := commandRun{s: s, t: t, o: *o, def: def, cmd: cmd, now: s.now()}
 	r.o.actor = actor
-	if r.o.commandID == "" {
-		// Every command has an id before its first attempt, so a retry
-		// inside this call recognises its own write if an earlier
-		// attempt landed after all (a lost response, the SDK's retry).
-		r.o.commandID = NewID()
-	}
+	// Without a command id from the caller, the run makes one with its
+	// first commit (buildCommit).
 	var err error
-	if r.e, r.fresh, err = s.pool.acquire(ctx, stream, func(e *entry) error { return s.load(ctx, t, e) }); err != nil {
+	if r.e, r.fresh, err = s.pool.acquireAt(ctx, stream, r.now.UnixNano(), func(e *entry) error { return s.load(ctx, t, e) }); err != nil {
 		return Result{}, err
 	}
 	res, err := r.locked(ctx)
@@ -82,6 +83,7 @@ func (r *commandRun) locked(ctx context.Context) (Result, error) {
 		if !again {
 			return res, err
 		}
+		r.now = r.s.now()
 	}
 }
 
@@ -96,9 +98,16 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		}
 		return Result{}, again, err
 	}
-	if rc, ok := r.e.recent.find(r.o.commandID); ok {
-		res, err := r.repeat(ctx, rc)
-		return res, false, err
+	if r.o.commandID != "" {
+		// A caller's id may be a repeat. A generated one is made with
+		// the run's first commit, so only once an attempt has lost a race
+		// can it be in the window: folded from the store, when that
+		// attempt's write landed after all (a lost response, the SDK's
+		// retry) and the store did not say so.
+		if rc, ok := r.e.recent.find(r.o.commandID); ok {
+			res, err := r.repeat(ctx, rc)
+			return res, false, err
+		}
 	}
 	genesis := r.def != nil && r.def.genesis
 	if err := stateRefusal(r.e.stream, r.e.version, r.e.closed, &r.o, genesis); err != nil {
@@ -113,7 +122,7 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		return Result{}, again, err
 	}
 	if len(values) == 0 {
-		return r.s.result(r.e, nil, nil, false), false, nil
+		return r.s.result(r.e, nil, nil, nil, false), false, nil
 	}
 	return r.append(ctx, values)
 }
@@ -164,7 +173,7 @@ func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, erro
 // other failure leaves the state in doubt and evicts it.
 func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
 	s, e := r.s, r.e
-	commit, err := s.buildCommit(r.t, e.stream, e.version+1, &r.o, values)
+	commit, answer, err := r.buildCommit(values)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -178,7 +187,7 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 	if err == nil || ownCommit(err, &commit) {
 		s.applyDecided(ctx, r.t, e, &commit, values)
 		r.appended = true
-		return s.result(e, &commit, values, commit.Version == 1), false, nil
+		return s.result(e, &commit, values, answer, commit.Version == 1), false, nil
 	}
 	if ce, ok := ConflictOf(err); ok {
 		again, err := r.conflicted(ctx, err, ce)
@@ -192,24 +201,4 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 		return Result{}, false, closedError(e.stream, err)
 	}
 	return Result{}, false, storeError("signal.Handle", e.stream, err)
-}
-
-// buildCommit encodes decided event values into a commit at version.
-func (s *Service) buildCommit(t *typeRuntime, stream StreamID, version int64, o *commandOptions, values []any) (Commit, error) {
-	c := Commit{
-		Stream:        stream,
-		Version:       version,
-		CommandID:     o.commandID,
-		Fingerprint:   o.fingerprint,
-		CorrelationID: o.correlationID,
-		CausationID:   o.causationID,
-		Actor:         o.actor,
-		// Milliseconds: what every store keeps, so the answer to a command
-		// and a later read of the same events agree to the byte.
-		Time: s.now().UTC().Truncate(time.Millisecond),
-	}
-	if err := encodeEvents("signal.Handle", t.reg, &c, values); err != nil {
-		return Commit{}, err
-	}
-	return c, nil
 }

@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"container/list"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -21,14 +20,15 @@ type PoolConfig struct {
 	IdleTTL time.Duration
 }
 
-// entry is one pooled aggregate.
+// entry is one pooled aggregate. Its memory is the pool's per aggregate:
+// the entry (176 bytes), its state, its slot in the pool's map, and its
+// window of recent command ids (recentCommands).
 type entry struct {
 	stream StreamID
-	// ready is closed once the first load finished; loadErr is its outcome.
-	// Concurrent requests for a missing aggregate wait on it instead of
-	// loading again (single flight).
-	ready   chan struct{}
-	loadErr error
+	// loading is set while the first load runs; requests for the
+	// aggregate meanwhile wait for it instead of loading again (single
+	// flight). nil once the entry is loaded. Guarded by pool.mu.
+	loading *pendingLoad
 
 	// mu serialises commands on the aggregate inside the process and
 	// guards the fields below.
@@ -45,9 +45,17 @@ type entry struct {
 	// writeLatency (nanos) is a moving average of contended appends.
 	writeLatency int64
 
-	// Guarded by pool.mu.
-	elem     *list.Element
-	lastUsed int64 // unix nanos
+	// Guarded by pool.mu: the links of the pool's lru, and the last use.
+	newer, older *entry
+	lastUsed     int64 // unix nanos
+}
+
+// pendingLoad is the first load of a pooled entry, while it runs.
+type pendingLoad struct {
+	// done is made by the first request that waits, and closed when the
+	// load has ended; err is the load's outcome, set before.
+	done chan struct{}
+	err  error
 }
 
 type pool struct {
@@ -58,7 +66,7 @@ type pool struct {
 
 	mu  sync.Mutex
 	m   map[StreamID]*entry
-	lru list.List // front = most recently used
+	lru lru
 
 	hits, misses, evictions atomic.Int64
 }
@@ -77,68 +85,99 @@ func newPool(c PoolConfig, now func() time.Time) *pool {
 	return p
 }
 
-// acquire returns the aggregate's entry, locked. fresh reports that this
-// call loaded it from the store, so its state is as current as a read can make it.
-// load runs at most once per entry, whoever asks concurrently.
+// acquire is acquireAt with a reading of the pool's clock.
 func (p *pool) acquire(ctx context.Context, stream StreamID, load func(*entry) error) (e *entry, fresh bool, err error) {
-	now := p.now().UnixNano()
+	return p.acquireAt(ctx, stream, p.now().UnixNano(), load)
+}
+
+// acquireAt returns the aggregate's entry, locked, used at now (unix
+// nanos). fresh reports that this call loaded it from the store, so its
+// state is as current as a read can make it. load runs at most once per
+// entry, whoever asks concurrently; a load's error is the outcome of every
+// request that waited for it, and leaves nothing pooled. A request that
+// waits for another's load gives up when ctx ends (ErrUnavailable).
+func (p *pool) acquireAt(ctx context.Context, stream StreamID, now int64, load func(*entry) error) (e *entry, fresh bool, err error) {
 	p.mu.Lock()
 	p.expire(now)
-	e = p.m[stream]
-	if e != nil {
-		p.lru.MoveToFront(e.elem)
+	if e = p.m[stream]; e != nil {
+		p.lru.moveToFront(e)
 		e.lastUsed = now
+		pl := e.loading
+		var done chan struct{}
+		if pl != nil {
+			if pl.done == nil {
+				pl.done = make(chan struct{})
+			}
+			done = pl.done
+		}
 		p.mu.Unlock()
 		p.hits.Add(1)
-		select {
-		case <-e.ready:
-		case <-ctx.Done():
-			return nil, false, unavailable("signal.Load", stream, ctx.Err())
-		}
-		if e.loadErr != nil {
-			return nil, false, e.loadErr
+		if pl != nil {
+			if err := p.wait(ctx, stream, pl, done); err != nil {
+				return nil, false, err
+			}
 		}
 		e.mu.Lock()
 		return e, false, nil
 	}
-	e = &entry{stream: stream, ready: make(chan struct{}), lastUsed: now}
+	e = &entry{stream: stream, lastUsed: now}
 	if !p.disabled {
-		e.elem = p.lru.PushFront(e)
+		e.loading = &pendingLoad{}
+		p.lru.pushFront(e)
 		p.m[stream] = e
-		for p.lru.Len() > p.size {
-			p.removeLocked(p.lru.Back().Value.(*entry))
+		for p.lru.n > p.size {
+			p.removeLocked(p.lru.back)
 		}
 	}
 	p.mu.Unlock()
 	p.misses.Add(1)
 	e.mu.Lock()
-	e.loadErr = load(e)
-	close(e.ready)
-	if e.loadErr != nil {
+	err = load(e)
+	p.loaded(e, err)
+	if err != nil {
 		e.mu.Unlock()
-		p.remove(e)
-		return nil, false, e.loadErr
+		return nil, false, err
 	}
 	return e, true, nil
 }
 
-// peek returns the pooled entry without loading or touching it, or nil.
+// wait waits for the load pl (done) of stream's entry to end: its error,
+// or ErrUnavailable when ctx ends first.
+func (p *pool) wait(ctx context.Context, stream StreamID, pl *pendingLoad, done chan struct{}) error {
+	select {
+	case <-done:
+		return pl.err
+	case <-ctx.Done():
+		return unavailable("signal.Load", stream, ctx.Err())
+	}
+}
+
+// loaded ends e's first load with err: the waiting requests get err, and
+// a failed entry leaves the pool.
+func (p *pool) loaded(e *entry, err error) {
+	var done chan struct{}
+	p.mu.Lock()
+	if pl := e.loading; pl != nil {
+		pl.err, done = err, pl.done
+		e.loading = nil // no request finds pl from here on
+	}
+	if err != nil && p.m[e.stream] == e {
+		p.removeLocked(e)
+	}
+	p.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+}
+
+// peek returns the pooled, loaded entry without loading or touching it, or nil.
 func (p *pool) peek(stream StreamID) *entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.m[stream]
-	if e == nil {
-		return nil
-	}
-	select {
-	case <-e.ready:
-		if e.loadErr != nil {
-			return nil
-		}
+	if e := p.m[stream]; e != nil && e.loading == nil {
 		return e
-	default:
-		return nil
 	}
+	return nil
 }
 
 // remove drops e from the pool if it is still the pooled entry of its stream.
@@ -152,17 +191,13 @@ func (p *pool) remove(e *entry) {
 
 func (p *pool) removeLocked(e *entry) {
 	delete(p.m, e.stream)
-	p.lru.Remove(e.elem)
+	p.lru.remove(e)
 	p.evictions.Add(1)
 }
 
 // expire drops entries idle for longer than the TTL, oldest first.
 func (p *pool) expire(now int64) {
-	for back := p.lru.Back(); back != nil; back = p.lru.Back() {
-		e := back.Value.(*entry)
-		if now-e.lastUsed < p.ttl {
-			return
-		}
+	for e := p.lru.back; e != nil && now-e.lastUsed >= p.ttl; e = p.lru.back {
 		p.removeLocked(e)
 	}
 }
@@ -173,53 +208,4 @@ func (p *pool) stats() Stats {
 	n := len(p.m)
 	p.mu.Unlock()
 	return Stats{Hits: p.hits.Load(), Misses: p.misses.Load(), Evictions: p.evictions.Load(), Size: n}
-}
-
-// recentCommands remembers the ids of an aggregate's latest commits, the
-// window inside which a repeated command id is recognised without a read,
-// with the fingerprints of their requests, so that the same id with
-// another request is recognised too.
-type recentCommands struct {
-	buf  []recentCommand
-	next int
-}
-
-type recentCommand struct {
-	id string
-	// fingerprint is the commit's Fingerprint: "" for generated ids and
-	// for commits and snapshots from before fingerprints existed.
-	fingerprint string
-	first, last int64
-}
-
-func (r *recentCommands) add(window int, id, fingerprint string, first, last int64) {
-	if window <= 0 || id == "" {
-		return
-	}
-	if r.buf == nil {
-		r.buf = make([]recentCommand, 0, window)
-	}
-	c := recentCommand{id, fingerprint, first, last}
-	if len(r.buf) < cap(r.buf) {
-		r.buf = append(r.buf, c)
-		return
-	}
-	r.buf[r.next] = c
-	r.next = (r.next + 1) % len(r.buf)
-}
-
-func (r *recentCommands) find(id string) (recentCommand, bool) {
-	for i := range r.buf {
-		if r.buf[i].id == id {
-			return r.buf[i], true
-		}
-	}
-	return recentCommand{}, false
-}
-
-// ordered returns the remembered commands oldest first.
-func (r *recentCommands) ordered() []recentCommand {
-	out := make([]recentCommand, 0, len(r.buf))
-	out = append(out, r.buf[r.next:]...)
-	return append(out, r.buf[:r.next]...)
 }

@@ -20,11 +20,15 @@ type Result struct {
 }
 
 // result describes the aggregate after a command: with the events of c
-// (whose decoded values are values) when it appended one.
-func (s *Service) result(e *entry, c *Commit, values []any, created bool) Result {
+// (whose decoded values are values) when it appended one, in answer when
+// the commit came with space for them (buildCommit).
+func (s *Service) result(e *entry, c *Commit, values []any, answer []Event, created bool) Result {
 	r := Result{Type: e.stream.Type, ID: s.localID(e.stream.ID), Version: e.version, State: e.h.state(), Created: created}
 	if c != nil {
-		r.Events = make([]Event, len(values))
+		r.Events = answer
+		if r.Events == nil {
+			r.Events = make([]Event, len(values))
+		}
 		for i, v := range values {
 			r.Events[i] = s.recorded(c, i, v)
 		}

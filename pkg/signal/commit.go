@@ -1,0 +1,92 @@
+package signal
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+)
+
+// oneEventCommit is the memory of a one-event command's commit and of the
+// answer describing it, with the bytes of the event's id, taken in one
+// allocation: the usual command decides one event. (The Result's Event
+// and the stored RawEvent then live as long as the longer-lived of the
+// two. The command id is not in it: the window of recent command ids
+// keeps that for many commits, and keeps no more than its 48 bytes.)
+type oneEventCommit struct {
+	raw    [1]RawEvent
+	answer [1]Event
+	id     [idLen]byte
+}
+
+// buildCommit encodes the decided values into the commit at the
+// aggregate's next version, stamped with the run's clock reading. It
+// returns the commit and the space for the answer's events (nil when
+// result is to make it).
+//
+// A generated command id is made with the run's first commit. That is
+// still before anything is written, so a later attempt of the run
+// carries the same id and recognises its own write. Event ids are new
+// for every attempt.
+func (r *commandRun) buildCommit(values []any) (Commit, []Event, error) {
+	o, stream := &r.o, r.e.stream
+	if len(values) > MaxEventsPerCommit {
+		return Commit{}, nil, &Error{Kind: KindTooLarge, Op: "signal.Handle", Stream: stream,
+			Message: fmt.Sprintf("a commit holds at most %d events, these are %d", MaxEventsPerCommit, len(values))}
+	}
+	ms := r.now.UnixMilli()
+	if o.commandID == "" {
+		o.commandID = newIDs(ms, 1)
+	}
+	c := Commit{
+		Stream:        stream,
+		Version:       r.e.version + 1,
+		CommandID:     o.commandID,
+		Fingerprint:   o.fingerprint,
+		CorrelationID: o.correlationID,
+		CausationID:   o.causationID,
+		Actor:         o.actor,
+		// Milliseconds: what every store keeps, so the answer to a command
+		// and a later read of the same events agree to the byte.
+		Time: r.now.UTC().Truncate(time.Millisecond),
+	}
+	var answer []Event
+	if len(values) == 1 {
+		m := new(oneEventCommit)
+		putID(m.id[:], ms)
+		// m.id is written once, above, and never again: the string's
+		// bytes do not change, which is unsafe.String's one rule.
+		m.raw[0].ID = unsafe.String(&m.id[0], idLen)
+		c.Events, answer = m.raw[:], m.answer[:]
+	} else {
+		c.Events = make([]RawEvent, len(values))
+		ids := newIDs(ms, len(values))
+		for i := range c.Events {
+			c.Events[i].ID = idAt(ids, i)
+		}
+	}
+	if err := encodeDecided(r.t.reg, &c, values); err != nil {
+		return Commit{}, nil, err
+	}
+	return c, answer, nil
+}
+
+// encodeDecided sets the name, schema version and payload of c's events
+// (whose ids are set) from the decided values, and Final when one is
+// Terminal, within the size limit of one commit: what encodeEvents does
+// for EncodeCommit, with the ids given.
+func encodeDecided(reg *registry, c *Commit, values []any) error {
+	for i, v := range values {
+		def, data, err := reg.encodeEvent(v)
+		if err != nil {
+			return withStream(err, c.Stream)
+		}
+		e := &c.Events[i]
+		e.Name, e.SchemaVersion, e.Data = def.name, def.version, data
+		c.Final = c.Final || def.terminal
+	}
+	if c.Size() > MaxCommitBytes {
+		return &Error{Kind: KindTooLarge, Op: "signal.Handle", Stream: c.Stream,
+			Message: fmt.Sprintf("the events take %d bytes, more than the %d a commit may hold", c.Size(), MaxCommitBytes)}
+	}
+	return nil
+}
