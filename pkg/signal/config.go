@@ -69,7 +69,8 @@ type Config struct {
 	IdempotencyWindow int
 	// Logger receives the Service's own logs. Nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock stamped on commits. Nil means time.Now.
+	// Now is the clock stamped on commits, and the time of the ids the
+	// Service generates (time-ordered, NewID). Nil means time.Now.
 	Now func() time.Time
 }
 

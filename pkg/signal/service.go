@@ -68,11 +68,14 @@ func (s *Service) resolve(ctx context.Context, typ, id string) (*typeRuntime, St
 	if err := ValidateID(id); err != nil {
 		return nil, StreamID{}, err
 	}
+	if !s.tenancy {
+		return t, StreamID{typ, id}, nil
+	}
 	stored, err := s.scope(ctx, id)
 	if err != nil {
 		return nil, StreamID{}, err
 	}
-	if err := ValidateID(stored); err != nil {
+	if err := ValidateID(stored); err != nil { // the tenant's prefix may make it too long
 		return nil, StreamID{}, err
 	}
 	return t, StreamID{typ, stored}, nil
