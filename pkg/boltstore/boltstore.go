@@ -149,7 +149,7 @@ type Store struct {
 	path string
 	// writes runs every read-write transaction, sharing one transaction
 	// and one fsync among concurrent writes (group.go).
-	writes committer
+	writes *committer
 
 	mu sync.Mutex
 	// last is the feed position of the latest commit.
@@ -203,7 +203,7 @@ func Open(path string, opts *Options) (*Store, error) {
 			return nil, &signal.Error{Kind: signal.KindUnavailable, Op: op, Message: fmt.Sprintf("cannot open %s", path), Err: err}
 		}
 	}
-	s := &Store{db: db, path: path, writes: committer{db: db}}
+	s := &Store{db: db, path: path, writes: newCommitter(db)}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
