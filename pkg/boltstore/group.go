@@ -21,11 +21,18 @@ import (
 // halved throughput, and with 1 ms or 200 µs it stayed below the group
 // commit here.
 //
+// The goroutine of a write that finds no transaction under way commits
+// the group (it leads), then hands the lead to the first write that
+// queued meanwhile: no goroutine runs in the background, and Close needs
+// nothing beyond bbolt's own (a write queued behind it fails with
+// bbolt's ErrDatabaseNotOpen, as a write begun after Close always has).
+//
 // Writes run in the order they arrived, each seeing the ones before it
 // in the same transaction, exactly as if they had run one after another.
-// Each write's function must therefore be safe to run again in a new
-// transaction after a rollback (it is, when it only reads and writes the
-// transaction and keeps its results in variables it overwrites).
+// A group whose write fails is rolled back and run again without it, so
+// each write's function must be safe to run again in a new transaction
+// (it is, when it only reads and writes the transaction and keeps its
+// results in variables it overwrites).
 
 // maxGroup bounds the writes of one transaction (as bbolt's
 // DefaultMaxBatchSize does), so that one transaction's dirty pages and
