@@ -7,12 +7,21 @@
 //
 // # Durability
 //
-// Every write (Append, SaveSnapshot, SaveCheckpoint, CommitViews, DropView)
-// is one bbolt read-write transaction, and by default every transaction is
-// fsynced before the call returns: once Append returns nil the commit
+// Every write (Append, SaveSnapshot, SaveCheckpoint, RecordFailure,
+// CommitViews, DropView) is all or nothing in a bbolt read-write
+// transaction, and by default every transaction is fsynced before the
+// calls whose writes it holds return: once Append returns nil the commit
 // survives a crash of the process, of the operating system and a power
 // failure (on a disk that honours fsync). Options.NoSync skips the fsync;
 // see its comment for what that gives up.
+//
+// Writes that arrive while a transaction is being committed share the
+// next one (group commit, group.go): N concurrent Appends cost one
+// transaction and one fsync rather than N, and a lone write starts at
+// once, waiting for nothing but its own fsync. Each write still sees the
+// ones before it, as if they had run one after another, and a write that
+// fails (a conflict, say) is taken out and decided in a transaction of
+// its own, so it never undoes the others' writes.
 //
 // # One process
 //
@@ -118,7 +127,8 @@ type Options struct {
 	// cache), but an operating-system crash or a power failure can lose
 	// commits whose Append returned nil, and can leave the file
 	// unreadable. With the default (false), every write is on disk
-	// before the call returns, at the cost of two fsyncs per write.
+	// before the call returns, at the cost of two fsyncs per transaction
+	// (one transaction per write, or per group of concurrent writes).
 	NoSync bool
 
 	// MaxSize caps the file's size in bytes; 0 means no cap. A write that
@@ -137,6 +147,9 @@ type Options struct {
 type Store struct {
 	db   *bolt.DB
 	path string
+	// writes runs every read-write transaction, sharing one transaction
+	// and one fsync among concurrent writes (group.go).
+	writes *committer
 
 	mu sync.Mutex
 	// last is the feed position of the latest commit.
@@ -190,7 +203,7 @@ func Open(path string, opts *Options) (*Store, error) {
 			return nil, &signal.Error{Kind: signal.KindUnavailable, Op: op, Message: fmt.Sprintf("cannot open %s", path), Err: err}
 		}
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, writes: newCommitter(db)}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -255,19 +268,19 @@ func (s *Store) Close() error {
 
 // ---- transactions and errors ----
 
-// update runs fn in a read-write transaction. Errors fn returns that are
-// already typed (*signal.Error) come back as they
-// are; other errors from inside fn are bbolt failures (KindInternal).
-// Failing to begin (the store is closed) or to commit (the disk) is
-// KindUnavailable: the transaction was rolled back, and the operation may
-// be retried as a whole.
+// update runs fn in a read-write transaction, which it may share with
+// concurrent writes (group.go): fn may run more than once, each time in
+// a new transaction after a rollback, so it must keep its results in
+// variables it overwrites. update returns once the transaction holding
+// fn's writes is committed and, unless NoSync, fsynced, or once they are
+// rolled back. Errors fn returns that are already typed (*signal.Error)
+// come back as they are; other errors from inside fn are bbolt failures
+// (KindInternal). Failing to begin (the store is closed) or to commit
+// (the disk) is KindUnavailable: the transaction was rolled back, and the
+// operation may be retried as a whole.
 func (s *Store) update(op string, fn func(tx *bolt.Tx) error) error {
-	var fnErr error
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		fnErr = fn(tx)
-		return fnErr
-	})
-	return mapErr(op, err, fnErr != nil)
+	fromFn, err := s.writes.run(fn)
+	return mapErr(op, err, fromFn)
 }
 
 // view runs fn in a read-only transaction, mapping errors like update.
