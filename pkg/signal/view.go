@@ -28,8 +28,10 @@ type ViewTx struct {
 	// tenant scopes every key, under Tenancy: the tenant of the stream
 	// being projected; "" otherwise.
 	tenant string
-	// docs indexes slab, which holds the documents in the order first
-	// read; indexes, not pointers, so the slab is reused run after run.
+	// slab holds the documents in the order first read; docs indexes it
+	// once it holds more than scanDocs (a scan of a few is quicker than
+	// hashing two strings). Indexes, not pointers, so the slab is reused
+	// run after run.
 	docs map[viewKey]int
 	slab []txDoc
 	// writes and bytes count the changed documents and their sizes,
@@ -62,12 +64,14 @@ type undoEntry struct {
 type txCounts struct{ writes, bytes int }
 
 func newViewTx(store ViewStore, tenant string) *ViewTx {
-	return &ViewTx{store: store, tenant: tenant, docs: map[viewKey]int{}}
+	return &ViewTx{store: store, tenant: tenant}
 }
 
 // reset empties tx for a new run, keeping its memory.
 func (tx *ViewTx) reset(store ViewStore, tenant string) {
-	clear(tx.docs)
+	if len(tx.slab) > scanDocs {
+		clear(tx.docs)
+	}
 	clear(tx.slab) // keeps no document alive
 	clear(tx.undo)
 	tx.store, tx.tenant = store, tenant
@@ -180,7 +184,7 @@ func (tx *ViewTx) overLimits() bool {
 // from the store the first time.
 func (tx *ViewTx) read(ctx context.Context, name, key string) (int, error) {
 	k := viewKey{name, key}
-	if i, ok := tx.docs[k]; ok {
+	if i, ok := tx.find(k); ok {
 		return i, nil
 	}
 	if name != tx.validName {
@@ -201,9 +205,37 @@ func (tx *ViewTx) read(ctx context.Context, name, key string) (int, error) {
 	default:
 		return 0, storeError("signal.ViewTx.Get", StreamID{}, err)
 	}
-	tx.docs[k] = len(tx.slab)
 	tx.slab = append(tx.slab, d)
+	switch n := len(tx.slab); {
+	case n == scanDocs+1:
+		if tx.docs == nil {
+			tx.docs = make(map[viewKey]int, 2*scanDocs)
+		}
+		for i := range tx.slab {
+			tx.docs[tx.slab[i].key] = i
+		}
+	case n > scanDocs+1:
+		tx.docs[k] = n - 1
+	}
 	return len(tx.slab) - 1, nil
+}
+
+// scanDocs is how many documents a ViewTx finds by a scan, before it
+// indexes them.
+const scanDocs = 8
+
+// find returns the index in slab of the document k, if read.
+func (tx *ViewTx) find(k viewKey) (int, bool) {
+	if len(tx.slab) > scanDocs {
+		i, ok := tx.docs[k]
+		return i, ok
+	}
+	for i := range tx.slab {
+		if tx.slab[i].key == k {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) ViewCommit {
