@@ -188,7 +188,11 @@ func (d *dispatcher) dispatchStream(ctx context.Context, sc *scratch, cs []*Comm
 	stream := cs[0].Stream
 	slices.SortStableFunc(cs, func(a, b *Commit) int { return cmp.Compare(a.Version, b.Version) })
 	cs = slices.CompactFunc(cs, func(a, b *Commit) bool { return a.Version == b.Version })
-	events := sc.events[:0]
+	n := 0
+	for _, c := range cs {
+		n += len(c.Events)
+	}
+	events := slices.Grow(sc.events[:0], n) // one allocation, if any, not a doubling per commit
 	var bad *poison
 	for _, c := range cs {
 		var err error
