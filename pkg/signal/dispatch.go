@@ -153,9 +153,7 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) error {
 	pool := d.workers()
 	g := d.groups.Get().(*grouping)
-	defer d.groups.Put(g)
 	streams := g.byStream(commits)
-	defer g.clear()
 	// Streams are independent, so they run concurrently on the pool
 	// (bounded by DispatchConcurrency): a batch of many aggregates costs
 	// about the latency of its longest stream, not the sum.
@@ -163,6 +161,10 @@ func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) err
 	pool.run(len(streams), func(sc *scratch, i int) {
 		failures[i] = d.dispatchStream(ctx, sc, streams[i])
 	})
+	// Not deferred: if a subscriber panics on this goroutine, the helpers
+	// may still be reading streams, so g is left to the collector.
+	g.clear()
+	d.groups.Put(g)
 	var failed []DispatchFailure
 	for _, f := range failures {
 		if f != nil {
