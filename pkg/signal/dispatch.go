@@ -29,6 +29,20 @@ type dispatcher struct {
 	views       ViewStore
 	parkAfter   int
 	onPark      func(context.Context, Failure)
+	// pool runs a batch's streams; started at the first batch, so a
+	// dispatcher built as a literal (a rebuild's) gets one too.
+	poolOnce sync.Once
+	pool     *workers
+	groups   sync.Pool // *grouping, reused from batch to batch
+}
+
+// workers returns the dispatcher's pool of concurrency workers.
+func (d *dispatcher) workers() *workers {
+	d.poolOnce.Do(func() {
+		d.pool = newWorkers(d.concurrency)
+		d.groups.New = func() any { return new(grouping) }
+	})
+	return d.pool
 }
 
 // maxCheckpointRaces bounds how often a run restarts because another
@@ -128,29 +142,29 @@ func (s *Service) Dispatch(ctx context.Context, commits []Commit) error {
 }
 
 func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
-	byStream := map[StreamID][]*Commit{}
-	var streams []StreamID
+	ptrs := make([]*Commit, len(commits))
 	for i := range commits {
-		c := &commits[i]
-		if byStream[c.Stream] == nil {
-			streams = append(streams, c.Stream)
-		}
-		byStream[c.Stream] = append(byStream[c.Stream], c)
+		ptrs[i] = &commits[i]
 	}
-	// Streams are independent, so they run concurrently (bounded): a
-	// batch of many aggregates costs about the latency of its longest
-	// stream, not the sum.
+	return d.dispatchCommits(ctx, ptrs)
+}
+
+// dispatchCommits is dispatch over commits it may reorder.
+func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) error {
+	pool := d.workers()
+	g := d.groups.Get().(*grouping)
+	streams := g.byStream(commits)
+	// Streams are independent, so they run concurrently on the pool
+	// (bounded by DispatchConcurrency): a batch of many aggregates costs
+	// about the latency of its longest stream, not the sum.
 	failures := make([]*DispatchFailure, len(streams))
-	sem := make(chan struct{}, d.concurrency)
-	var wg sync.WaitGroup
-	for i, stream := range streams {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			failures[i] = d.dispatchStream(ctx, stream, byStream[stream])
-		})
-	}
-	wg.Wait()
+	pool.run(len(streams), func(sc *scratch, i int) {
+		failures[i] = d.dispatchStream(ctx, sc, streams[i])
+	})
+	// Not deferred: if a subscriber panics on this goroutine, the helpers
+	// may still be reading streams, so g is left to the collector.
+	g.clear()
+	d.groups.Put(g)
 	var failed []DispatchFailure
 	for _, f := range failures {
 		if f != nil {
@@ -171,34 +185,62 @@ type poison struct {
 }
 
 // dispatchStream delivers one stream's commits, sorted and deduplicated,
-// up to the first one that does not decode.
-func (d *dispatcher) dispatchStream(ctx context.Context, stream StreamID, cs []*Commit) *DispatchFailure {
+// up to the first one that does not decode. It decodes into sc's buffer.
+func (d *dispatcher) dispatchStream(ctx context.Context, sc *scratch, cs []*Commit) *DispatchFailure {
+	stream := cs[0].Stream
 	slices.SortStableFunc(cs, func(a, b *Commit) int { return cmp.Compare(a.Version, b.Version) })
 	cs = slices.CompactFunc(cs, func(a, b *Commit) bool { return a.Version == b.Version })
-	var events []Event
+	n := 0
+	for _, c := range cs {
+		n += len(c.Events)
+	}
+	events := slices.Grow(sc.events[:0], n) // one allocation, if any, not a doubling per commit
 	var bad *poison
 	for _, c := range cs {
-		evs, err := d.svc.decodeCommit(c)
-		if err != nil {
+		var err error
+		if events, err = d.appendDecoded(events, c); err != nil {
 			bad = &poison{version: c.Version, err: err}
 			break
 		}
-		events = append(events, evs...)
 	}
-	return d.deliverAll(ctx, stream, events, bad)
+	f := d.deliverAll(ctx, sc, stream, events, bad)
+	clear(events) // the buffer keeps no payload alive
+	sc.events = events[:0]
+	if cap(events) > maxScratchEvents {
+		sc.events = nil // a long stream's buffer is not kept for the short ones
+	}
+	return f
+}
+
+// appendDecoded appends c's events, decoded, to dst: decodeCommit without
+// a slice of its own per commit. On error it returns dst as it was.
+func (d *dispatcher) appendDecoded(dst []Event, c *Commit) ([]Event, error) {
+	t, ok := d.svc.types[c.Stream.Type]
+	if !ok {
+		return dst, withStream(unknownType(c.Stream.Type), c.Stream)
+	}
+	n := len(dst)
+	for i := range c.Events {
+		v, err := t.reg.decodeEvent(&c.Events[i])
+		if err != nil {
+			return dst[:n], withStream(err, c.Stream)
+		}
+		dst = append(dst, d.svc.recorded(c, i, v))
+	}
+	return dst, nil
 }
 
 // dispatchInline runs the subscribers over a commit this process just made.
 func (d *dispatcher) dispatchInline(ctx context.Context, stream StreamID, events []Event) {
-	if f := d.deliverAll(ctx, stream, events, nil); f != nil {
+	if f := d.deliverAll(ctx, nil, stream, events, nil); f != nil {
 		d.svc.log.WarnContext(ctx, "signal: subscriber failed; the next delivery retries it",
 			"stream", f.Stream.String(), "version", f.Version, "subscriber", f.Subscriber, "error", f.Err)
 	}
 }
 
 // deliverAll gives one stream's sorted events to every subscriber and
-// returns the earliest failure.
-func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []Event, bad *poison) *DispatchFailure {
+// returns the earliest failure. sc, if not nil, is the worker's scratch.
+func (d *dispatcher) deliverAll(ctx context.Context, sc *scratch, stream StreamID, events []Event, bad *poison) *DispatchFailure {
 	if len(events) == 0 && bad == nil {
 		return nil
 	}
@@ -207,7 +249,7 @@ func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []E
 		if !sub.subscribes(stream.Type) {
 			continue
 		}
-		if f := d.deliver(ctx, sub, stream, events, bad, false); f != nil && (first == nil || f.Version < first.Version) {
+		if f := d.deliver(ctx, sc, sub, stream, events, bad, false); f != nil && (first == nil || f.Version < first.Version) {
 			first = f
 		}
 	}
@@ -217,8 +259,8 @@ func (d *dispatcher) deliverAll(ctx context.Context, stream StreamID, events []E
 // deliver runs one subscriber over one stream's sorted events (and into
 // the poison after them, if any). It returns nil when the subscriber has
 // processed them, or is parked, and otherwise where it stopped. replay
-// runs a parked subscriber anyway.
-func (d *dispatcher) deliver(ctx context.Context, sub *subscription, stream StreamID, events []Event, bad *poison, replay bool) *DispatchFailure {
+// runs a parked subscriber anyway. sc, if not nil, is the worker's scratch.
+func (d *dispatcher) deliver(ctx context.Context, sc *scratch, sub *subscription, stream StreamID, events []Event, bad *poison, replay bool) *DispatchFailure {
 	if sub.ephemeral() {
 		d.observeEphemeral(ctx, sub.Subscriber.(*Observer), events)
 		return nil
@@ -238,7 +280,7 @@ func (d *dispatcher) deliver(ctx context.Context, sub *subscription, stream Stre
 		}
 		done, started := cp.Version, time.Now()
 		if len(pending) > 0 {
-			done, err = d.run(ctx, sub, stream, cp.Version, pending)
+			done, err = d.run(ctx, sc, sub, stream, cp.Version, pending)
 		}
 		if errors.Is(err, ErrConflict) && race < maxCheckpointRaces {
 			// Another worker moved the checkpoint or a shared document;
@@ -351,11 +393,11 @@ func (d *dispatcher) load(ctx context.Context, stream StreamID, after, upto int6
 
 // run applies events (contiguous, starting at cp+1) and moves the
 // checkpoint. It returns the last version whose effects are committed.
-func (d *dispatcher) run(ctx context.Context, sub *subscription, stream StreamID, cp int64, events []Event) (int64, error) {
+func (d *dispatcher) run(ctx context.Context, sc *scratch, sub *subscription, stream StreamID, cp int64, events []Event) (int64, error) {
 	name := sub.SubscriberName()
 	switch sub := sub.Subscriber.(type) {
 	case *Projection:
-		return d.project(ctx, sub, stream, cp, events)
+		return d.project(ctx, sc, sub, stream, cp, events)
 	case *Policy:
 		return d.advance(ctx, name, stream, cp, events, func(ev Event) error { return d.react(ctx, sub, ev) })
 	case *Observer:
@@ -371,9 +413,9 @@ func (d *dispatcher) run(ctx context.Context, sub *subscription, stream StreamID
 // exceeds the limits is refused (ErrTooLarge). On a failing event the
 // events before it are committed and the error returned. It returns the
 // last version committed.
-func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID, cp int64, events []Event) (int64, error) {
+func (d *dispatcher) project(ctx context.Context, sc *scratch, p *Projection, stream StreamID, cp int64, events []Event) (int64, error) {
 	done := cp
-	tx := newViewTx(d.views, d.tenantOf(stream))
+	tx := d.viewTx(sc, stream)
 	start := 0 // the first event in tx
 	for i := 0; i < len(events); i++ {
 		ev := events[i]
@@ -389,7 +431,7 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 				if err := d.commitViews(ctx, p, stream, done, events[i-1].Version, tx); err != nil {
 					return done, err
 				}
-				done, tx, start = events[i-1].Version, newViewTx(d.views, d.tenantOf(stream)), i
+				done, tx, start = events[i-1].Version, d.viewTx(sc, stream), i
 				i-- // apply the event again, into the next run
 				continue
 			}
@@ -410,6 +452,24 @@ func (d *dispatcher) project(ctx context.Context, p *Projection, stream StreamID
 		return done, err
 	}
 	return last, nil
+}
+
+// viewTx returns an empty transaction for a run on stream: sc's, reset,
+// when there is a scratch (a run's transaction is done with when the run
+// is committed or abandoned), else a new one.
+func (d *dispatcher) viewTx(sc *scratch, stream StreamID) *ViewTx {
+	tenant := d.tenantOf(stream)
+	switch {
+	case sc == nil:
+		return newViewTx(d.views, tenant)
+	case sc.tx == nil || len(sc.tx.slab) > maxScratchDocs:
+		// A run of many documents grew a map that would cost its size
+		// to clear at every later run.
+		sc.tx = newViewTx(d.views, tenant)
+	default:
+		sc.tx.reset(d.views, tenant)
+	}
+	return sc.tx
 }
 
 func (d *dispatcher) commitViews(ctx context.Context, p *Projection, stream StreamID, from, to int64, tx *ViewTx) error {
@@ -514,11 +574,11 @@ func (s *Service) DispatchChanges(ctx context.Context, feed ChangeFeed, after ui
 		if err != nil || len(changes) == 0 {
 			return last, n, err
 		}
-		commits := make([]Commit, len(changes))
-		for i, c := range changes {
-			commits[i] = c.Commit
+		commits := make([]*Commit, len(changes))
+		for i := range changes {
+			commits[i] = &changes[i].Commit
 		}
-		if err := s.Dispatch(ctx, commits); err != nil {
+		if err := s.dispatcher.dispatchCommits(ctx, commits); err != nil {
 			return last, n, err
 		}
 		last = changes[len(changes)-1].Position

@@ -142,7 +142,7 @@ func (s *Service) Replay(ctx context.Context, subscriber string, stream StreamID
 		return cp, err
 	}
 	if len(events) > 0 || bad != nil {
-		if f := d.deliver(ctx, sub, stream, events, bad, true); f != nil {
+		if f := d.deliver(ctx, nil, sub, stream, events, bad, true); f != nil {
 			return cp, fmt.Errorf("replay %s on %s stopped at version %d: %w", subscriber, stream, f.Version, f.Err)
 		}
 	}

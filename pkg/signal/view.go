@@ -5,19 +5,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
+
+// decodeView decodes a view document as encoding/json.Unmarshal does,
+// through the json v2 module's implementation of it: the same values and
+// failures (viewjson_test.go compares them), without encoding/json's
+// three or four allocations per call. Documents are still encoded by
+// encoding/json, whose bytes its v2 implementation does not always
+// reproduce (invalid UTF-8 comes out as a raw U+FFFD, not "\ufffd").
+func decodeView(data []byte, dst any) error { return jsonv1.Unmarshal(data, dst) }
 
 // ViewTx collects a projection's document reads and writes for one run of
 // events. Reads see the run's own earlier writes; writes reach the store
 // only when the run commits, together with the checkpoint, each
-// conditioned on the version the document had when it was read.
+// conditioned on the version the document had when it was read. A ViewTx
+// is valid only during the handler call it is passed to: the dispatcher
+// reuses it for its next run.
 type ViewTx struct {
 	store ViewStore
 	// tenant scopes every key, under Tenancy: the tenant of the stream
 	// being projected; "" otherwise.
 	tenant string
-	docs   map[viewKey]*txDoc
-	order  []viewKey
+	// slab holds the documents in the order first read; docs indexes it
+	// once it holds more than scanDocs (a scan of a few is quicker than
+	// hashing two strings). Indexes, not pointers, so the slab is reused
+	// run after run.
+	docs map[viewKey]int
+	slab []txDoc
 	// writes and bytes count the changed documents and their sizes,
 	// checked against MaxViewWrites and MaxViewRunBytes after each event.
 	writes, bytes int
@@ -26,25 +42,41 @@ type ViewTx struct {
 	// without reading anything again.
 	undo []undoEntry
 	mark txCounts
+	// validName is the view name last found valid: a projection writes
+	// the same few views run after run.
+	validName string
 }
 
 type viewKey struct{ name, key string }
 
 type txDoc struct {
+	key     viewKey
 	version int64 // as read; 0 if it did not exist
 	data    []byte
 	dirty   bool
 }
 
 type undoEntry struct {
-	doc  *txDoc
+	doc  int // in slab
 	prev txDoc
 }
 
 type txCounts struct{ writes, bytes int }
 
 func newViewTx(store ViewStore, tenant string) *ViewTx {
-	return &ViewTx{store: store, tenant: tenant, docs: map[viewKey]*txDoc{}}
+	return &ViewTx{store: store, tenant: tenant}
+}
+
+// reset empties tx for a new run, keeping its memory.
+func (tx *ViewTx) reset(store ViewStore, tenant string) {
+	if len(tx.slab) > scanDocs {
+		clear(tx.docs)
+	}
+	clear(tx.slab) // keeps no document alive
+	clear(tx.undo)
+	tx.store, tx.tenant = store, tenant
+	tx.slab, tx.undo = tx.slab[:0], tx.undo[:0]
+	tx.writes, tx.bytes, tx.mark = 0, 0, txCounts{}
 }
 
 // scope is the stored key of a projection's key: in the tenant of the
@@ -69,10 +101,10 @@ func (tx *ViewTx) Get(ctx context.Context, name, key string, dst any) (bool, err
 		return false, err
 	}
 	d, err := tx.read(ctx, name, key)
-	if err != nil || d.data == nil {
+	if err != nil || tx.slab[d].data == nil {
 		return false, err
 	}
-	if err := json.Unmarshal(d.data, dst); err != nil {
+	if err := decodeView(tx.slab[d].data, dst); err != nil {
 		return false, &Error{Kind: KindInternal, Op: "signal.ViewTx.Get", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
 	}
 	return true, nil
@@ -112,9 +144,11 @@ func (tx *ViewTx) Delete(ctx context.Context, name, key string) error {
 	return nil
 }
 
-// change sets a document's new data, keeping what it was for undo.
-func (tx *ViewTx) change(d *txDoc, data []byte) {
-	tx.undo = append(tx.undo, undoEntry{doc: d, prev: *d})
+// change sets the new data of the document at slab[i], keeping what it
+// was for undo.
+func (tx *ViewTx) change(i int, data []byte) {
+	d := &tx.slab[i]
+	tx.undo = append(tx.undo, undoEntry{doc: i, prev: *d})
 	if d.dirty {
 		tx.bytes -= len(d.data)
 	} else {
@@ -134,7 +168,7 @@ func (tx *ViewTx) savepoint() {
 // since stay cached: they are what the store holds.
 func (tx *ViewTx) rollback() {
 	for i := len(tx.undo) - 1; i >= 0; i-- {
-		*tx.undo[i].doc = tx.undo[i].prev
+		tx.slab[tx.undo[i].doc] = tx.undo[i].prev
 	}
 	tx.undo = tx.undo[:0]
 	tx.writes, tx.bytes = tx.mark.writes, tx.mark.bytes
@@ -146,29 +180,62 @@ func (tx *ViewTx) overLimits() bool {
 	return tx.writes > MaxViewWrites || tx.bytes > MaxViewRunBytes
 }
 
-func (tx *ViewTx) read(ctx context.Context, name, key string) (*txDoc, error) {
+// read returns the index in slab of the document (name, key), reading it
+// from the store the first time.
+func (tx *ViewTx) read(ctx context.Context, name, key string) (int, error) {
 	k := viewKey{name, key}
-	if d, ok := tx.docs[k]; ok {
-		return d, nil
+	if i, ok := tx.find(k); ok {
+		return i, nil
 	}
-	if err := ValidateName(name); err != nil {
-		return nil, err
+	if name != tx.validName {
+		if err := ValidateName(name); err != nil {
+			return 0, err
+		}
+		tx.validName = name
 	}
 	if err := ValidateID(key); err != nil {
-		return nil, err
+		return 0, err
 	}
-	d := &txDoc{}
+	d := txDoc{key: k}
 	v, err := tx.store.LoadView(ctx, name, key)
 	switch {
 	case err == nil:
 		d.version, d.data = v.Version, v.Data
 	case KindOf(err) == KindNotFound:
 	default:
-		return nil, storeError("signal.ViewTx.Get", StreamID{}, err)
+		return 0, storeError("signal.ViewTx.Get", StreamID{}, err)
 	}
-	tx.docs[k] = d
-	tx.order = append(tx.order, k)
-	return d, nil
+	tx.slab = append(tx.slab, d)
+	switch n := len(tx.slab); {
+	case n == scanDocs+1:
+		if tx.docs == nil {
+			tx.docs = make(map[viewKey]int, 2*scanDocs)
+		}
+		for i := range tx.slab {
+			tx.docs[tx.slab[i].key] = i
+		}
+	case n > scanDocs+1:
+		tx.docs[k] = n - 1
+	}
+	return len(tx.slab) - 1, nil
+}
+
+// scanDocs is how many documents a ViewTx finds by a scan, before it
+// indexes them.
+const scanDocs = 8
+
+// find returns the index in slab of the document k, if read.
+func (tx *ViewTx) find(k viewKey) (int, bool) {
+	if len(tx.slab) > scanDocs {
+		i, ok := tx.docs[k]
+		return i, ok
+	}
+	for i := range tx.slab {
+		if tx.slab[i].key == k {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) ViewCommit {
@@ -176,10 +243,9 @@ func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) Vie
 	if tx.writes > 0 {
 		c.Writes = make([]ViewWrite, 0, tx.writes)
 	}
-	for _, k := range tx.order {
-		d := tx.docs[k]
+	for _, d := range tx.slab {
 		if d.dirty {
-			c.Writes = append(c.Writes, ViewWrite{Name: k.name, Key: k.key, Data: d.data, ExpectedVersion: d.version})
+			c.Writes = append(c.Writes, ViewWrite{Name: d.key.name, Key: d.key.key, Data: d.data, ExpectedVersion: d.version})
 		}
 	}
 	return c
@@ -227,7 +293,7 @@ func LoadView[T any](ctx context.Context, s *Service, name, key string) (T, int6
 	if err != nil {
 		return doc, 0, err
 	}
-	if err := json.Unmarshal(v.Data, &doc); err != nil {
+	if err := decodeView(v.Data, &doc); err != nil {
 		return doc, 0, &Error{Kind: KindInternal, Op: "signal.View", Message: fmt.Sprintf("view %s/%s does not decode", name, key), Err: err}
 	}
 	return doc, v.Version, nil
