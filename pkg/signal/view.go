@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // decodeView decodes a view document as encoding/json.Unmarshal does,
-// through the json v2 module's implementation of it: the same values and
-// failures (viewjson_test.go compares them), without encoding/json's
-// three or four allocations per call. Documents are still encoded by
-// encoding/json, whose bytes its v2 implementation does not always
-// reproduce (invalid UTF-8 comes out as a raw U+FFFD, not "\ufffd").
-func decodeView(data []byte, dst any) error { return jsonv1.Unmarshal(data, dst) }
+// by the same path as stored events (unmarshalV1, codec.go): the same
+// values (viewjson_test.go compares them), and on a failure
+// encoding/json's own error, without its three or four allocations per
+// call. A failed fast decode may have set some of dst's fields from data;
+// encoding/json then decodes the same data over them, so nothing needs
+// resetting. Documents are still encoded by encoding/json, whose bytes
+// its v2 implementation does not always reproduce (invalid UTF-8 comes
+// out as a raw U+FFFD, not "\ufffd").
+func decodeView(data []byte, dst any) error { return unmarshalV1(data, dst, func() {}) }
 
 // ViewTx collects a projection's document reads and writes for one run of
 // events. Reads see the run's own earlier writes; writes reach the store
