@@ -102,6 +102,10 @@ fuzz-short:
 ## ones against moto_server, where only request counts are meaningful).
 bench: tools
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
+	$(GO) test -run '^$$' -bench 'ProjectOne|ProjectRoundRobin' -cpu 1 -count=$(COUNT) ./pkg/signal/
+	$(GO) test -run 'TestPoolMemoryPerAggregate' -v -count 1 ./pkg/signal/
+	$(GO) test -run '^$$' -bench 'Rehydrate10k|AppendParallel' -benchmem -count=$(COUNT) ./pkg/boltstore/
+	$(GO) test -run '^$$' -bench 'DevThroughput' -benchtime 1x -count=$(COUNT) ./pkg/cli/
 	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
 	AWS_LAMBDA_RIE=$(RIE) $(GO) test -run '^$$' -bench 'ColdStart|WarmCommandRIE' -benchtime 20x ./e2e/
 
