@@ -29,6 +29,23 @@ import (
 // API Gateway stage the handlers do not see.
 func server(t *testing.T) (string, *signal.Service, *pathLog) {
 	t.Helper()
+	svc, mux, _ := bankMux(t, nil)
+	staged := http.NewServeMux()
+	prod := &pathLog{}
+	staged.Handle("/prod/", prod.record(http.StripPrefix("/prod", mux)))
+	staged.Handle("/", mux)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = httpapi.LocalGuard(staged, httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, svc, prod
+}
+
+// bankMux serves the bank on a new memory store, its subscribers inline
+// and rule as its Authorize (nil: none): the console under its prefix,
+// the API everywhere else. Its log is shown when the test fails.
+func bankMux(t *testing.T, rule signal.Authorizer) (*signal.Service, *http.ServeMux, *slog.Logger) {
+	t.Helper()
 	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() {
@@ -37,7 +54,7 @@ func server(t *testing.T) (string, *signal.Service, *pathLog) {
 		}
 	})
 	cfg := bankApp.Config(memstore.New(), true)
-	cfg.InlineDispatch, cfg.Logger = true, logger
+	cfg.InlineDispatch, cfg.Logger, cfg.Authorize = true, logger, rule
 	svc, err := signal.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +66,7 @@ func server(t *testing.T) (string, *signal.Service, *pathLog) {
 	mux := http.NewServeMux()
 	mux.Handle(console.Prefix, console.Handler())
 	mux.Handle("/", api)
-	staged := http.NewServeMux()
-	prod := &pathLog{}
-	staged.Handle("/prod/", prod.record(http.StripPrefix("/prod", mux)))
-	staged.Handle("/", mux)
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Config.Handler = httpapi.LocalGuard(staged, httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL, svc, prod
+	return svc, mux, logger
 }
 
 // pathLog records the paths of the requests a handler serves.

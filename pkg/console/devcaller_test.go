@@ -2,8 +2,6 @@ package console_test
 
 import (
 	"github.com/signalforgo/signal/internal/testbank"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,11 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/signalforgo/signal/internal/browser"
-	"github.com/signalforgo/signal/internal/syncbuf"
-	"github.com/signalforgo/signal/pkg/console"
 	"github.com/signalforgo/signal/pkg/httpapi"
-	"github.com/signalforgo/signal/pkg/memstore"
-	"github.com/signalforgo/signal/pkg/signal"
 )
 
 // devAuthServer serves the bank with the rule testbank.OwnersOnly as `signal dev
@@ -23,26 +17,7 @@ import (
 // InsecureDevPrincipal, behind the local guard.
 func devAuthServer(t *testing.T) string {
 	t.Helper()
-	logs := &syncbuf.Buffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	cfg := bankApp.Config(memstore.New(), true)
-	cfg.InlineDispatch, cfg.Logger, cfg.Authorize = true, logger, testbank.OwnersOnly
-	svc, err := signal.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, AppName: bankApp.Name, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(console.Prefix, console.Handler())
-	mux.Handle("/", api)
+	_, mux, logger := bankMux(t, testbank.OwnersOnly)
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config.Handler = httpapi.LocalGuard(httpapi.InsecureDevPrincipal(mux, logger), httpapi.LocalOptions{Addr: srv.Listener.Addr().String()})
 	srv.Start()
