@@ -32,6 +32,10 @@ type commandRun struct {
 	attempt int
 	// appended reports that the run committed events.
 	appended bool
+	// defs is the space for the registrations of a commit's events, which
+	// buildCommit finds and the fold after the write uses: enough for
+	// the usual commands, on the stack with the run.
+	defs [4]*eventDef
 }
 
 // run checks the caller's ids, acquires the pooled aggregate and runs the
@@ -173,7 +177,7 @@ func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, erro
 // other failure leaves the state in doubt and evicts it.
 func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
 	s, e := r.s, r.e
-	commit, answer, err := r.buildCommit(values)
+	commit, answer, defs, err := r.buildCommit(values)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -185,7 +189,7 @@ func (r *commandRun) append(ctx context.Context, values []any) (res Result, agai
 	}
 	err = r.write(ctx, &commit, contended)
 	if err == nil || ownCommit(err, &commit) {
-		s.applyDecided(ctx, r.t, e, &commit, values)
+		s.applyDecided(ctx, r.t, e, &commit, values, defs)
 		r.appended = true
 		return s.result(e, &commit, values, answer, commit.Version == 1), false, nil
 	}
