@@ -21,27 +21,27 @@ type oneEventCommit struct {
 	data [20]byte
 }
 
-// buildCommit encodes the decided values into the commit at the
-// aggregate's next version, stamped with the run's clock reading. It
-// returns the commit, the space for the answer's events (nil when result
-// is to make it) and the values' registrations (nil for more than
-// len(r.defs) values), which the fold after the write uses without
-// looking them up again.
+// buildCommit encodes the decided values into *c, the commit at the
+// aggregate's next version, stamped with the run's clock reading (filled
+// in place: a Commit is a large value to return). It returns the space
+// for the answer's events (nil when result is to make it) and the
+// values' registrations (nil for more than len(r.defs) values), which
+// the fold after the write uses without looking them up again.
 //
 // A generated command id is made with the run's first commit. That is
 // still before anything is written, so a later attempt of the run
 // carries the same id and recognises its own write. Event ids are new
 // for every attempt.
-func (r *commandRun) buildCommit(values []any) (Commit, []Event, []*eventDef, error) {
+func (r *commandRun) buildCommit(c *Commit, values []any) ([]Event, []*eventDef, error) {
 	o, stream := &r.o, r.e.stream
 	if len(values) > MaxEventsPerCommit {
-		return Commit{}, nil, nil, tooManyEvents("signal.Handle", stream, len(values))
+		return nil, nil, tooManyEvents("signal.Handle", stream, len(values))
 	}
 	ms := r.now.UnixMilli()
 	if o.commandID == "" {
-		o.commandID = newIDs(ms, 1)
+		o.commandID = newID(ms)
 	}
-	c := Commit{
+	*c = Commit{
 		Stream:        stream,
 		Version:       r.e.version + 1,
 		CommandID:     o.commandID,
@@ -50,8 +50,11 @@ func (r *commandRun) buildCommit(values []any) (Commit, []Event, []*eventDef, er
 		CausationID:   o.causationID,
 		Actor:         o.actor,
 		// Milliseconds: what every store keeps, so the answer to a command
-		// and a later read of the same events agree to the byte.
-		Time: r.now.UTC().Truncate(time.Millisecond),
+		// and a later read of the same events agree to the byte. (The
+		// same instant as r.now.UTC().Truncate(time.Millisecond): both
+		// round down, and the zero time is a whole second before the Unix
+		// epoch; without Truncate's division.)
+		Time: time.UnixMilli(ms).UTC(),
 	}
 	var answer []Event
 	if len(values) == 1 {
@@ -75,10 +78,10 @@ func (r *commandRun) buildCommit(values []any) (Commit, []Event, []*eventDef, er
 	if len(values) <= len(r.defs) {
 		defs = r.defs[:len(values)]
 	}
-	if err := encodeDecided("signal.Handle", r.t.reg, &c, values, defs); err != nil {
-		return Commit{}, nil, nil, err
+	if err := encodeDecided("signal.Handle", r.t.reg, c, values, defs); err != nil {
+		return nil, nil, err
 	}
-	return c, answer, defs, nil
+	return answer, defs, nil
 }
 
 // encodeDecided sets the name, schema version and payload of c's events

@@ -177,7 +177,8 @@ func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, erro
 // other failure leaves the state in doubt and evicts it.
 func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
 	s, e := r.s, r.e
-	commit, answer, defs, err := r.buildCommit(values)
+	var commit Commit
+	answer, defs, err := r.buildCommit(&commit, values)
 	if err != nil {
 		return Result{}, false, err
 	}
