@@ -222,7 +222,9 @@ func UpcastFrom(from int, fn Upcaster) EventMark { return EventMark{from: from, 
 // state it is given (copy maps and slices before changing them): earlier
 // states are handed out to concurrent readers.
 //
-// Events are written with encoding/json.Marshal and decoded into E as
+// Events are written as encoding/json.Marshal writes them, to the byte (a
+// plain struct of bools, integers and strings by a faster encoder of the
+// same rules, any other type by encoding/json), and decoded into E as
 // encoding/json.Unmarshal decodes them: the same value or the same error,
 // by the faster json v2 module (github.com/go-json-experiment/json) under
 // encoding/json's rules.
@@ -232,6 +234,7 @@ func Evolve[S, E any](name string, handler func(state S, event E) S, marks ...Ev
 		version: 1,
 		goType:  reflect.TypeFor[E](),
 		decode:  newValueDecoder[E](),
+		plain:   plainStructOf(reflect.TypeFor[E]()),
 	}
 	for _, m := range marks {
 		d.terminal = d.terminal || m.terminal

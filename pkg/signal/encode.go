@@ -1,9 +1,6 @@
 package signal
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // EncodeCommit builds the commit that records events (values of t's
 // registered event types) on aggregate id at version, as a command would
@@ -30,33 +27,17 @@ func EncodeCommit(t AggregateType, id string, version int64, events ...any) (Com
 		CommandID: NewID(),
 		Time:      time.Now().UTC().Truncate(time.Millisecond),
 	}
-	if err := encodeEvents("signal.EncodeCommit", rt.reg, &c, events); err != nil {
+	if len(events) > MaxEventsPerCommit {
+		return Commit{}, tooManyEvents("signal.EncodeCommit", stream, len(events))
+	}
+	// Encoded as a command's events are (encodeDecided), each with an id
+	// of its own.
+	c.Events = make([]RawEvent, len(events))
+	for i := range c.Events {
+		c.Events[i].ID = NewID()
+	}
+	if err := encodeDecided("signal.EncodeCommit", rt.reg, &c, events, nil); err != nil {
 		return Commit{}, err
 	}
 	return c, nil
-}
-
-// encodeEvents sets c's events (each with a new id) from the values of
-// registered event types, and Final when one is Terminal, within the
-// limits of one commit. The events a command decides and those
-// EncodeCommit records are encoded alike.
-func encodeEvents(op string, reg *registry, c *Commit, values []any) error {
-	if len(values) > MaxEventsPerCommit {
-		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("a commit holds at most %d events, these are %d", MaxEventsPerCommit, len(values))}
-	}
-	c.Events = make([]RawEvent, len(values))
-	for i, v := range values {
-		def, data, err := reg.encodeEvent(v)
-		if err != nil {
-			return withStream(err, c.Stream)
-		}
-		c.Events[i] = RawEvent{ID: NewID(), Name: def.name, SchemaVersion: def.version, Data: data}
-		c.Final = c.Final || def.terminal
-	}
-	if c.Size() > MaxCommitBytes {
-		return &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("the events take %d bytes, more than the %d a commit may hold", c.Size(), MaxCommitBytes)}
-	}
-	return nil
 }

@@ -90,11 +90,17 @@ func (s *Service) fold(t *typeRuntime, e *entry, commits iter.Seq2[Commit, error
 	return nil
 }
 
-// applyDecided folds a commit this process just appended.
-func (s *Service) applyDecided(ctx context.Context, t *typeRuntime, e *entry, c *Commit, values []any) {
+// applyDecided folds a commit this process just appended: values, with
+// their registrations defs from encoding them, or looked up by Go type
+// when defs is nil.
+func (s *Service) applyDecided(ctx context.Context, t *typeRuntime, e *entry, c *Commit, values []any, defs []*eventDef) {
 	before := e.version
-	for _, v := range values {
-		e.h.evolve(v)
+	for i, v := range values {
+		if defs != nil {
+			e.h.evolveWith(defs[i], v)
+		} else {
+			e.h.evolve(v)
+		}
 	}
 	s.committed(e, c)
 	if c.Final {

@@ -32,6 +32,10 @@ type commandRun struct {
 	attempt int
 	// appended reports that the run committed events.
 	appended bool
+	// defs is the space for the registrations of a commit's events, which
+	// buildCommit finds and the fold after the write uses: enough for
+	// the usual commands, on the stack with the run.
+	defs [4]*eventDef
 }
 
 // run checks the caller's ids, acquires the pooled aggregate and runs the
@@ -58,18 +62,20 @@ func (s *Service) run(ctx context.Context, t *typeRuntime, stream StreamID, o *c
 	if r.e, r.fresh, err = s.pool.acquireAt(ctx, stream, r.now.UnixNano(), func(e *entry) error { return s.load(ctx, t, e) }); err != nil {
 		return Result{}, err
 	}
-	res, err := r.locked(ctx)
+	var res Result
+	err = r.locked(ctx, &res)
 	if r.appended && s.inline {
 		s.dispatcher.dispatchInline(ctx, stream, res.Events)
 	}
 	return res, err
 }
 
-// locked runs the attempts until one settles the command, then releases
+// locked runs the attempts until one settles the command (its Result in
+// *res: filled in place, not copied up through each call), then releases
 // the aggregate's lock, also when the domain's code panics. After a panic
 // the pooled state may be half-evolved, so it is evicted before the panic
 // goes on.
-func (r *commandRun) locked(ctx context.Context) (Result, error) {
+func (r *commandRun) locked(ctx context.Context, res *Result) error {
 	defer func() {
 		if p := recover(); p != nil {
 			r.s.evict(r.e)
@@ -79,24 +85,24 @@ func (r *commandRun) locked(ctx context.Context) (Result, error) {
 		r.e.mu.Unlock()
 	}()
 	for {
-		res, again, err := r.once(ctx)
+		again, err := r.once(ctx, res)
 		if !again {
-			return res, err
+			return err
 		}
 		r.now = r.s.now()
 	}
 }
 
 // once is one attempt: answer a known command id, check the state's
-// preconditions, decide, append. again reports that the state moved on (a
+// preconditions, decide, append; the answer goes into *res. again reports that the state moved on (a
 // refusal on pooled state caught up, or a lost race folded the winner):
 // the command is to be decided once more.
-func (r *commandRun) once(ctx context.Context) (res Result, again bool, err error) {
+func (r *commandRun) once(ctx context.Context, res *Result) (again bool, err error) {
 	if err := r.authorize(ctx); err != nil {
 		if KindOf(err) == KindForbidden {
 			again, err = r.confirm(ctx, err)
 		}
-		return Result{}, again, err
+		return again, err
 	}
 	if r.o.commandID != "" {
 		// A caller's id may be a repeat. A generated one is made with
@@ -105,26 +111,27 @@ func (r *commandRun) once(ctx context.Context) (res Result, again bool, err erro
 		// attempt's write landed after all (a lost response, the SDK's
 		// retry) and the store did not say so.
 		if rc, ok := r.e.recent.find(r.o.commandID); ok {
-			res, err := r.repeat(ctx, rc)
-			return res, false, err
+			*res, err = r.repeat(ctx, rc)
+			return false, err
 		}
 	}
 	genesis := r.def != nil && r.def.genesis
 	if err := stateRefusal(r.e.stream, r.e.version, r.e.closed, &r.o, genesis); err != nil {
 		again, err := r.confirm(ctx, err)
-		return Result{}, again, err
+		return again, err
 	}
 	values, err := r.decide()
 	if err != nil {
 		if KindOf(err) == KindRejected {
 			again, err = r.confirm(ctx, err)
 		}
-		return Result{}, again, err
+		return again, err
 	}
 	if len(values) == 0 {
-		return r.s.result(r.e, nil, nil, nil, false), false, nil
+		*res = r.s.result(r.e, nil, nil, nil, false)
+		return false, nil
 	}
-	return r.append(ctx, values)
+	return r.append(ctx, values, res)
 }
 
 // authorize asks the Service's rule whether the run's principal may send
@@ -169,36 +176,37 @@ func (r *commandRun) repeat(ctx context.Context, rc recentCommand) (Result, erro
 }
 
 // append encodes the decided values and appends them at the next
-// version. On success it folds them; a lost race goes to conflicted; any
+// version. On success it folds them and describes them in *res; a lost race goes to conflicted; any
 // other failure leaves the state in doubt and evicts it.
-func (r *commandRun) append(ctx context.Context, values []any) (res Result, again bool, err error) {
+func (r *commandRun) append(ctx context.Context, values []any, res *Result) (again bool, err error) {
 	s, e := r.s, r.e
-	commit, answer, err := r.buildCommit(values)
+	var commit Commit
+	answer, defs, err := r.buildCommit(&commit, values)
 	if err != nil {
-		return Result{}, false, err
+		return false, err
 	}
 	contended := r.contended()
 	if contended && r.attempt == 0 {
 		if err := r.yield(ctx); err != nil {
-			return Result{}, false, unavailable("signal.Handle", e.stream, err)
+			return false, unavailable("signal.Handle", e.stream, err)
 		}
 	}
 	err = r.write(ctx, &commit, contended)
 	if err == nil || ownCommit(err, &commit) {
-		s.applyDecided(ctx, r.t, e, &commit, values)
+		s.applyDecided(ctx, r.t, e, &commit, values, defs)
 		r.appended = true
-		return s.result(e, &commit, values, answer, commit.Version == 1), false, nil
+		*res = s.result(e, &commit, values, answer, commit.Version == 1)
+		return false, nil
 	}
 	if ce, ok := ConflictOf(err); ok {
-		again, err := r.conflicted(ctx, err, ce)
-		return Result{}, again, err
+		return r.conflicted(ctx, err, ce)
 	}
 	// The write may or may not have happened (a timeout), or the stream
 	// was closed by someone else: forget this state, so the next command
 	// reads the truth.
 	s.evict(e)
 	if errors.Is(err, ErrClosed) {
-		return Result{}, false, closedError(e.stream, err)
+		return false, closedError(e.stream, err)
 	}
-	return Result{}, false, storeError("signal.Handle", e.stream, err)
+	return false, storeError("signal.Handle", e.stream, err)
 }

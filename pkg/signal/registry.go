@@ -20,6 +20,9 @@ type eventDef struct {
 	decode    func([]byte) (any, error)
 	upcasters map[int]Upcaster
 	evolve    any // the type's func(S, any) S
+	// plain writes goType's JSON when it is a plain struct (nil when
+	// encoding/json is to).
+	plain *plainStruct
 }
 
 // commandDef is one registered command, with S erased: decide holds the
@@ -90,18 +93,56 @@ func newRegistry(typeName string, commands []commandDef, events []eventDef) (*re
 	return r, nil
 }
 
-// encodeEvent returns the stored form of an event value produced by decide.
-func (r *registry) encodeEvent(e any) (t *eventDef, data []byte, err error) {
-	t = r.eventsByGo[reflect.TypeOf(e)]
+// encodeEvent returns the registration and the stored form of an event
+// value produced by decide: the bytes encoding/json.Marshal makes of it,
+// written into dst's spare capacity when they fit (dst[:0] is the start).
+// ErrUnknownEvent for a value of an unregistered type, ErrInternal for
+// one encoding/json cannot encode.
+func (r *registry) encodeEvent(e any, dst []byte) (t *eventDef, data []byte, err error) {
+	t = r.eventOf(reflect.TypeOf(e))
 	if t == nil {
 		return nil, nil, &Error{Kind: KindUnknownEvent, Op: "signal.Encode",
 			Message: fmt.Sprintf("%s: event type %T is not registered", r.typeName, e)}
+	}
+	if t.plain != nil {
+		return t, t.plain.appendJSON(dst[:0], reflect.ValueOf(e)), nil
 	}
 	data, err = json.Marshal(e)
 	if err != nil {
 		return nil, nil, &Error{Kind: KindInternal, Op: "signal.Encode", Message: "cannot encode event " + t.name, Err: err}
 	}
 	return t, data, nil
+}
+
+// scanUpTo is the number of registrations up to which a lookup by Go type
+// compares each in turn: for the few commands or events of a usual type
+// that is quicker than hashing the type for the map.
+const scanUpTo = 8
+
+// eventOf returns the registration of the event type t, or nil.
+func (r *registry) eventOf(t reflect.Type) *eventDef {
+	if len(r.eventOrder) > scanUpTo {
+		return r.eventsByGo[t]
+	}
+	for _, d := range r.eventOrder {
+		if d.goType == t {
+			return d
+		}
+	}
+	return nil
+}
+
+// commandOf returns the registration of the command type t, or nil.
+func (r *registry) commandOf(t reflect.Type) *commandDef {
+	if len(r.commandOrder) > scanUpTo {
+		return r.commandsByGo[t]
+	}
+	for _, d := range r.commandOrder {
+		if d.goType == t {
+			return d
+		}
+	}
+	return nil
 }
 
 // decodeEvent decodes a stored event, upcasting older schema versions.
@@ -216,7 +257,7 @@ func strictProblem(body []byte) string {
 
 // command returns the registration of a command value, or ErrUnknownCommand.
 func (r *registry) command(cmd any) (*commandDef, error) {
-	t := r.commandsByGo[reflect.TypeOf(cmd)]
+	t := r.commandOf(reflect.TypeOf(cmd))
 	if t == nil {
 		return nil, &Error{Kind: KindUnknownCommand, Op: "signal.Handle",
 			Message: fmt.Sprintf("%s has no command of Go type %T", r.typeName, cmd)}

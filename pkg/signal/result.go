@@ -30,32 +30,30 @@ func (s *Service) result(e *entry, c *Commit, values []any, answer []Event, crea
 			r.Events = make([]Event, len(values))
 		}
 		for i, v := range values {
-			r.Events[i] = s.recorded(c, i, v)
+			s.record(&r.Events[i], c, i, v)
 		}
 	}
 	return r
 }
 
-// recorded builds the i-th event of c with its decoded value, naming its
-// aggregate by the caller's id and tenant (unscope).
-func (s *Service) recorded(c *Commit, i int, v any) Event {
+// record sets every field of *dst to the i-th event of c with its
+// decoded value, naming its aggregate by the caller's id and tenant
+// (unscope). Field by field: *dst is on the heap, and an Event built
+// whole and then copied there cost a warm command 2%.
+func (s *Service) record(dst *Event, c *Commit, i int, v any) {
 	raw := &c.Events[i]
-	tenant, id := s.unscope(c.Stream.ID)
-	return Event{
-		Tenant:        tenant,
-		AggregateType: c.Stream.Type,
-		AggregateID:   id,
-		Version:       c.Version + int64(i),
-		Name:          raw.Name,
-		SchemaVersion: raw.SchemaVersion,
-		Time:          c.Time,
-		ID:            raw.ID,
-		CommandID:     c.CommandID,
-		CorrelationID: c.CorrelationID,
-		CausationID:   c.CausationID,
-		Actor:         c.Actor,
-		Data:          v,
-	}
+	dst.Tenant, dst.AggregateID = s.unscope(c.Stream.ID)
+	dst.AggregateType = c.Stream.Type
+	dst.Version = c.Version + int64(i)
+	dst.Name = raw.Name
+	dst.SchemaVersion = raw.SchemaVersion
+	dst.Time = c.Time
+	dst.ID = raw.ID
+	dst.CommandID = c.CommandID
+	dst.CorrelationID = c.CorrelationID
+	dst.CausationID = c.CausationID
+	dst.Actor = c.Actor
+	dst.Data = v
 }
 
 // decodeCommit turns a stored commit into recorded events.
@@ -70,7 +68,7 @@ func (s *Service) decodeCommit(c *Commit) ([]Event, error) {
 		if err != nil {
 			return nil, withStream(err, c.Stream)
 		}
-		out[i] = s.recorded(c, i, v)
+		s.record(&out[i], c, i, v)
 	}
 	return out, nil
 }
