@@ -225,7 +225,8 @@ func (d *dispatcher) appendDecoded(dst []Event, c *Commit) ([]Event, error) {
 		if err != nil {
 			return dst[:n], withStream(err, c.Stream)
 		}
-		dst = append(dst, d.svc.recorded(c, i, v))
+		dst = append(dst, Event{})
+		d.svc.record(&dst[len(dst)-1], c, i, v)
 	}
 	return dst, nil
 }
