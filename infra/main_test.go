@@ -90,19 +90,7 @@ func TestAppAuthContext(t *testing.T) {
 // cart's page routes, which are NONE.
 func checkRouteAuth(t *testing.T, path, authType string) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl struct {
-		Resources map[string]struct {
-			Type       string
-			Properties map[string]any
-		}
-	}
-	if err := json.Unmarshal(raw, &tmpl); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := readTemplate(t, path)
 	routes := 0
 	for _, r := range tmpl.Resources {
 		if r.Type != "AWS::ApiGatewayV2::Route" {
@@ -123,4 +111,27 @@ func checkRouteAuth(t *testing.T, path, authType string) {
 	if routes != 7+len(cartPageRoutes) {
 		t.Errorf("%d routes, want the 7 API routes and the cart's %d page routes", routes, len(cartPageRoutes))
 	}
+}
+
+// template is what the tests read of a synthesized CloudFormation
+// template: its resources' types and properties.
+type template struct {
+	Resources map[string]struct {
+		Type       string
+		Properties map[string]any
+	}
+}
+
+// readTemplate reads the synthesized template at path.
+func readTemplate(t *testing.T, path string) template {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl template
+	if err := json.Unmarshal(raw, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
 }

@@ -8,7 +8,6 @@ package main
 // functions built by Props.Build.
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,19 +61,7 @@ func TestRequiredFromAnotherModule(t *testing.T) {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(infra, "cdk.out", "Shop.template.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl struct {
-		Resources map[string]struct {
-			Type       string
-			Properties map[string]any
-		}
-	}
-	if err := json.Unmarshal(raw, &tmpl); err != nil {
-		t.Fatal(err)
-	}
+	tmpl := readTemplate(t, filepath.Join(infra, "cdk.out", "Shop.template.json"))
 	assets := map[string]bool{}
 	currency := 0
 	for _, r := range tmpl.Resources {
