@@ -61,14 +61,42 @@ func ValidateViewCommit(op string, c *ViewCommit) (int, error) {
 	if err := ValidateCheckpointMove(op, c.Subscriber, c.Stream, c.From, c.To); err != nil {
 		return 0, err
 	}
-	if len(c.Writes) > MaxViewWrites {
-		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("projection %s changes %d documents, more than the %d one run may", c.Subscriber, len(c.Writes), MaxViewWrites)}
+	return validateViewWrites(op, c.Subscriber, c.Stream, c.Writes)
+}
+
+// ValidateViewBatch checks what ViewBatcher.CommitViewBatch must refuse
+// before writing anything: no moves, an invalid move (as
+// ValidateViewCommit), a stream moved twice, and the writes as
+// ValidateViewCommit checks them. It returns the total bytes of the
+// documents written.
+func ValidateViewBatch(op string, b *ViewBatch) (int, error) {
+	if len(b.Moves) == 0 {
+		return 0, Errorf(KindInvalid, op, "a view batch moves no checkpoint")
+	}
+	seen := make(map[StreamID]bool, len(b.Moves))
+	for _, m := range b.Moves {
+		if err := ValidateCheckpointMove(op, b.Subscriber, m.Stream, m.From, m.To); err != nil {
+			return 0, err
+		}
+		if seen[m.Stream] {
+			return 0, &Error{Kind: KindInvalid, Op: op, Stream: m.Stream, Message: "a view batch moves a stream's checkpoint twice"}
+		}
+		seen[m.Stream] = true
+	}
+	return validateViewWrites(op, b.Subscriber, StreamID{}, b.Writes)
+}
+
+// validateViewWrites checks the writes of a commit or a batch; stream,
+// if not zero, is named in the errors that concern the whole run.
+func validateViewWrites(op, subscriber string, stream StreamID, writes []ViewWrite) (int, error) {
+	if len(writes) > MaxViewWrites {
+		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: stream,
+			Message: fmt.Sprintf("projection %s changes %d documents, more than the %d one run may", subscriber, len(writes), MaxViewWrites)}
 	}
 	total := 0
-	seen := make(map[[2]string]bool, len(c.Writes))
-	for i := range c.Writes {
-		w := &c.Writes[i]
+	seen := make(map[[2]string]bool, len(writes))
+	for i := range writes {
+		w := &writes[i]
 		if err := ValidateViewKey(op, w.Name, w.Key); err != nil {
 			return 0, err
 		}
@@ -82,8 +110,8 @@ func ValidateViewCommit(op string, c *ViewCommit) (int, error) {
 		total += len(w.Data)
 	}
 	if total > MaxViewRunBytes {
-		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: c.Stream,
-			Message: fmt.Sprintf("projection %s writes %d bytes of documents, more than the %d one run may", c.Subscriber, total, MaxViewRunBytes)}
+		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: stream,
+			Message: fmt.Sprintf("projection %s writes %d bytes of documents, more than the %d one run may", subscriber, total, MaxViewRunBytes)}
 	}
 	return total, nil
 }

@@ -215,6 +215,48 @@ type ViewStore interface {
 	DropView(ctx context.Context, name, subscriber string) error
 }
 
+// CheckpointMove is one stream's checkpoint moving from From to To.
+type CheckpointMove struct {
+	Stream   StreamID
+	From, To int64
+}
+
+// ViewBatch is what one subscriber produced for the runs of many streams'
+// events (a page of a change feed holding many aggregates): every
+// stream's checkpoint move and the documents written, applied together.
+// With no Writes it only moves checkpoints: how a policy or an observer
+// saves a page's progress.
+type ViewBatch struct {
+	Subscriber string
+	Moves      []CheckpointMove
+	Writes     []ViewWrite
+}
+
+// ViewBatcher is the ability to commit the runs of many streams as one
+// atomic step, so that a page of 200 aggregates costs a subscriber one
+// store write instead of 200. The dispatcher uses it, when the store has
+// it, for a batch holding more than one stream; without it every stream
+// is its own CommitViews or SaveCheckpoint. The embedded stores have it;
+// DynamoDB, whose transactions hold 100 items, and Postgres, which would
+// read the documents one round trip after another where the per-stream
+// runs read them in parallel, do not.
+type ViewBatcher interface {
+	ViewStore
+	// LoadCheckpoints returns the subscriber's checkpoints on streams, in
+	// their order, as LoadCheckpoint would one by one.
+	LoadCheckpoints(ctx context.Context, subscriber string, streams []StreamID) ([]Checkpoint, error)
+	// CommitViewBatch applies every write and moves every checkpoint of
+	// b.Moves (clearing its failure) with the effect of one atomic step,
+	// as CommitViews does for one stream. Outcomes, after
+	// ValidateViewBatch's checks (ErrInvalid, ErrTooLarge):
+	//   - nil: every write is applied and every checkpoint is at its To.
+	//   - ErrConflict: nothing written; a checkpoint is not at its From or
+	//     a document's version is not its ExpectedVersion.
+	//   - ErrUnavailable: the store could not be reached; the batch may
+	//     have been applied in full or not at all, never in part.
+	CommitViewBatch(ctx context.Context, b ViewBatch) error
+}
+
 // Change is a commit with its position in a store-wide change feed.
 type Change struct {
 	Position uint64
