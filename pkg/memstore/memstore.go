@@ -27,10 +27,15 @@ type Store struct {
 	// appends allocate nothing for the feed.
 	changed     chan struct{}
 	snapshots   map[signal.StreamID]signal.Snapshot
-	checkpoints map[checkpointKey]signal.Checkpoint
-	views       map[viewKey]signal.View
+	// checkpoints and views hold pointers, so a commit finds each entry
+	// once, checks it and changes it in place.
+	checkpoints map[checkpointKey]*signal.Checkpoint
+	views       map[viewKey]*signal.View
 
 	counts counters
+	// found holds what a commit found under the lock: reused, as the
+	// lock is held while it is used.
+	found found
 }
 
 // stream holds pointers, not values, so growing it moves 8 bytes a commit
@@ -56,6 +61,7 @@ type viewKey struct{ name, key string }
 
 type counters struct {
 	appends, loads, snapshotLoads, snapshotSaves, viewLoads, viewCommits, checkpointLoads, checkpointSaves atomic.Int64
+	viewBatches, checkpointBatchLoads                                                                      atomic.Int64
 }
 
 // Counts are the requests the store has served, the in-memory twin of
@@ -63,6 +69,9 @@ type counters struct {
 type Counts struct {
 	Appends, Loads, SnapshotLoads, SnapshotSaves             int64
 	ViewLoads, ViewCommits, CheckpointLoads, CheckpointSaves int64
+	// ViewBatches counts CommitViewBatch calls and CheckpointBatchLoads
+	// LoadCheckpoints calls (signal.ViewBatcher).
+	ViewBatches, CheckpointBatchLoads int64
 }
 
 // New returns an empty store.
@@ -70,8 +79,8 @@ func New() *Store {
 	return &Store{
 		streams:     map[signal.StreamID]*stream{},
 		snapshots:   map[signal.StreamID]signal.Snapshot{},
-		checkpoints: map[checkpointKey]signal.Checkpoint{},
-		views:       map[viewKey]signal.View{},
+		checkpoints: map[checkpointKey]*signal.Checkpoint{},
+		views:       map[viewKey]*signal.View{},
 	}
 }
 
@@ -83,6 +92,7 @@ func (s *Store) Counts() Counts {
 		SnapshotLoads: c.snapshotLoads.Load(), SnapshotSaves: c.snapshotSaves.Load(),
 		ViewLoads: c.viewLoads.Load(), ViewCommits: c.viewCommits.Load(),
 		CheckpointLoads: c.checkpointLoads.Load(), CheckpointSaves: c.checkpointSaves.Load(),
+		ViewBatches: c.viewBatches.Load(), CheckpointBatchLoads: c.checkpointBatchLoads.Load(),
 	}
 }
 
@@ -192,12 +202,22 @@ func (s *Store) LoadCheckpoint(ctx context.Context, subscriber string, id signal
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cp := s.checkpoints[checkpointKey{subscriber, id}]
+	return s.checkpointLocked(subscriber, id), nil
+}
+
+// checkpointLocked returns a copy of the stored checkpoint, its failure
+// copied too. s.mu is held.
+func (s *Store) checkpointLocked(subscriber string, id signal.StreamID) signal.Checkpoint {
+	stored := s.checkpoints[checkpointKey{subscriber, id}]
+	if stored == nil {
+		return signal.Checkpoint{}
+	}
+	cp := *stored
 	if cp.Failure != nil {
 		f := *cp.Failure
 		cp.Failure = &f
 	}
-	return cp, nil
+	return cp
 }
 
 // SaveCheckpoint implements signal.CheckpointStore.
@@ -209,12 +229,8 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := checkpointKey{subscriber, id}
-	if s.checkpoints[k].Version != from {
-		return signal.CheckpointMoved(op, id)
-	}
-	s.checkpoints[k] = signal.Checkpoint{Version: to}
-	return nil
+	moves := [1]signal.CheckpointMove{{Stream: id, From: from, To: to}}
+	return s.commitLocked(op, subscriber, moves[:], nil)
 }
 
 // RecordFailure implements signal.CheckpointStore.
@@ -227,11 +243,14 @@ func (s *Store) RecordFailure(ctx context.Context, f signal.Failure) error {
 	defer s.mu.Unlock()
 	k := checkpointKey{f.Subscriber, f.Stream}
 	cp := s.checkpoints[k]
-	if cp.Version != f.Version-1 {
+	if versionOf(cp) != f.Version-1 {
 		return signal.CheckpointMoved(op, f.Stream)
 	}
+	if cp == nil {
+		cp = new(signal.Checkpoint)
+		s.checkpoints[k] = cp
+	}
 	cp.Failure = &f
-	s.checkpoints[k] = cp
 	return nil
 }
 
@@ -252,12 +271,16 @@ func (s *Store) Failures(ctx context.Context) ([]signal.Failure, error) {
 func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, error) {
 	s.counts.viewLoads.Add(1)
 	s.mu.RLock()
-	v, ok := s.views[viewKey{name, key}]
+	v := s.views[viewKey{name, key}]
+	var view signal.View
+	if v != nil {
+		view = *v
+	}
 	s.mu.RUnlock()
-	if !ok {
+	if v == nil {
 		return signal.View{}, signal.ViewNotFound("memstore.LoadView", name, key)
 	}
-	return v, nil
+	return view, nil
 }
 
 // CommitViews implements signal.ViewStore.
@@ -267,27 +290,10 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
 		return err
 	}
+	moves := [1]signal.CheckpointMove{{Stream: c.Stream, From: c.From, To: c.To}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := checkpointKey{c.Subscriber, c.Stream}
-	if s.checkpoints[k].Version != c.From {
-		return signal.CheckpointMoved(op, c.Stream)
-	}
-	for _, w := range c.Writes {
-		if s.views[viewKey{w.Name, w.Key}].Version != w.ExpectedVersion {
-			return signal.ViewChanged(op, c.Stream, w.Name, w.Key)
-		}
-	}
-	for _, w := range c.Writes {
-		vk := viewKey{w.Name, w.Key}
-		if w.Data == nil {
-			delete(s.views, vk)
-			continue
-		}
-		s.views[vk] = signal.View{Name: w.Name, Key: w.Key, Data: bytes.Clone(w.Data), Version: w.ExpectedVersion + 1}
-	}
-	s.checkpoints[k] = signal.Checkpoint{Version: c.To}
-	return nil
+	return s.commitLocked(op, c.Subscriber, moves[:], c.Writes)
 }
 
 // DropView implements signal.ViewStore.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/signalforgo/signal/pkg/memstore"
@@ -57,17 +58,56 @@ func BenchmarkProject1k(b *testing.B) {
 // Run them at -test.cpu 1. The target: round-robin events/s at
 // least 0.8x the single account's, at most 4 allocations and 600 B per
 // projected event.
-func BenchmarkProjectOne(b *testing.B) { benchPages(b, 1, 10_000) }
+func BenchmarkProjectOne(b *testing.B) { benchPages(b, 1, 10_000, projectBalances) }
 
-func BenchmarkProjectRoundRobin(b *testing.B) { benchPages(b, 1_000, 10) }
+func BenchmarkProjectRoundRobin(b *testing.B) { benchPages(b, 1_000, 10, projectBalances) }
 
-func benchPages(b *testing.B, accounts, events int) {
+// The same workloads run by a checkpointed observer that keeps no
+// documents: the dispatcher's and the checkpoints' cost without a
+// projection's document reads and writes.
+func BenchmarkObserveOne(b *testing.B) { benchPages(b, 1, 10_000, countEvents) }
+
+func BenchmarkObserveRoundRobin(b *testing.B) { benchPages(b, 1_000, 10, countEvents) }
+
+// A workload is the subscriber a benchmark runs and its check of the
+// result.
+type workload struct {
+	subscriber func() signal.Subscriber
+	check      func(b *testing.B, svc *signal.Service, events int)
+}
+
+var projectBalances = workload{
+	subscriber: func() signal.Subscriber { return balanceProjection() },
+	check: func(b *testing.B, svc *signal.Service, events int) {
+		if doc, _, err := signal.LoadView[balanceDoc](context.Background(), svc, "balance", "a1"); err != nil || doc.Balance != int64(events-1) {
+			b.Fatal(doc, err)
+		}
+	},
+}
+
+var counted atomic.Int64
+
+var countEvents = workload{
+	subscriber: func() signal.Subscriber {
+		counted.Store(0)
+		return &signal.Observer{Name: "count", Types: []string{"account"}, On: []signal.ObserverHandler{
+			signal.ObserveAll(func(context.Context, signal.Event) error { counted.Add(1); return nil }),
+		}}
+	},
+	check: func(b *testing.B, _ *signal.Service, _ int) {
+		if counted.Load() == 0 {
+			b.Fatal("the observer saw nothing")
+		}
+	},
+}
+
+func benchPages(b *testing.B, accounts, events int, w workload) {
 	for _, page := range []int{200, 10_000} {
-		b.Run(fmt.Sprint("page=", page), func(b *testing.B) { benchProjection(b, accounts, events, page) })
+		b.Run(fmt.Sprint("page=", page), func(b *testing.B) { benchProjection(b, accounts, events, page, w) })
 	}
 }
 
-func benchProjection(b *testing.B, accounts, events, page int) {
+func benchProjection(b *testing.B, accounts, events, page int, w workload) {
 	ctx := context.Background()
 	typ := signal.MustDefine(accountSpec())
 	commits := roundRobin(accounts, events)
@@ -83,7 +123,7 @@ func benchProjection(b *testing.B, accounts, events, page int) {
 			}
 		}
 		svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{typ},
-			Subscribers: []signal.Subscriber{balanceProjection()}})
+			Subscribers: []signal.Subscriber{w.subscriber()}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -97,9 +137,7 @@ func benchProjection(b *testing.B, accounts, events, page int) {
 		if err != nil || n != total {
 			b.Fatal(n, err)
 		}
-		if doc, _, err := signal.LoadView[balanceDoc](ctx, svc, "balance", "a1"); err != nil || doc.Balance != int64(events-1) {
-			b.Fatal(doc, err)
-		}
+		w.check(b, svc, events)
 		b.StartTimer()
 	}
 	projected := float64(total) * float64(b.N)

@@ -73,10 +73,16 @@ func ValidateViewBatch(op string, b *ViewBatch) (int, error) {
 	if len(b.Moves) == 0 {
 		return 0, Errorf(KindInvalid, op, "a view batch moves no checkpoint")
 	}
+	if err := ValidateCheckpoint(op, b.Subscriber, b.Moves[0].Stream); err != nil {
+		return 0, err
+	}
 	seen := make(map[StreamID]bool, len(b.Moves))
 	for _, m := range b.Moves {
-		if err := ValidateCheckpointMove(op, b.Subscriber, m.Stream, m.From, m.To); err != nil {
+		if err := ValidateStream(op, m.Stream); err != nil {
 			return 0, err
+		}
+		if m.To <= m.From {
+			return 0, Errorf(KindInvalid, op, "checkpoint must move forward (%d -> %d)", m.From, m.To)
 		}
 		if seen[m.Stream] {
 			return 0, &Error{Kind: KindInvalid, Op: op, Stream: m.Stream, Message: "a view batch moves a stream's checkpoint twice"}

@@ -157,10 +157,15 @@ func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) err
 	// Streams are independent, so they run concurrently on the pool
 	// (bounded by DispatchConcurrency): a batch of many aggregates costs
 	// about the latency of its longest stream, not the sum.
-	failures := make([]*DispatchFailure, len(streams))
-	pool.run(len(streams), func(sc *scratch, i int) {
-		failures[i] = d.dispatchStream(ctx, sc, streams[i])
-	})
+	var failures []*DispatchFailure
+	if b, ok := d.checkpoints.(ViewBatcher); ok && len(streams) > 1 {
+		failures = d.dispatchBatched(ctx, b, g, streams)
+	} else {
+		failures = make([]*DispatchFailure, len(streams))
+		pool.run(len(streams), func(sc *scratch, i int) {
+			failures[i] = d.dispatchStream(ctx, sc, streams[i])
+		})
+	}
 	// Not deferred: if a subscriber panics on this goroutine, the helpers
 	// may still be reading streams, so g is left to the collector.
 	g.clear()

@@ -15,6 +15,15 @@ import (
 	"github.com/signalforgo/signal/pkg/signal"
 )
 
+// perStreamStore is a store without the ViewBatcher ability: every
+// stream of a batch runs on its own.
+type perStreamStore struct {
+	signal.Store
+	signal.ViewStore
+}
+
+func perStream(st *memstore.Store) perStreamStore { return perStreamStore{st, st} }
+
 // storeOf returns a memstore holding commits.
 func storeOf(t *testing.T, commits []signal.Commit) *memstore.Store {
 	t.Helper()
@@ -73,7 +82,7 @@ func (p *probe) observer() *signal.Observer {
 func TestDispatchRunsStreamsOnAFixedPool(t *testing.T) {
 	const streams, concurrency = 40, 4
 	commits := roundRobin(streams, 2)
-	st := storeOf(t, commits)
+	st := perStream(storeOf(t, commits)) // a batched store runs a subscriber's streams in one go
 	p := &probe{}
 	svc, err := signal.New(signal.Config{Store: st, Types: []signal.AggregateType{signal.MustDefine(accountSpec())},
 		Subscribers: []signal.Subscriber{p.observer()}, DispatchConcurrency: concurrency})
@@ -136,9 +145,40 @@ type countDoc struct {
 // TestReusedRunsKeepApart: one worker runs a batch's streams one after
 // the other with the same view transaction; a failed run's writes must
 // not reach the next run's commit, and each run reads what the runs
-// before it committed.
+// before it committed. Per stream, a1 and a3 commit the count one after
+// the other; batched, the page commits it once.
 func TestReusedRunsKeepApart(t *testing.T) {
-	st := storeOf(t, roundRobin(3, 1))
+	for _, tc := range []struct {
+		name         string
+		store        func(*memstore.Store) signal.Store
+		countVersion int64
+	}{
+		{"per stream", func(st *memstore.Store) signal.Store { return perStream(st) }, 2},
+		{"batched", func(st *memstore.Store) signal.Store { return st }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := reusedRunsService(t, tc.store(storeOf(t, roundRobin(3, 1))))
+			err := svc.Dispatch(t.Context(), roundRobin(3, 1))
+			var de *signal.DispatchError
+			if !errors.As(err, &de) || len(de.Failures) != 1 || de.Failures[0].Stream.ID != "a2" || de.Failures[0].Version != 1 {
+				t.Fatalf("got %v, want a2 failed at version 1", err)
+			}
+			for id, want := range map[string]bool{"a1": true, "a2": false, "a3": true} {
+				if _, _, err := signal.LoadView[markDoc](t.Context(), svc, "mark", id); (err == nil) != want {
+					t.Errorf("mark/%s: %v, want it there: %v", id, err, want)
+				}
+			}
+			if c, v, err := signal.LoadView[countDoc](t.Context(), svc, "count", "all"); err != nil || c.Count != 2 || v != tc.countVersion {
+				t.Errorf("count %+v at version %d (%v), want 2 at version %d: a1's and a3's", c, v, err, tc.countVersion)
+			}
+		})
+	}
+}
+
+// reusedRunsService projects marks and a shared count, a2 failing after
+// its writes.
+func reusedRunsService(t *testing.T, st signal.Store) *signal.Service {
+	t.Helper()
 	marks := &signal.Projection{Name: "marks", Types: []string{"account"}, On: []signal.ProjectionHandler{
 		signal.ProjectAll(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
 			if err := tx.Put(ctx, "mark", ev.AggregateID, markDoc{ev.Version}); err != nil {
@@ -163,19 +203,7 @@ func TestReusedRunsKeepApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = svc.Dispatch(t.Context(), roundRobin(3, 1))
-	var de *signal.DispatchError
-	if !errors.As(err, &de) || len(de.Failures) != 1 || de.Failures[0].Stream.ID != "a2" || de.Failures[0].Version != 1 {
-		t.Fatalf("got %v, want a2 failed at version 1", err)
-	}
-	for id, want := range map[string]bool{"a1": true, "a2": false, "a3": true} {
-		if _, _, err := signal.LoadView[markDoc](t.Context(), svc, "mark", id); (err == nil) != want {
-			t.Errorf("mark/%s: %v, want it there: %v", id, err, want)
-		}
-	}
-	if c, v, err := signal.LoadView[countDoc](t.Context(), svc, "count", "all"); err != nil || c.Count != 2 || v != 2 {
-		t.Errorf("count %+v at version %d (%v), want 2 at version 2: a1's and a3's", c, v, err)
-	}
+	return svc
 }
 
 // cancellable is a memstore whose checkpoint reads fail once the
@@ -187,6 +215,13 @@ func (s cancellable) LoadCheckpoint(ctx context.Context, sub string, id signal.S
 		return signal.Checkpoint{}, &signal.Error{Kind: signal.KindUnavailable, Op: "test.LoadCheckpoint", Err: err}
 	}
 	return s.Store.LoadCheckpoint(ctx, sub, id)
+}
+
+func (s cancellable) LoadCheckpoints(ctx context.Context, sub string, ids []signal.StreamID) ([]signal.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &signal.Error{Kind: signal.KindUnavailable, Op: "test.LoadCheckpoints", Err: err}
+	}
+	return s.Store.LoadCheckpoints(ctx, sub, ids)
 }
 
 // TestCancelledDispatchNamesEveryStream: under a cancelled context every

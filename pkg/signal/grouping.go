@@ -11,6 +11,9 @@ type grouping struct {
 	sizes []int32
 	parts [][]*Commit
 	all   []*Commit
+	// events and spans are a batched run's decoded events (batchrun.go).
+	events []Event
+	spans  []span
 }
 
 // byStream splits commits into their streams' commits, in the order each
@@ -57,5 +60,9 @@ func (g *grouping) clear() {
 	clear(g.index)
 	clear(g.parts)
 	clear(g.all)
-	g.parts, g.all = g.parts[:0], g.all[:0]
+	clear(g.spans)
+	g.parts, g.all, g.spans = g.parts[:0], g.all[:0], g.spans[:0]
+	if cap(g.events) > maxScratchEvents {
+		g.events = nil // a long batch's buffer is not kept for the short ones
+	}
 }

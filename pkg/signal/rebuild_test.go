@@ -19,8 +19,8 @@ import (
 type rebuildStore struct {
 	*memstore.Store
 	dropErr, scanErr error
-	// failViews is how many CommitViews calls are still to fail as
-	// unavailable; negative: every one.
+	// failViews is how many CommitViews and CommitViewBatch calls are
+	// still to fail as unavailable; negative: every one.
 	failViews atomic.Int32
 	mu        sync.Mutex
 	dropped   []string
@@ -37,10 +37,25 @@ func (s *rebuildStore) DropView(ctx context.Context, name, subscriber string) er
 }
 
 func (s *rebuildStore) CommitViews(ctx context.Context, c signal.ViewCommit) error {
+	if err := s.viewFailure(); err != nil {
+		return err
+	}
+	return s.Store.CommitViews(ctx, c)
+}
+
+func (s *rebuildStore) CommitViewBatch(ctx context.Context, b signal.ViewBatch) error {
+	if err := s.viewFailure(); err != nil {
+		return err
+	}
+	return s.Store.CommitViewBatch(ctx, b)
+}
+
+// viewFailure is the failure a view commit is to answer, if any.
+func (s *rebuildStore) viewFailure() error {
 	if n := s.failViews.Load(); n < 0 || (n > 0 && s.failViews.CompareAndSwap(n, n-1)) {
 		return signal.Errorf(signal.KindUnavailable, "flaky", "the store is down")
 	}
-	return s.Store.CommitViews(ctx, c)
+	return nil
 }
 
 func (s *rebuildStore) ScanCommits(ctx context.Context, segments int, fn func(context.Context, []signal.Commit) error) error {

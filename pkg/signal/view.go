@@ -242,14 +242,19 @@ func (tx *ViewTx) find(k viewKey) (int, bool) {
 func (tx *ViewTx) commit(subscriber string, stream StreamID, from, to int64) ViewCommit {
 	c := ViewCommit{Subscriber: subscriber, Stream: stream, From: from, To: to}
 	if tx.writes > 0 {
-		c.Writes = make([]ViewWrite, 0, tx.writes)
-	}
-	for _, d := range tx.slab {
-		if d.dirty {
-			c.Writes = append(c.Writes, ViewWrite{Name: d.key.name, Key: d.key.key, Data: d.data, ExpectedVersion: d.version})
-		}
+		c.Writes = tx.appendWrites(make([]ViewWrite, 0, tx.writes))
 	}
 	return c
+}
+
+// appendWrites appends the run's changed documents to dst.
+func (tx *ViewTx) appendWrites(dst []ViewWrite) []ViewWrite {
+	for _, d := range tx.slab {
+		if d.dirty {
+			dst = append(dst, ViewWrite{Name: d.key.name, Key: d.key.key, Data: d.data, ExpectedVersion: d.version})
+		}
+	}
+	return dst
 }
 
 // View returns a projection document. ErrInvalid for a bad name or key,

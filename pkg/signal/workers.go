@@ -50,6 +50,7 @@ func newWorkers(size int) *workers {
 type scratch struct {
 	events []Event
 	tx     *ViewTx
+	batch  batchScratch
 }
 
 // Beyond these a scratch's buffers are dropped after use instead of kept:
