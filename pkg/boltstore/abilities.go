@@ -253,7 +253,7 @@ func (s *Store) LoadView(ctx context.Context, name, key string) (signal.View, er
 }
 
 // CommitViews implements signal.ViewStore: the checks, the document
-// writes and the checkpoint move are one transaction.
+// writes and the checkpoint move are one transaction (commitRun).
 func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	const op = "boltstore.CommitViews"
 	if err := ctxErr(op, ctx); err != nil {
@@ -262,50 +262,8 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	if _, err := signal.ValidateViewCommit(op, &c); err != nil {
 		return err
 	}
-	cpKey, err := checkCheckpoint(op, c.Subscriber, c.Stream)
-	if err != nil {
-		return err
-	}
-	keys := make([][]byte, len(c.Writes))
-	for i, w := range c.Writes {
-		keys[i] = viewKey(w.Name, w.Key)
-		if err := checkKey(op, "a view name and key", keys[i]); err != nil {
-			return err
-		}
-	}
-	return s.update(op, func(tx *bolt.Tx) error {
-		cps := tx.Bucket(bucketCheckpoints)
-		cp, err := readCheckpoint(cps, cpKey)
-		if err != nil {
-			return corrupt(op, c.Stream, err)
-		}
-		if cp.Version != c.From {
-			return signal.CheckpointMoved(op, c.Stream)
-		}
-		views := tx.Bucket(bucketViews)
-		for i, w := range c.Writes {
-			var cur int64
-			if v := views.Get(keys[i]); v != nil {
-				if cur, err = viewVersion(v); err != nil {
-					return &signal.Error{Kind: signal.KindInternal, Op: op, Message: fmt.Sprintf("view %s/%s is malformed", w.Name, w.Key), Err: err}
-				}
-			}
-			if cur != w.ExpectedVersion {
-				return signal.ViewChanged(op, c.Stream, w.Name, w.Key)
-			}
-		}
-		for i, w := range c.Writes {
-			if w.Data == nil {
-				err = views.Delete(keys[i])
-			} else {
-				err = views.Put(keys[i], encodeView(w.ExpectedVersion+1, w.Data))
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return cps.Put(cpKey, be64(uint64(c.To)))
-	})
+	move := []signal.CheckpointMove{{Stream: c.Stream, From: c.From, To: c.To}}
+	return s.commitRun(op, c.Subscriber, c.Stream, move, c.Writes)
 }
 
 // DropView implements signal.ViewStore, in one transaction.

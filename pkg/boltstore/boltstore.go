@@ -351,5 +351,6 @@ var (
 	_ signal.SnapshotStore   = (*Store)(nil)
 	_ signal.CheckpointStore = (*Store)(nil)
 	_ signal.ViewStore       = (*Store)(nil)
+	_ signal.ViewBatcher     = (*Store)(nil)
 	_ signal.ChangeFeed      = (*Store)(nil)
 )

@@ -9,9 +9,10 @@
 //
 // Every test goes through the signal interfaces only. The optional
 // abilities (signal.SnapshotStore, signal.CheckpointStore, signal.ViewStore,
-// signal.ChangeFeed, signal.LogScanner) are discovered with type assertions on the first store
-// newStore makes; the tests of an ability the store lacks are not run (Run
-// logs that they were left out; it never calls t.Skip).
+// signal.ViewBatcher, signal.ChangeFeed, signal.LogScanner) are discovered
+// with type assertions on the first store newStore makes; the tests of an
+// ability the store lacks are not run (Run logs that they were left out;
+// it never calls t.Skip).
 //
 // # What the suite requires beyond the words of the contract
 //
@@ -89,6 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) signal.Store) {
 		{"Views", "signal.ViewStore", is[signal.ViewStore](probe), s.viewTests},
 		{"ChangeFeed", "signal.ChangeFeed", is[signal.ChangeFeed](probe), s.feedTests},
 		{"LogScan", "signal.LogScanner", is[signal.LogScanner](probe), s.scanTests},
+		{"ViewBatch", "signal.ViewBatcher", is[signal.ViewBatcher](probe), s.batchTests},
 	}
 	for _, a := range abilities {
 		if !a.has {
