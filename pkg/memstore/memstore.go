@@ -25,8 +25,8 @@ type Store struct {
 	feed []*signal.Commit
 	// changed is closed by the next append; nil while nobody waits, so
 	// appends allocate nothing for the feed.
-	changed     chan struct{}
-	snapshots   map[signal.StreamID]signal.Snapshot
+	changed   chan struct{}
+	snapshots map[signal.StreamID]signal.Snapshot
 	// checkpoints and views hold pointers, so a commit finds each entry
 	// once, checks it and changes it in place.
 	checkpoints map[checkpointKey]*signal.Checkpoint
