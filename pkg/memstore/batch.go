@@ -12,8 +12,15 @@ var _ signal.ViewBatcher = (*Store)(nil)
 // LoadCheckpoints implements signal.ViewBatcher.
 func (s *Store) LoadCheckpoints(ctx context.Context, subscriber string, streams []signal.StreamID) ([]signal.Checkpoint, error) {
 	s.counts.checkpointBatchLoads.Add(1)
-	for _, id := range streams {
-		if err := signal.ValidateCheckpoint("memstore.LoadCheckpoints", subscriber, id); err != nil {
+	const op = "memstore.LoadCheckpoints"
+	for i, id := range streams {
+		var err error
+		if i == 0 {
+			err = signal.ValidateCheckpoint(op, subscriber, id) // the subscriber once
+		} else {
+			err = signal.ValidateStream(op, id)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

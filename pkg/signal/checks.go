@@ -3,6 +3,7 @@ package signal
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -76,7 +77,6 @@ func ValidateViewBatch(op string, b *ViewBatch) (int, error) {
 	if err := ValidateCheckpoint(op, b.Subscriber, b.Moves[0].Stream); err != nil {
 		return 0, err
 	}
-	seen := make(map[StreamID]bool, len(b.Moves))
 	for _, m := range b.Moves {
 		if err := ValidateStream(op, m.Stream); err != nil {
 			return 0, err
@@ -84,10 +84,9 @@ func ValidateViewBatch(op string, b *ViewBatch) (int, error) {
 		if m.To <= m.From {
 			return 0, Errorf(KindInvalid, op, "checkpoint must move forward (%d -> %d)", m.From, m.To)
 		}
-		if seen[m.Stream] {
-			return 0, &Error{Kind: KindInvalid, Op: op, Stream: m.Stream, Message: "a view batch moves a stream's checkpoint twice"}
-		}
-		seen[m.Stream] = true
+	}
+	if i := repeated(len(b.Moves), func(i int) StreamID { return b.Moves[i].Stream }, &streamSets); i >= 0 {
+		return 0, &Error{Kind: KindInvalid, Op: op, Stream: b.Moves[i].Stream, Message: "a view batch moves a stream's checkpoint twice"}
 	}
 	return validateViewWrites(op, b.Subscriber, StreamID{}, b.Writes)
 }
@@ -99,17 +98,17 @@ func validateViewWrites(op, subscriber string, stream StreamID, writes []ViewWri
 		return 0, &Error{Kind: KindTooLarge, Op: op, Stream: stream,
 			Message: fmt.Sprintf("projection %s changes %d documents, more than the %d one run may", subscriber, len(writes), MaxViewWrites)}
 	}
-	total := 0
-	seen := make(map[[2]string]bool, len(writes))
 	for i := range writes {
-		w := &writes[i]
-		if err := ValidateViewKey(op, w.Name, w.Key); err != nil {
+		if err := ValidateViewKey(op, writes[i].Name, writes[i].Key); err != nil {
 			return 0, err
 		}
-		if seen[[2]string{w.Name, w.Key}] {
-			return 0, Errorf(KindInvalid, op, "view %s/%s is written twice in one commit", w.Name, w.Key)
-		}
-		seen[[2]string{w.Name, w.Key}] = true
+	}
+	if i := repeated(len(writes), func(i int) viewKey { return viewKey{writes[i].Name, writes[i].Key} }, &docSets); i >= 0 {
+		return 0, Errorf(KindInvalid, op, "view %s/%s is written twice in one commit", writes[i].Name, writes[i].Key)
+	}
+	total := 0
+	for i := range writes {
+		w := &writes[i]
 		if len(w.Data) > MaxCommitBytes {
 			return 0, Errorf(KindTooLarge, op, "view %s/%s is %d bytes, more than %d", w.Name, w.Key, len(w.Data), MaxCommitBytes)
 		}
@@ -120,4 +119,48 @@ func validateViewWrites(op, subscriber string, stream StreamID, writes []ViewWri
 			Message: fmt.Sprintf("projection %s writes %d bytes of documents, more than the %d one run may", subscriber, total, MaxViewRunBytes)}
 	}
 	return total, nil
+}
+
+// Sets for repeated, reused from check to check: a commit of many
+// documents or a batch of many streams would otherwise build and drop a
+// map each time.
+var (
+	streamSets = sync.Pool{New: func() any { return map[StreamID]struct{}{} }}
+	docSets    = sync.Pool{New: func() any { return map[viewKey]struct{}{} }}
+)
+
+// Above maxPooledSet keys a set is dropped after use: clearing it costs
+// its size at every later check.
+const maxPooledSet = 1024
+
+// repeated returns the index of the first of n keys equal to one before
+// it, or -1. A few keys are compared with each other; more go through a
+// set from sets (a sync.Pool of map[K]struct{}).
+func repeated[K comparable](n int, key func(int) K, sets *sync.Pool) int {
+	if n <= scanDocs {
+		for i := 1; i < n; i++ {
+			k := key(i)
+			for j := range i {
+				if key(j) == k {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	set := sets.Get().(map[K]struct{})
+	defer func() {
+		if len(set) <= maxPooledSet {
+			clear(set)
+			sets.Put(set)
+		}
+	}()
+	for i := range n {
+		k := key(i)
+		if _, ok := set[k]; ok {
+			return i
+		}
+		set[k] = struct{}{}
+	}
+	return -1
 }

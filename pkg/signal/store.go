@@ -254,6 +254,9 @@ type ViewBatcher interface {
 	//     a document's version is not its ExpectedVersion.
 	//   - ErrUnavailable: the store could not be reached; the batch may
 	//     have been applied in full or not at all, never in part.
+	//
+	// The caller reuses b's slices and documents once it returns: a store
+	// keeps copies, never them.
 	CommitViewBatch(ctx context.Context, b ViewBatch) error
 }
 
