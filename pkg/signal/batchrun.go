@@ -58,25 +58,40 @@ type batchScratch struct {
 }
 
 // dispatchBatched runs every subscriber over the streams of a batch, each
-// subscriber as one task on the pool, and returns each stream's earliest
-// failure.
+// subscriber as one task on the pool, in chunks of whole streams of up to
+// maxChunkEvents events, and returns each stream's earliest failure.
 func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grouping, streams [][]*Commit) []*DispatchFailure {
-	spans := d.decodeSpans(g, streams)
+	failures := make([]*DispatchFailure, len(streams))
 	perSub := make([][]*DispatchFailure, len(d.subs))
-	d.workers().run(len(d.subs), func(sc *scratch, j int) {
-		perSub[j] = d.deliverBatch(ctx, sc, b, d.subs[j], spans)
-	})
-	clear(g.events) // the buffer keeps no payload alive
-	failures := make([]*DispatchFailure, len(spans))
-	for _, fs := range perSub {
-		for i, f := range fs {
-			if f != nil && (failures[i] == nil || f.Version < failures[i].Version) {
-				failures[i] = f
+	for start := 0; start < len(streams); {
+		end, n := start, 0
+		for end < len(streams) && (end == start || n+len(streams[end]) <= maxChunkEvents) {
+			n += len(streams[end]) // commits: a lower bound of the events
+			end++
+		}
+		spans := d.decodeSpans(g, streams[start:end])
+		d.workers().run(len(d.subs), func(sc *scratch, j int) {
+			perSub[j] = d.deliverBatch(ctx, sc, b, d.subs[j], spans)
+		})
+		clear(g.events) // the buffer keeps no payload alive
+		for _, fs := range perSub {
+			for i, f := range fs {
+				if f != nil && (failures[start+i] == nil || f.Version < failures[start+i].Version) {
+					failures[start+i] = f
+				}
 			}
 		}
+		clear(perSub)
+		start = end
 	}
 	return failures
 }
+
+// maxChunkEvents bounds the commits of one batched run: a longer batch
+// is run in chunks of whole streams, so its decoded events fit a buffer
+// reused from chunk to chunk (about 200 KB) instead of one as large as
+// the batch, at one more store write per subscriber per chunk.
+const maxChunkEvents = 1024
 
 // decodeSpans sorts and decodes every stream's commits into g's buffer,
 // grown once so that the spans' slices of it stay valid.

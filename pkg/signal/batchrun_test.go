@@ -35,48 +35,64 @@ func accountIDs(n int) []string {
 // TestBatchMatchesPerStream: a batch of many streams, run per subscriber
 // on a ViewBatcher, leaves the views, the checkpoints and the policy's
 // commands exactly as the per-stream runs do, at one LoadCheckpoints and
-// one CommitViewBatch per subscriber that keeps a checkpoint.
+// one CommitViewBatch per subscriber that keeps a checkpoint, per chunk
+// of up to 1,024 commits.
 func TestBatchMatchesPerStream(t *testing.T) {
-	commits := roundRobin(30, 3)
-	ref := storeOf(t, commits)
-	refSvc := batchService(t, perStream(ref), nil)
-	if err := refSvc.Dispatch(t.Context(), commits); err != nil {
-		t.Fatal(err)
-	}
-	st := storeOf(t, commits)
-	svc := batchService(t, st, nil)
-	before := st.Counts()
-	if err := svc.Dispatch(t.Context(), commits); err != nil {
-		t.Fatal(err)
-	}
-	after := st.Counts()
-	// The projection and the policy; the counter keeps no checkpoint. The
-	// policy's 30 bonus commands each load their account and append.
-	if n := after.ViewBatches - before.ViewBatches; n != 2 {
-		t.Errorf("%d CommitViewBatch calls, want 2", n)
-	}
-	if n := after.CheckpointBatchLoads - before.CheckpointBatchLoads; n != 2 {
-		t.Errorf("%d LoadCheckpoints calls, want 2", n)
-	}
-	if c := after; c.ViewCommits != before.ViewCommits || c.CheckpointSaves != before.CheckpointSaves || c.CheckpointLoads != before.CheckpointLoads {
-		t.Errorf("per-stream requests in a batch: %+v before, %+v after", before, after)
-	}
-	ids := accountIDs(30)
-	if got, want := views(t, svc, ids...), views(t, refSvc, ids...); got != want {
-		t.Fatalf("batched views differ:\n got %s\nwant %s", got, want)
-	}
-	if got, want := len(allCommits(t, st)), len(allCommits(t, ref)); got != want || got != 30*3+30 {
-		t.Fatalf("%d commits batched, %d per stream; want %d (a bonus per account)", got, want, 30*3+30)
-	}
-	for _, id := range ids {
-		stream := signal.StreamID{Type: "account", ID: id}
-		for _, sub := range []string{"balances", "welcome-bonus"} {
-			got, _ := st.LoadCheckpoint(t.Context(), sub, stream)
-			want, _ := ref.LoadCheckpoint(t.Context(), sub, stream)
-			if got.Version != 3 || got != want {
-				t.Errorf("%s on %s: checkpoint %+v, per stream %+v; want 3", sub, id, got, want)
+	for _, tc := range []struct {
+		accounts, events int
+		chunks           int64
+	}{
+		{30, 3, 1},
+		{600, 2, 2}, // 512 streams, then 88
+	} {
+		t.Run(fmt.Sprint(tc.accounts, "x", tc.events), func(t *testing.T) {
+			commits := roundRobin(tc.accounts, tc.events)
+			ref := storeOf(t, commits)
+			refSvc := batchService(t, perStream(ref), nil)
+			if err := refSvc.Dispatch(t.Context(), commits); err != nil {
+				t.Fatal(err)
 			}
-		}
+			st := storeOf(t, commits)
+			svc := batchService(t, st, nil)
+			before := st.Counts()
+			if err := svc.Dispatch(t.Context(), commits); err != nil {
+				t.Fatal(err)
+			}
+			wantBatchCost(t, before, st.Counts(), 2*tc.chunks) // the projection and the policy; the counter keeps no checkpoint
+			ids := accountIDs(tc.accounts)
+			if got, want := views(t, svc, ids...), views(t, refSvc, ids...); got != want {
+				t.Fatalf("batched views differ:\n got %s\nwant %s", got, want)
+			}
+			if got, want := len(allCommits(t, st)), len(allCommits(t, ref)); got != want || got != tc.accounts*(tc.events+1) {
+				t.Fatalf("%d commits batched, %d per stream; want %d (a bonus per account)", got, want, tc.accounts*(tc.events+1))
+			}
+			for _, id := range ids {
+				stream := signal.StreamID{Type: "account", ID: id}
+				for _, sub := range []string{"balances", "welcome-bonus"} {
+					got, _ := st.LoadCheckpoint(t.Context(), sub, stream)
+					want, _ := ref.LoadCheckpoint(t.Context(), sub, stream)
+					if got.Version != int64(tc.events) || got != want {
+						t.Errorf("%s on %s: checkpoint %+v, per stream %+v; want %d", sub, id, got, want, tc.events)
+					}
+				}
+			}
+		})
+	}
+}
+
+// wantBatchCost checks that a dispatch cost n LoadCheckpoints and n
+// CommitViewBatch calls and no per-stream checkpoint or view request.
+// The policy's bonus commands each load their account and append.
+func wantBatchCost(t *testing.T, before, after memstore.Counts, n int64) {
+	t.Helper()
+	if got := after.ViewBatches - before.ViewBatches; got != n {
+		t.Errorf("%d CommitViewBatch calls, want %d", got, n)
+	}
+	if got := after.CheckpointBatchLoads - before.CheckpointBatchLoads; got != n {
+		t.Errorf("%d LoadCheckpoints calls, want %d", got, n)
+	}
+	if after.ViewCommits != before.ViewCommits || after.CheckpointSaves != before.CheckpointSaves || after.CheckpointLoads != before.CheckpointLoads {
+		t.Errorf("per-stream requests in a batch: %+v before, %+v after", before, after)
 	}
 }
 

@@ -220,8 +220,9 @@ func KindOf(err error) Kind {
 	if err == nil {
 		return KindNone
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	// errors.AsType, not errors.As: no allocation for the target, and
+	// KindOf is on every path that tells a not-found from a failure.
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Kind
 	}
 	return KindInternal
@@ -231,8 +232,7 @@ func KindOf(err error) Kind {
 // is (or wraps) a conflict of Store.Append: the Conflict of its *Error.
 // ok is false for any other error.
 func ConflictOf(err error) (c *Conflict, ok bool) {
-	var e *Error
-	if errors.As(err, &e) && e.Conflict != nil {
+	if e, ok := errors.AsType[*Error](err); ok && e.Conflict != nil {
 		return e.Conflict, true
 	}
 	return nil, false
@@ -242,8 +242,8 @@ func ConflictOf(err error) (c *Conflict, ok bool) {
 // client: the Message of its *Error, or the Kind's code when there is none
 // or when the error is internal.
 func PublicMessage(err error) string {
-	var e *Error
-	if !errors.As(err, &e) || e.Kind == KindInternal {
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.Kind == KindInternal {
 		return "internal error"
 	}
 	if e.Message != "" {

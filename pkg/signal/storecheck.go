@@ -116,7 +116,9 @@ func SnapshotNotFound(op string, stream StreamID) error {
 // ViewNotFound is LoadView's answer when there is no such document:
 // ErrNotFound attributed to op, naming the document.
 func ViewNotFound(op, name, key string) error {
-	return Errorf(KindNotFound, op, "no view %s/%s", name, key)
+	// Concatenated, not formatted: a projection's first read of every
+	// new key answers it.
+	return &Error{Kind: KindNotFound, Op: op, Message: "no view " + name + "/" + key}
 }
 
 // CheckpointMoved is the answer of SaveCheckpoint, RecordFailure and
