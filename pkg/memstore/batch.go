@@ -1,7 +1,6 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/signalforgo/signal/pkg/signal"
@@ -43,8 +42,13 @@ func (s *Store) CommitViewBatch(ctx context.Context, b signal.ViewBatch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commitLocked(op, b.Subscriber, b.Moves, b.Writes)
+	return s.commitLocked(op, b.Subscriber, b.Moves, b.Writes, keep)
 }
+
+// keep and bytes.Clone are how commitLocked stores a document: as given,
+// which CommitViewBatch's contract allows (its caller never changes a
+// document after), or copied, as CommitViews must.
+func keep(data []byte) []byte { return data }
 
 // found is what commitLocked found for the moves and writes it checked.
 type found struct {
@@ -55,7 +59,7 @@ type found struct {
 // commitLocked checks every move and write and, if all hold, applies
 // them: CommitViews, CommitViewBatch and SaveCheckpoint. Each entry is
 // looked up once and changed in place. s.mu is held.
-func (s *Store) commitLocked(op, subscriber string, moves []signal.CheckpointMove, writes []signal.ViewWrite) error {
+func (s *Store) commitLocked(op, subscriber string, moves []signal.CheckpointMove, writes []signal.ViewWrite, own func([]byte) []byte) error {
 	f := &s.found
 	defer f.clear()
 	for _, m := range moves {
@@ -79,9 +83,9 @@ func (s *Store) commitLocked(op, subscriber string, moves []signal.CheckpointMov
 				delete(s.views, viewKey{w.Name, w.Key})
 			}
 		case v == nil:
-			s.views[viewKey{w.Name, w.Key}] = &signal.View{Name: w.Name, Key: w.Key, Data: bytes.Clone(w.Data), Version: w.ExpectedVersion + 1}
+			s.views[viewKey{w.Name, w.Key}] = &signal.View{Name: w.Name, Key: w.Key, Data: own(w.Data), Version: w.ExpectedVersion + 1}
 		default:
-			v.Data, v.Version = bytes.Clone(w.Data), w.ExpectedVersion+1
+			v.Data, v.Version = own(w.Data), w.ExpectedVersion+1
 		}
 	}
 	for i, m := range moves {

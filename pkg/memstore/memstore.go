@@ -230,7 +230,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, subscriber string, id signal
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	moves := [1]signal.CheckpointMove{{Stream: id, From: from, To: to}}
-	return s.commitLocked(op, subscriber, moves[:], nil)
+	return s.commitLocked(op, subscriber, moves[:], nil, bytes.Clone)
 }
 
 // RecordFailure implements signal.CheckpointStore.
@@ -293,7 +293,7 @@ func (s *Store) CommitViews(ctx context.Context, c signal.ViewCommit) error {
 	moves := [1]signal.CheckpointMove{{Stream: c.Stream, From: c.From, To: c.To}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commitLocked(op, c.Subscriber, moves[:], c.Writes)
+	return s.commitLocked(op, c.Subscriber, moves[:], c.Writes, bytes.Clone)
 }
 
 // DropView implements signal.ViewStore.

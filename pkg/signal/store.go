@@ -255,8 +255,10 @@ type ViewBatcher interface {
 	//   - ErrUnavailable: the store could not be reached; the batch may
 	//     have been applied in full or not at all, never in part.
 	//
-	// The caller reuses b's slices and documents once it returns: a store
-	// keeps copies, never them.
+	// The caller reuses b.Moves and b.Writes once it returns, so a store
+	// keeps nothing of them but copies; each write's Data, though, is
+	// never changed after the call (the dispatcher encodes every document
+	// anew), so a store may keep it as it is.
 	CommitViewBatch(ctx context.Context, b ViewBatch) error
 }
 
