@@ -102,7 +102,7 @@ fuzz-short:
 ## ones against moto_server, where only request counts are meaningful).
 bench: tools
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
-	$(GO) test -run '^$$' -bench 'ProjectOne|ProjectRoundRobin' -cpu 1 -count=$(COUNT) ./pkg/signal/
+	$(GO) test -run '^$$' -bench 'ProjectOne|ProjectRoundRobin|ObserveOne|ObserveRoundRobin' -cpu 1 -count=$(COUNT) ./pkg/signal/
 	$(GO) test -run 'TestPoolMemoryPerAggregate' -v -count 1 ./pkg/signal/
 	$(GO) test -run '^$$' -bench 'Rehydrate10k|AppendParallel' -benchmem -count=$(COUNT) ./pkg/boltstore/
 	$(GO) test -run '^$$' -bench 'DevThroughput' -benchtime 1x -count=$(COUNT) ./pkg/cli/
