@@ -279,20 +279,7 @@ func (s *suite) testCheckpointConcurrent(t *testing.T) {
 		wg.Go(func() { errs[w] = cs.SaveCheckpoint(t.Context(), "proj", stream, 0, int64(w+1)) })
 	}
 	wg.Wait()
-	winner := -1
-	for w, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Errorf("SaveCheckpoint(0 -> %d) and SaveCheckpoint(0 -> %d) both succeeded; only one move from 0 may", winner+1, w+1)
-		case err == nil:
-			winner = w
-		default:
-			wantErr(t, err, signal.ErrConflict, "SaveCheckpoint(0 -> %d) racing other moves from 0", w+1)
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("none of %d racing SaveCheckpoint(0 -> n) succeeded", workers)
-	}
+	winner := raceWinner(t, errs, "SaveCheckpoint(0 -> worker+1)")
 	assertCheckpoint(t, cs, "proj", stream, int64(winner+1))
 }
 
@@ -609,20 +596,7 @@ func (s *suite) testViewConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	winner := -1
-	for w, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Errorf("workers %d and %d both committed from checkpoint 0; only one may", winner, w)
-		case err == nil:
-			winner = w
-		default:
-			wantErr(t, err, signal.ErrConflict, "CommitViews of worker %d racing others from checkpoint 0", w)
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("none of %d racing CommitViews succeeded", workers)
-	}
+	winner := raceWinner(t, errs, "CommitViews")
 	assertView(t, vs, "cart-summary", "race", data(winner), 1)
 	for w := range workers {
 		if w == winner {
@@ -900,4 +874,26 @@ func (s *suite) testFeedWaitCancelled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// raceWinner returns the one worker whose call (op) succeeded among
+// errs, racing from checkpoint 0, after checking that every other one
+// lost with ErrConflict; it fails the test if none or several won.
+func raceWinner(t *testing.T, errs []error, op string) int {
+	t.Helper()
+	winner := -1
+	for w, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("workers %d and %d both committed (%s) from checkpoint 0; only one may", winner, w, op)
+		case err == nil:
+			winner = w
+		default:
+			wantErr(t, err, signal.ErrConflict, "%s of worker %d racing others from checkpoint 0", op, w)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("none of %d racing %s calls succeeded", len(errs), op)
+	}
+	return winner
 }

@@ -295,20 +295,7 @@ func (s *suite) testBatchConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	winner := -1
-	for w, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Errorf("workers %d and %d both committed a batch from checkpoint 0; only one may", winner, w)
-		case err == nil:
-			winner = w
-		default:
-			wantErr(t, err, signal.ErrConflict, "CommitViewBatch of worker %d racing others from checkpoint 0", w)
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("none of %d racing CommitViewBatch succeeded", workers)
-	}
+	winner := raceWinner(t, errs, "CommitViewBatch")
 	assertView(t, vb, "cart-summary", "race", data(winner), 1)
 	for w := range workers {
 		if w == winner {
