@@ -57,6 +57,7 @@ type batchScratch struct {
 	writes  []ViewWrite
 }
 
+
 // dispatchBatched runs every subscriber over the streams of a batch, each
 // subscriber as one task on the pool, in chunks of whole streams of up to
 // maxChunkEvents events, and returns each stream's earliest failure.
@@ -186,6 +187,9 @@ func (d *dispatcher) batchItems(ctx context.Context, bs *batchScratch, b ViewBat
 			streams = append(streams, spans[i].stream)
 		}
 	}
+	if len(items) == 0 {
+		return items // none of the subscriber's types: nothing to read
+	}
 	cps, err := b.LoadCheckpoints(ctx, sub.SubscriberName(), streams)
 	clear(streams)
 	bs.streams = streams[:0]
@@ -226,6 +230,10 @@ func (d *dispatcher) projectBatch(ctx context.Context, sc *scratch, b ViewBatche
 	bs := &sc.batch
 	tx := d.viewTx(sc, StreamID{})
 	moves, first := bs.moves[:0], 0 // the moves of the batch being built and its first item
+	defer func() {
+		clear(moves) // keeps no stream id alive
+		bs.moves = moves[:0]
+	}()
 	for k := range items {
 		it := &items[k]
 		if it.fallback {
@@ -265,7 +273,6 @@ func (d *dispatcher) projectBatch(ctx context.Context, sc *scratch, b ViewBatche
 	if len(moves) > 0 && !d.commitBatch(ctx, bs, b, p.Name, tx, moves) {
 		markFallback(items[first:])
 	}
-	bs.moves = moves[:0]
 }
 
 // addMove appends it's move to moves, if it applied anything since base.
