@@ -57,7 +57,6 @@ type batchScratch struct {
 	writes  []ViewWrite
 }
 
-
 // dispatchBatched runs every subscriber over the streams of a batch, each
 // subscriber as one task on the pool, in chunks of whole streams of up to
 // maxChunkEvents events, and returns each stream's earliest failure.
