@@ -57,10 +57,13 @@ type batchScratch struct {
 	writes  []ViewWrite
 }
 
-// dispatchBatched runs every subscriber over the streams of a batch, each
-// subscriber as one task on the pool, in chunks of whole streams of up to
-// maxChunkEvents events, and returns each stream's earliest failure.
+// dispatchBatched runs every subscriber over the streams of a batch, in
+// chunks of whole streams of up to maxChunkEvents commits, on the
+// caller's goroutine, and returns each stream's earliest failure.
 func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grouping, streams [][]*Commit) []*DispatchFailure {
+	pool := d.workers()
+	sc := pool.scratch.Get().(*scratch)
+	defer pool.scratch.Put(sc)
 	failures := make([]*DispatchFailure, len(streams))
 	perSub := make([][]*DispatchFailure, len(d.subs))
 	for start := 0; start < len(streams); {
@@ -70,9 +73,12 @@ func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grou
 			end++
 		}
 		spans := d.decodeSpans(g, streams[start:end])
-		d.workers().run(len(d.subs), func(sc *scratch, j int) {
-			perSub[j] = d.deliverBatch(ctx, sc, b, d.subs[j], spans)
-		})
+		// One subscriber after the other, in registration order, as the
+		// per-stream path runs them on each stream: a policy may rely on
+		// a projection registered before it having applied the event.
+		for j, sub := range d.subs {
+			perSub[j] = d.deliverBatch(ctx, sc, b, sub, spans)
+		}
 		clear(g.events) // the buffer keeps no payload alive
 		for _, fs := range perSub {
 			for i, f := range fs {

@@ -285,3 +285,44 @@ func TestBatchSplitsAtTheRunLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchRunsSubscribersInOrder: on each stream of a batch, a policy
+// registered after a projection finds the projection's view of the event
+// it reacts to, as on the per-stream path.
+func TestBatchRunsSubscribersInOrder(t *testing.T) {
+	marks := &signal.Projection{Name: "marks", Types: []string{"account"}, On: []signal.ProjectionHandler{
+		signal.ProjectAll(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
+			return tx.Put(ctx, "mark", ev.AggregateID, markDoc{ev.Version})
+		}),
+	}}
+	var svc *signal.Service
+	var mu sync.Mutex
+	var behind []string
+	checker := &signal.Policy{Name: "checker", Types: []string{"account"}, On: []signal.PolicyHandler{
+		signal.ReactAll(func(ctx context.Context, ev signal.Event) ([]signal.Send, error) {
+			doc, _, err := signal.LoadView[markDoc](context.Background(), svc, "mark", ev.AggregateID)
+			if err != nil || doc.Version < ev.Version {
+				mu.Lock()
+				behind = append(behind, fmt.Sprintf("%s@%d saw %+v (%v)", ev.AggregateID, ev.Version, doc, err))
+				mu.Unlock()
+			}
+			return nil, nil
+		}),
+	}}
+	commits := roundRobin(20, 3)
+	st := storeOf(t, commits)
+	var err error
+	svc, err = signal.New(signal.Config{Store: st, Types: []signal.AggregateType{signal.MustDefine(accountSpec())}, Subscribers: []signal.Subscriber{marks, checker}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Dispatch(t.Context(), commits); err != nil {
+		t.Fatal(err)
+	}
+	if behind != nil {
+		t.Fatalf("the policy ran before the projection had applied: %v", behind)
+	}
+	if n := st.Counts().ViewBatches; n != 2 {
+		t.Fatalf("%d batches, want 2: the test must run the batched path", n)
+	}
+}
