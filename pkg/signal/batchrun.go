@@ -58,7 +58,7 @@ type batchScratch struct {
 }
 
 // dispatchBatched runs every subscriber over the streams of a batch, in
-// chunks of whole streams of up to maxChunkEvents commits, on the
+// chunks of whole streams of up to maxChunkCommits commits, on the
 // caller's goroutine, and returns each stream's earliest failure.
 func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grouping, streams [][]*Commit) []*DispatchFailure {
 	pool := d.workers()
@@ -68,8 +68,8 @@ func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grou
 	perSub := make([][]*DispatchFailure, len(d.subs))
 	for start := 0; start < len(streams); {
 		end, n := start, 0
-		for end < len(streams) && (end == start || n+len(streams[end]) <= maxChunkEvents) {
-			n += len(streams[end]) // commits: a lower bound of the events
+		for end < len(streams) && (end == start || n+len(streams[end]) <= maxChunkCommits) {
+			n += len(streams[end])
 			end++
 		}
 		spans := d.decodeSpans(g, streams[start:end])
@@ -93,11 +93,12 @@ func (d *dispatcher) dispatchBatched(ctx context.Context, b ViewBatcher, g *grou
 	return failures
 }
 
-// maxChunkEvents bounds the commits of one batched run: a longer batch
+// maxChunkCommits bounds the commits of one batched run: a longer batch
 // is run in chunks of whole streams, so its decoded events fit a buffer
-// reused from chunk to chunk (about 200 KB) instead of one as large as
-// the batch, at one more store write per subscriber per chunk.
-const maxChunkEvents = 1024
+// reused from chunk to chunk (about 200 KB for one-event commits)
+// instead of one as large as the batch, at one more store write per
+// subscriber per chunk.
+const maxChunkCommits = 1024
 
 // decodeSpans sorts and decodes every stream's commits into g's buffer,
 // grown once so that the spans' slices of it stay valid.
