@@ -104,7 +104,7 @@ bench: tools
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=$(COUNT) ./pkg/signal/
 	$(GO) test -run '^$$' -bench 'ProjectOne|ProjectRoundRobin|ObserveOne|ObserveRoundRobin' -cpu 1 -count=$(COUNT) ./pkg/signal/
 	$(GO) test -run 'TestPoolMemoryPerAggregate' -v -count 1 ./pkg/signal/
-	$(GO) test -run '^$$' -bench 'Rehydrate10k|AppendParallel' -benchmem -count=$(COUNT) ./pkg/boltstore/
+	$(GO) test -run '^$$' -bench 'Rehydrate10k|AppendParallel|ProjectPages' -benchmem -count=$(COUNT) ./pkg/boltstore/
 	$(GO) test -run '^$$' -bench 'DevThroughput' -benchtime 1x -count=$(COUNT) ./pkg/cli/
 	$(GO) test -run '^$$' -bench 'CommandRequests' -benchtime 100x ./pkg/dynstore/
 	AWS_LAMBDA_RIE=$(RIE) $(GO) test -run '^$$' -bench 'ColdStart|WarmCommandRIE' -benchtime 20x ./e2e/
