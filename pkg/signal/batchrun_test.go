@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/signalforgo/signal/pkg/memstore"
 	"github.com/signalforgo/signal/pkg/signal"
@@ -288,10 +289,13 @@ func TestBatchSplitsAtTheRunLimits(t *testing.T) {
 
 // TestBatchRunsSubscribersInOrder: on each stream of a batch, a policy
 // registered after a projection finds the projection's view of the event
-// it reacts to, as on the per-stream path.
+// it reacts to, as on the per-stream path. The projection takes a while
+// per event, as a store's reads would, so that a policy run beside it
+// would react before its batch is committed.
 func TestBatchRunsSubscribersInOrder(t *testing.T) {
 	marks := &signal.Projection{Name: "marks", Types: []string{"account"}, On: []signal.ProjectionHandler{
 		signal.ProjectAll(func(ctx context.Context, tx *signal.ViewTx, ev signal.Event) error {
+			time.Sleep(100 * time.Microsecond)
 			return tx.Put(ctx, "mark", ev.AggregateID, markDoc{ev.Version})
 		}),
 	}}
