@@ -123,7 +123,8 @@ func validateViewWrites(op, subscriber string, stream StreamID, writes []ViewWri
 
 // Sets for repeated, reused from check to check: a commit of many
 // documents or a batch of many streams would otherwise build and drop a
-// map each time.
+// map each time (in the round-robin projection benchmark, pages of 200,
+// 510 B per event without the pools against 402 with them).
 var (
 	streamSets = sync.Pool{New: func() any { return map[StreamID]struct{}{} }}
 	docSets    = sync.Pool{New: func() any { return map[viewKey]struct{}{} }}
