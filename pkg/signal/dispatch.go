@@ -151,18 +151,19 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 
 // dispatchCommits is dispatch over commits it may reorder.
 func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) error {
-	pool := d.workers()
 	g := d.groups.Get().(*grouping)
 	streams := g.byStream(commits)
-	// Streams are independent, so they run concurrently on the pool
-	// (bounded by DispatchConcurrency): a batch of many aggregates costs
-	// about the latency of its longest stream, not the sum.
 	var failures []*DispatchFailure
 	if b, ok := d.checkpoints.(ViewBatcher); ok && len(streams) > 1 {
+		// A store that commits many streams at once: a subscriber's
+		// streams cost it one write (batchrun.go).
 		failures = d.dispatchBatched(ctx, b, g, streams)
 	} else {
+		// Streams are independent, so they run concurrently on the pool
+		// (bounded by DispatchConcurrency): a batch of many aggregates
+		// costs about the latency of its longest stream, not the sum.
 		failures = make([]*DispatchFailure, len(streams))
-		pool.run(len(streams), func(sc *scratch, i int) {
+		d.workers().run(len(streams), func(sc *scratch, i int) {
 			failures[i] = d.dispatchStream(ctx, sc, streams[i])
 		})
 	}
