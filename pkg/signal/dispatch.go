@@ -151,6 +151,7 @@ func (d *dispatcher) dispatch(ctx context.Context, commits []Commit) error {
 
 // dispatchCommits is dispatch over commits it may reorder.
 func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) error {
+	pool := d.workers() // also readies d.groups
 	g := d.groups.Get().(*grouping)
 	streams := g.byStream(commits)
 	var failures []*DispatchFailure
@@ -163,7 +164,7 @@ func (d *dispatcher) dispatchCommits(ctx context.Context, commits []*Commit) err
 		// (bounded by DispatchConcurrency): a batch of many aggregates
 		// costs about the latency of its longest stream, not the sum.
 		failures = make([]*DispatchFailure, len(streams))
-		d.workers().run(len(streams), func(sc *scratch, i int) {
+		pool.run(len(streams), func(sc *scratch, i int) {
 			failures[i] = d.dispatchStream(ctx, sc, streams[i])
 		})
 	}
